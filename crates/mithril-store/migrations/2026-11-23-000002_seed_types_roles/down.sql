@@ -1,0 +1,2 @@
+DELETE FROM roles;
+DELETE FROM client_types;

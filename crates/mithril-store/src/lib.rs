@@ -1,0 +1,49 @@
+//! The `mithril` database: diesel schema, row models, queries and embedded migrations.
+//!
+//! Error policy: query functions return `diesel::QueryResult`; callers at the HTTP edge map
+//! `NotFound`, unique and foreign-key violations to the statuses their endpoint documents.
+//! No HTTP types live here.
+
+pub mod client_types;
+pub mod clients;
+pub mod connections;
+pub mod models;
+pub mod roles;
+pub mod schema;
+pub mod users;
+
+use diesel_migrations::{EmbeddedMigrations, embed_migrations};
+
+pub use models::*;
+
+/// Every migration of the `mithril` database, embedded in the binary.
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+/// The advisory-lock key under which `mithril` migrations run, so that replicas of
+/// mithril-api and auth-token starting together apply them once.
+pub const MIGRATION_LOCK_KEY: i64 = 0x6d69_7468_7269_6c00; // "mithril\0"
+
+/// Helpers shared by the query modules.
+pub(crate) mod sql {
+    /// Escapes `%`, `_` and `\` so user input is matched literally inside an ILIKE pattern.
+    pub fn like_contains(needle: &str) -> String {
+        let mut out = String::with_capacity(needle.len() + 2);
+        out.push('%');
+        for c in needle.chars() {
+            if matches!(c, '%' | '_' | '\\') {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out.push('%');
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn like_escapes_wildcards() {
+        assert_eq!(super::sql::like_contains("a%b_c\\"), "%a\\%b\\_c\\\\%");
+    }
+}

@@ -1,0 +1,130 @@
+// Written by hand to match migrations/ (diesel print-schema needs libpq, which we do not link).
+
+diesel::table! {
+    client_types (id) {
+        id -> Uuid,
+        name -> Varchar,
+        scope -> Varchar,
+        inserted_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    roles (id) {
+        id -> Uuid,
+        name -> Varchar,
+        scope -> Varchar,
+        inserted_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Uuid,
+        email -> Text,
+        password -> Text,
+        settings -> Jsonb,
+        priv_settings -> Jsonb,
+        is_blocked -> Bool,
+        block_reason -> Nullable<Text>,
+        password_set_at -> Timestamptz,
+        tax_id -> Varchar,
+        person_id -> Varchar,
+        inserted_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    clients (id) {
+        id -> Uuid,
+        name -> Varchar,
+        settings -> Jsonb,
+        priv_settings -> Jsonb,
+        user_id -> Uuid,
+        client_type_id -> Uuid,
+        is_blocked -> Bool,
+        block_reason -> Nullable<Text>,
+        inserted_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    connections (id) {
+        id -> Uuid,
+        client_id -> Uuid,
+        consumer_id -> Uuid,
+        secret_hash -> Bytea,
+        redirect_uri -> Text,
+        inserted_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    user_roles (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        role_id -> Uuid,
+        client_id -> Uuid,
+        inserted_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    global_user_roles (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        role_id -> Uuid,
+        inserted_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    apps (id) {
+        id -> Uuid,
+        scope -> Varchar,
+        user_id -> Uuid,
+        client_id -> Uuid,
+        inserted_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    tokens (id) {
+        id -> Uuid,
+        name -> Varchar,
+        value_hash -> Bytea,
+        expires_at -> Int8,
+        details -> Jsonb,
+        user_id -> Uuid,
+        used_at -> Nullable<Timestamptz>,
+        inserted_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(clients -> client_types (client_type_id));
+diesel::joinable!(clients -> users (user_id));
+diesel::joinable!(user_roles -> roles (role_id));
+diesel::joinable!(global_user_roles -> roles (role_id));
+diesel::joinable!(apps -> clients (client_id));
+diesel::joinable!(tokens -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    client_types,
+    roles,
+    users,
+    clients,
+    connections,
+    user_roles,
+    global_user_roles,
+    apps,
+    tokens,
+);

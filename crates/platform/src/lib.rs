@@ -1,0 +1,28 @@
+//! actix glue every service uses.
+//!
+//! - [`error`]: the one `ApiError`, rendered as the envelope's error body;
+//! - [`reply`]: success envelopes (`meta`, `data`, `paging`, `urgent`);
+//! - [`request_context`]: request id and idempotency key, and final rendering of errors;
+//! - [`json`]: request bodies validated against a JSON Schema (422 `invalid[]`);
+//! - [`query`] and [`path`]: query parameters and path ids with the envelope's errors;
+//! - [`caller`]: the identity the gatekeeper vouches for (trusted headers);
+//! - [`settings`], [`telemetry`], [`db`], [`ops`], [`server`]: configuration, logs and traces,
+//!   the DB pool and migrations, health/ready/metrics/openapi/docs, and the HTTP server.
+
+pub mod caller;
+pub mod db;
+pub mod error;
+pub mod json;
+pub mod ops;
+pub mod path;
+pub mod query;
+pub mod reply;
+pub mod request_context;
+pub mod server;
+pub mod settings;
+pub mod telemetry;
+
+pub use caller::Caller;
+pub use error::{ApiError, ApiResult};
+pub use json::{RequestSchema, Schemas, ValidatedJson};
+pub use reply::Reply;

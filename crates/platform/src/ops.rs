@@ -1,0 +1,82 @@
+//! `/health` (alive), `/ready` (database reachable and migrated), `/openapi.json`, `/docs`.
+//! `/metrics` is served by the Prometheus middleware installed in [`crate::server::app`].
+
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+
+use crate::db::{DbPool, has_migration};
+use crate::{ApiError, ApiResult, Reply};
+
+#[derive(Clone)]
+pub struct OpsState {
+    inner: Arc<OpsInner>,
+}
+
+struct OpsInner {
+    db: Option<(DbPool, String)>,
+    openapi_json: String,
+    docs_html: String,
+}
+
+impl OpsState {
+    /// `db`: the pool and the migration version readiness requires (none for the gatekeeper).
+    pub fn new(
+        db: Option<(DbPool, String)>,
+        openapi: &utoipa::openapi::OpenApi,
+    ) -> anyhow::Result<Self> {
+        let openapi_json = openapi.to_pretty_json()?;
+        let docs_html = utoipa_scalar::Scalar::new(openapi.clone()).to_html();
+        Ok(Self {
+            inner: Arc::new(OpsInner {
+                db,
+                openapi_json,
+                docs_html,
+            }),
+        })
+    }
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/health", web::get().to(health))
+        .route("/ready", web::get().to(ready))
+        .route("/openapi.json", web::get().to(openapi))
+        .route("/docs", web::get().to(docs));
+}
+
+async fn health() -> Reply {
+    Reply::ok(serde_json::json!({"status": "ok"}))
+}
+
+async fn ready(state: web::Data<OpsState>) -> ApiResult<Reply> {
+    if let Some((pool, expected)) = &state.inner.db {
+        let mut conn = crate::db::conn(pool).await?;
+        let migrated = has_migration(&mut conn, expected).await.map_err(|e| {
+            tracing::warn!(error = %e, "readiness check failed");
+            ApiError::service_unavailable("Database is not ready.", 1)
+        })?;
+        if !migrated {
+            return Err(ApiError::service_unavailable(
+                "Migrations are not applied.",
+                1,
+            ));
+        }
+    }
+    Ok(Reply::object(
+        StatusCode::OK,
+        serde_json::json!({"status": "ready"}),
+    ))
+}
+
+async fn openapi(state: web::Data<OpsState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(state.inner.openapi_json.clone())
+}
+
+async fn docs(state: web::Data<OpsState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(state.inner.docs_html.clone())
+}

@@ -1,0 +1,131 @@
+//! The pieces every service's `App` shares, in one place: middleware order, error rendering
+//! of actix's own failures, ops routes, metrics, schemas and body limit.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpMessage, HttpServer, web};
+use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
+use tracing::Span;
+use tracing_actix_web::{DefaultRootSpanBuilder, RootSpanBuilder, TracingLogger};
+
+use crate::json::BodyLimit;
+use crate::ops::{self, OpsState};
+use crate::request_context::{RequestMeta, request_context};
+use crate::settings::ServerSettings;
+use crate::{ApiError, Schemas};
+
+/// Built once per process and cloned into every worker.
+#[derive(Clone)]
+pub struct Common {
+    pub ops: OpsState,
+    pub metrics: PrometheusMetrics,
+    pub schemas: Schemas,
+    pub body_limit: BodyLimit,
+}
+
+impl Common {
+    pub fn new(
+        service: &str,
+        ops: OpsState,
+        schemas: Schemas,
+        body_limit: usize,
+    ) -> anyhow::Result<Self> {
+        let namespace = service.replace('-', "_");
+        let metrics = PrometheusMetricsBuilder::new(&namespace)
+            .endpoint("/metrics")
+            .mask_unmatched_patterns("UNMATCHED")
+            .build()
+            .map_err(|e| anyhow::anyhow!("building metrics: {e}"))?;
+        Ok(Self {
+            ops,
+            metrics,
+            schemas,
+            body_limit: BodyLimit(body_limit),
+        })
+    }
+}
+
+/// Root span carrying our request id rather than a second one.
+pub struct RequestSpan;
+
+impl RootSpanBuilder for RequestSpan {
+    fn on_request_start(request: &ServiceRequest) -> Span {
+        let request_id = request
+            .extensions()
+            .get::<RequestMeta>()
+            .map(|m| m.request_id.clone())
+            .unwrap_or_default();
+        tracing_actix_web::root_span!(request, x_request_id = %request_id)
+    }
+
+    fn on_request_end<B: MessageBody>(
+        span: Span,
+        outcome: &Result<ServiceResponse<B>, actix_web::Error>,
+    ) {
+        DefaultRootSpanBuilder::on_request_end(span, outcome);
+    }
+}
+
+/// An `App` with the shared middleware, data and ops routes; `configure` adds the service's routes.
+pub fn app(
+    common: Common,
+    configure: impl FnOnce(&mut web::ServiceConfig),
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(web::Data::new(common.ops))
+        .app_data(common.schemas)
+        .app_data(common.body_limit)
+        .app_data(crate::path::path_config())
+        .configure(ops::routes)
+        .configure(configure)
+        .default_service(web::to(|| async {
+            Err::<actix_web::HttpResponse, _>(ApiError::not_found())
+        }))
+        .wrap(common.metrics)
+        .wrap(TracingLogger::<RequestSpan>::new())
+        .wrap(from_fn(request_context))
+}
+
+/// Binds the server to an already-bound listener (port 0 in tests). actix handles SIGTERM and
+/// SIGINT itself: it stops accepting, lets in-flight requests finish for up to
+/// `shutdown_timeout_secs`, then returns.
+pub fn serve<F, I, S, B>(
+    listener: TcpListener,
+    s: &ServerSettings,
+    factory: F,
+) -> anyhow::Result<Server>
+where
+    F: Fn() -> I + Send + Clone + 'static,
+    I: actix_service::IntoServiceFactory<S, actix_http::Request>,
+    S: ServiceFactory<actix_http::Request, Config = actix_web::dev::AppConfig> + 'static,
+    S::Error: Into<actix_web::Error>,
+    S::InitError: std::fmt::Debug,
+    S::Response: Into<actix_http::Response<B>>,
+    B: MessageBody + 'static,
+{
+    let mut server = HttpServer::new(factory)
+        .shutdown_timeout(s.shutdown_timeout_secs)
+        .client_request_timeout(Duration::from_secs(10));
+    if s.workers > 0 {
+        server = server.workers(s.workers);
+    }
+    Ok(server.listen(listener)?.run())
+}
+
+/// Binds `host:port` (port 0 picks a free one).
+pub fn bind(s: &ServerSettings) -> anyhow::Result<TcpListener> {
+    let addr = format!("{}:{}", s.host, s.port);
+    TcpListener::bind(&addr).map_err(|e| anyhow::anyhow!("binding {addr}: {e}"))
+}

@@ -1,0 +1,91 @@
+//! Settings: built-in defaults (TOML compiled into each service) < an optional file named by
+//! `<PREFIX>_CONFIG` < environment variables `<PREFIX>__SECTION__KEY` (e.g.
+//! `MITHRIL_API__DATABASE__URL`). Secrets come only from the file or the environment and are
+//! `SecretString`s, which never print.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use config::{Config, Environment, File, FileFormat};
+use secrecy::SecretString;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+/// Loads `T`. `list_keys` are keys whose environment values are comma-separated lists.
+pub fn load<T: DeserializeOwned>(
+    env_prefix: &str,
+    defaults_toml: &str,
+    list_keys: &[&str],
+) -> anyhow::Result<T> {
+    let mut builder = Config::builder().add_source(File::from_str(defaults_toml, FileFormat::Toml));
+    let file_var = format!("{env_prefix}_CONFIG");
+    if let Ok(path) = std::env::var(&file_var) {
+        builder = builder.add_source(File::with_name(&path).required(true));
+    }
+    let mut env = Environment::with_prefix(env_prefix)
+        .prefix_separator("__")
+        .separator("__")
+        .try_parsing(true);
+    if !list_keys.is_empty() {
+        env = env.list_separator(",");
+        for key in list_keys {
+            env = env.with_list_parse_key(key);
+        }
+    }
+    builder
+        .add_source(env)
+        .build()
+        .context("reading settings")?
+        .try_deserialize()
+        .context("settings are invalid")
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub host: String,
+    pub port: u16,
+    /// Worker threads; 0 means one per core.
+    pub workers: usize,
+    /// Largest accepted request body, in bytes.
+    pub body_limit: usize,
+    /// How long in-flight requests may finish after SIGTERM/SIGINT.
+    pub shutdown_timeout_secs: u64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: SecretString,
+    pub pool_size: usize,
+    /// How long a request waits for a pooled connection before a 503.
+    pub acquire_timeout_ms: u64,
+    pub connect_timeout_ms: u64,
+}
+
+impl DatabaseSettings {
+    pub fn acquire_timeout(&self) -> Duration {
+        Duration::from_millis(self.acquire_timeout_ms)
+    }
+    pub fn connect_timeout(&self) -> Duration {
+        Duration::from_millis(self.connect_timeout_ms)
+    }
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetrySettings {
+    /// An `EnvFilter` directive, e.g. `info,actix_web=warn`. `RUST_LOG` overrides it.
+    pub log_filter: String,
+    pub log_format: LogFormat,
+    /// OTLP/HTTP endpoint (e.g. `http://collector:4318/v1/traces`); traces are exported only when set.
+    #[serde(default)]
+    pub otlp_endpoint: Option<String>,
+}

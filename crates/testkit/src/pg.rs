@@ -1,0 +1,317 @@
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+use diesel_migrations::EmbeddedMigrations;
+
+/// The server tests create their databases on: `postgres://user@host:port`.
+pub struct Cluster {
+    pub base_url: String,
+}
+
+static CLUSTER: OnceLock<Result<Cluster, String>> = OnceLock::new();
+
+/// The process's cluster, started on first use.
+pub fn cluster() -> anyhow::Result<&'static Cluster> {
+    CLUSTER
+        .get_or_init(|| start().map_err(|e| format!("{e:#}")))
+        .as_ref()
+        .map_err(|e| anyhow::anyhow!("test PostgreSQL is unavailable: {e}"))
+}
+
+fn start() -> anyhow::Result<Cluster> {
+    if let Ok(url) = std::env::var("TEST_DATABASE_URL") {
+        // Only the server matters: drop a database name if the URL carries one.
+        let base = match url.split_once("://") {
+            Some((scheme, rest)) => match rest.split_once('/') {
+                Some((host, _)) => format!("{scheme}://{host}"),
+                None => url.clone(),
+            },
+            None => url.clone(),
+        };
+        return Ok(Cluster { base_url: base });
+    }
+    let bin = find_bin_dir()?;
+    let root = std::env::temp_dir().join("ehealth-testkit");
+    std::fs::create_dir_all(&root)?;
+    sweep_stale(&root);
+    let dir = root.join(format!("pg-{}", std::process::id()));
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    std::fs::create_dir_all(&dir)?;
+    let run_as = if unsafe_is_root() {
+        Some(postgres_ids()?)
+    } else {
+        None
+    };
+    if let Some((uid, gid)) = run_as {
+        chown_recursive(&dir, uid, gid)?;
+    }
+    let data = dir.join("data");
+
+    let mut initdb = Command::new(bin.join("initdb"));
+    initdb
+        .args([
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-N",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "-D",
+        ])
+        .arg(&data)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    if let Some((uid, gid)) = run_as {
+        initdb.uid(uid).gid(gid);
+    }
+    let out = initdb.output().context("running initdb")?;
+    if !out.status.success() {
+        bail!("initdb failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    let port = free_port()?;
+    let mut postgres = Command::new(bin.join("postgres"));
+    postgres
+        .arg("-D")
+        .arg(&data)
+        .args(["-p", &port.to_string(), "-k"])
+        .arg(&dir)
+        .args([
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            "fsync=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "full_page_writes=off",
+            "-c",
+            "max_connections=300",
+            "-c",
+            "shared_buffers=128MB",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(std::fs::File::create(
+            dir.join("postgres.log"),
+        )?));
+    if let Some((uid, gid)) = run_as {
+        postgres.uid(uid).gid(gid);
+    }
+    spawn_tied_to_process(postgres)?;
+
+    let base_url = format!("postgres://postgres@127.0.0.1:{port}");
+    wait_until_accepting(port, &dir.join("postgres.log"))?;
+    Ok(Cluster { base_url })
+}
+
+fn find_bin_dir() -> anyhow::Result<PathBuf> {
+    if let Ok(dir) = std::env::var("PG_BIN_DIR") {
+        return Ok(PathBuf::from(dir));
+    }
+    let mut candidates: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.path().join("bin"))
+                .collect()
+        })
+        .unwrap_or_default();
+    candidates.sort();
+    candidates.reverse();
+    for c in candidates {
+        if c.join("initdb").exists() && c.join("postgres").exists() {
+            return Ok(c);
+        }
+    }
+    for dir in std::env::var("PATH").unwrap_or_default().split(':') {
+        let p = Path::new(dir);
+        if p.join("initdb").exists() && p.join("postgres").exists() {
+            return Ok(p.to_path_buf());
+        }
+    }
+    bail!("no initdb/postgres found (install postgresql, or set PG_BIN_DIR or TEST_DATABASE_URL)")
+}
+
+#[allow(unsafe_code)]
+fn unsafe_is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+#[allow(unsafe_code)]
+fn postgres_ids() -> anyhow::Result<(u32, u32)> {
+    let name = c"postgres";
+    // SAFETY: getpwnam returns null or a pointer to static storage valid until the next call;
+    // we copy the two ids out immediately, on a single thread (inside OnceLock init).
+    let pw = unsafe { libc::getpwnam(name.as_ptr()) };
+    if pw.is_null() {
+        bail!("running as root needs a `postgres` OS user (the postgresql package creates it)");
+    }
+    // SAFETY: pw is non-null and points to a valid passwd struct.
+    Ok(unsafe { ((*pw).pw_uid, (*pw).pw_gid) })
+}
+
+fn chown_recursive(path: &Path, uid: u32, gid: u32) -> anyhow::Result<()> {
+    std::os::unix::fs::chown(path, Some(uid), Some(gid))?;
+    let mut p = path.parent();
+    // Parents must be traversable by the postgres user.
+    while let Some(dir) = p {
+        if dir == Path::new("/") {
+            break;
+        }
+        let _ = std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o755));
+        if dir == std::env::temp_dir() {
+            break;
+        }
+        p = dir.parent();
+    }
+    Ok(())
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Spawns from a thread that never exits, with PR_SET_PDEATHSIG, so the postmaster dies with
+/// the test process (the signal follows the spawning thread, hence the parked thread).
+#[allow(unsafe_code)]
+fn spawn_tied_to_process(mut cmd: Command) -> anyhow::Result<()> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("testkit-postgres".into())
+        .spawn(move || {
+            // SAFETY: prctl is async-signal-safe; it only sets a flag on the child.
+            unsafe {
+                cmd.pre_exec(|| {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGQUIT);
+                    Ok(())
+                });
+            }
+            let spawned = cmd.spawn().map(|_child| ());
+            let _ = tx.send(spawned);
+            loop {
+                std::thread::park();
+            }
+        })?;
+    rx.recv()
+        .context("postgres spawner thread died")?
+        .context("spawning postgres")
+}
+
+/// Waits for the postmaster to accept connections (its log says so), up to 30 s.
+fn wait_until_accepting(port: u16, log: &Path) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        if text.contains("ready to accept connections")
+            && std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        {
+            return Ok(());
+        }
+        if text.contains("FATAL") {
+            bail!("postgres failed to start: {text}");
+        }
+        if Instant::now() > deadline {
+            bail!("postgres did not become ready in 30 s: {text}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Removes data directories of test processes that no longer run.
+fn sweep_stale(root: &Path) {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return;
+    };
+    for e in entries.filter_map(Result::ok) {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if let Some(pid) = name.strip_prefix("pg-").and_then(|p| p.parse::<u32>().ok()) {
+            if !Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+}
+
+/// Templates migrated in this process, by store name.
+static TEMPLATES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+/// CREATE DATABASE … TEMPLATE fails while another clone of the same template runs; serialize.
+static CLONE_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// A database of its own for one test, cloned from the store's migrated template.
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+}
+
+impl TestDb {
+    /// `store` names the template (e.g. `mithril`); `migrations` and `lock_key` are the store's.
+    pub async fn new(
+        store: &str,
+        migrations: EmbeddedMigrations,
+        lock_key: i64,
+    ) -> anyhow::Result<Self> {
+        let cluster = cluster()?;
+        let template = format!("tmpl_{store}_{}", std::process::id());
+        let _guard = CLONE_LOCK.lock().await;
+        let ready = TEMPLATES
+            .lock()
+            .map_err(|_| anyhow::anyhow!("template registry poisoned"))?
+            .contains(&template);
+        if !ready {
+            let mut admin = connect(&format!("{}/postgres", cluster.base_url)).await?;
+            admin
+                .batch_execute(&format!(
+                    "DROP DATABASE IF EXISTS {template}; CREATE DATABASE {template}"
+                ))
+                .await
+                .context("creating the template database")?;
+            drop(admin);
+            let url = format!("{}/{template}", cluster.base_url);
+            platform::db::run_migrations(&url, migrations, lock_key, Duration::from_secs(10))
+                .await?;
+            TEMPLATES
+                .lock()
+                .map_err(|_| anyhow::anyhow!("template registry poisoned"))?
+                .push(template.clone());
+        }
+        let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = connect(&format!("{}/postgres", cluster.base_url)).await?;
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
+            .await
+            .context("cloning the template database")?;
+        Ok(Self {
+            url: format!("{}/{name}", cluster.base_url),
+            name,
+        })
+    }
+
+    /// A direct connection to this test's database (to read tables in assertions).
+    pub async fn connect(&self) -> anyhow::Result<AsyncPgConnection> {
+        connect(&self.url).await
+    }
+}
+
+/// Connects, retrying while the server is still starting up.
+async fn connect(url: &str) -> anyhow::Result<AsyncPgConnection> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        match AsyncPgConnection::establish(url).await {
+            Ok(c) => return Ok(c),
+            Err(e) if Instant::now() < deadline && e.to_string().contains("starting up") => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => return Err(anyhow::Error::new(e).context(format!("connecting to {url}"))),
+        }
+    }
+}
