@@ -206,10 +206,9 @@ pub async fn read_body(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok())
+        && len > limit
     {
-        if len > limit {
-            return Err(ApiError::payload_too_large(limit));
-        }
+        return Err(ApiError::payload_too_large(limit));
     }
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {

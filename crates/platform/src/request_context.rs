@@ -9,6 +9,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, ResponseError};
+
 use ehealth_core::Meta;
 
 use crate::ApiError;
@@ -63,19 +64,10 @@ pub async fn request_context(
         request_id: request_id.clone(),
         idempotency_key,
     });
-    let http_req = req.request().clone();
-
-    let mut res = match next.call(req).await {
-        Ok(res) => finish_errors(res.map_into_boxed_body()),
-        Err(e) => {
-            let api = e.as_error::<ApiError>();
-            let rendered = match api {
-                Some(api) => render_error(&http_req, api),
-                None => render_error(&http_req, &from_status(e.as_response_error().status_code())),
-            };
-            ServiceResponse::new(http_req, rendered)
-        }
-    };
+    // No clone of the request may be held across `next.call`: routing needs it unshared.
+    // An `Err` from the inner service (not a handler's error, which arrives as a response) keeps
+    // ApiError's own rendering.
+    let mut res = finish_errors(next.call(req).await?.map_into_boxed_body());
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         res.headers_mut().insert(REQUEST_ID, v);
     }
@@ -85,19 +77,22 @@ pub async fn request_context(
 /// Re-renders a response that carries an error, or an error status with an empty body.
 fn finish_errors(res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
     let status = res.status();
+    // A middleware may turn an error into a success (the metrics endpoint does); keep it.
+    if !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
     let replacement = match res.response().error() {
         Some(err) => match err.as_error::<ApiError>() {
             Some(api) => Some(render_error(res.request(), api)),
             None => Some(render_error(res.request(), &from_status(status))),
         },
-        None if status.is_client_error() || status.is_server_error() => {
+        None => {
             let empty = matches!(
                 res.response().body().size(),
                 actix_web::body::BodySize::Sized(0) | actix_web::body::BodySize::None
             );
             empty.then(|| render_error(res.request(), &from_status(status)))
         }
-        None => None,
     };
     match replacement {
         Some(new) => {

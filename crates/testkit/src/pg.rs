@@ -234,10 +234,10 @@ fn sweep_stale(root: &Path) {
     };
     for e in entries.filter_map(Result::ok) {
         let name = e.file_name().to_string_lossy().into_owned();
-        if let Some(pid) = name.strip_prefix("pg-").and_then(|p| p.parse::<u32>().ok()) {
-            if !Path::new(&format!("/proc/{pid}")).exists() {
-                let _ = std::fs::remove_dir_all(e.path());
-            }
+        if let Some(pid) = name.strip_prefix("pg-").and_then(|p| p.parse::<u32>().ok())
+            && !Path::new(&format!("/proc/{pid}")).exists()
+        {
+            let _ = std::fs::remove_dir_all(e.path());
         }
     }
 }
@@ -270,9 +270,11 @@ impl TestDb {
         if !ready {
             let mut admin = connect(&format!("{}/postgres", cluster.base_url)).await?;
             admin
-                .batch_execute(&format!(
-                    "DROP DATABASE IF EXISTS {template}; CREATE DATABASE {template}"
-                ))
+                .batch_execute(&format!("DROP DATABASE IF EXISTS {template}"))
+                .await
+                .context("dropping a stale template database")?;
+            admin
+                .batch_execute(&format!("CREATE DATABASE {template}"))
                 .await
                 .context("creating the template database")?;
             drop(admin);

@@ -1,0 +1,106 @@
+use reqwest::Method;
+
+use crate::helpers::*;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_ready_metrics_docs() {
+    let app = spawn_app().await;
+    let body = json_of(app.send(Method::GET, "/health", None).await).await;
+    assert_eq!(body["data"]["status"], "ok");
+    let res = app.send(Method::GET, "/ready", None).await;
+    assert_eq!(res.status(), 200);
+    let res = app.send(Method::GET, "/docs", None).await;
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(res.text().await.unwrap().to_lowercase().contains("<html"));
+    app.send(Method::GET, "/admin/clients", None).await;
+    let metrics = app
+        .send(Method::GET, "/metrics", None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("mithril_api_http_requests_total"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("endpoint=\"/admin/clients\""), "{metrics}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ready_is_503_when_the_database_is_gone() {
+    let app = spawn_app().await;
+    let mut conn = app.db.connect().await.unwrap();
+    diesel_async::RunQueryDsl::execute(
+        diesel::sql_query("DROP TABLE __diesel_schema_migrations"),
+        &mut conn,
+    )
+    .await
+    .unwrap();
+    let res = app.send(Method::GET, "/ready", None).await;
+    assert_error(res, 503, "service_unavailable").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn request_id_and_idempotency_key_are_echoed() {
+    let app = spawn_app().await;
+    let res = app
+        .req(Method::GET, "/admin/clients")
+        .header("x-request-id", "6617aeec-15e2-4d6f-b9bd-53559c358f97#17810")
+        .header("x-idempotency-key", "key-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.headers()["x-request-id"],
+        "6617aeec-15e2-4d6f-b9bd-53559c358f97#17810"
+    );
+    let body = json_of(res).await;
+    assert_eq!(
+        body["meta"]["request_id"],
+        "6617aeec-15e2-4d6f-b9bd-53559c358f97#17810"
+    );
+    assert_eq!(body["meta"]["idempotency_key"], "key-1");
+
+    let res = app
+        .req(Method::GET, "/nowhere")
+        .header("x-request-id", "<script>alert(1)</script>")
+        .send()
+        .await
+        .unwrap();
+    let echoed = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_ne!(echoed, "<script>alert(1)</script>");
+    assert!(uuid::Uuid::parse_str(&echoed).is_ok());
+    assert_eq!(json_of(res).await["meta"]["request_id"], echoed);
+}
+
+/// The committed contract must be what the service generates. To refresh it after an
+/// intended change: `UPDATE_SNAPSHOTS=1 cargo test -p mithril-api openapi`.
+#[tokio::test(flavor = "multi_thread")]
+async fn openapi_matches_the_committed_snapshot() {
+    let app = spawn_app().await;
+    let served: serde_json::Value = app
+        .send(Method::GET, "/openapi.json", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../proto-contracts/openapi/mithril-api.json"
+    );
+    let generated = format!("{}\n", serde_json::to_string_pretty(&served).unwrap());
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(path, &generated).unwrap();
+    }
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "proto-contracts/openapi/mithril-api.json differs from the generated document; run UPDATE_SNAPSHOTS=1 cargo test -p mithril-api openapi and review the diff"
+    );
+}
