@@ -189,7 +189,7 @@ async fn secrets_are_hidden_on_every_read_path() {
             .clone(),
         json_of(
             app.req(Method::GET, &format!("/api/clients/{msp}/connections/{id}"))
-                .as_caller(msp)
+                .with_caller(msp)
                 .send()
                 .await
                 .unwrap(),

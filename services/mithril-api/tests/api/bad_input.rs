@@ -76,7 +76,7 @@ async fn every_body_endpoint_rejects_bad_input_and_writes_nothing() {
         let req = || {
             let r = app.req(t.method.clone(), &t.path);
             match t.caller {
-                Some(c) => r.as_caller(c),
+                Some(c) => r.with_caller(c),
                 None => r,
             }
         };
@@ -182,7 +182,7 @@ async fn bad_ids_in_paths_are_404_and_in_queries_422() {
     ] {
         let res = app
             .req(Method::GET, &path)
-            .as_caller(msp)
+            .with_caller(msp)
             .send()
             .await
             .unwrap();
@@ -194,7 +194,7 @@ async fn bad_ids_in_paths_are_404_and_in_queries_422() {
                 Method::GET,
                 &format!("/api/clients/{msp}/connections?{query}"),
             )
-            .as_caller(msp)
+            .with_caller(msp)
             .send()
             .await
             .unwrap();

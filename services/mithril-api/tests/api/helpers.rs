@@ -186,12 +186,12 @@ impl TestApp {
 }
 
 /// Adds the headers the gatekeeper sets for a verified token of `client_id`.
-pub trait AsCaller {
-    fn as_caller(self, client_id: Uuid) -> Self;
+pub trait WithCaller {
+    fn with_caller(self, client_id: Uuid) -> Self;
 }
 
-impl AsCaller for RequestBuilder {
-    fn as_caller(self, client_id: Uuid) -> Self {
+impl WithCaller for RequestBuilder {
+    fn with_caller(self, client_id: Uuid) -> Self {
         self.header("x-consumer-id", Uuid::now_v7().to_string()).header(
             "x-consumer-metadata",
             json!({"client_id": client_id, "scope": "connection:read connection:write", "grant_type": "authorization_code"})

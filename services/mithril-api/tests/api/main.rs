@@ -1,6 +1,6 @@
 //! mithril-api integration tests: the real app on 127.0.0.1:0 against a real PostgreSQL
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! (a database per test, cloned from a migrated template).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod admin_connections;
 mod bad_input;

@@ -40,7 +40,7 @@ async fn seed000_msp_lists_its_own_connections_without_secrets() {
     let res = w
         .app
         .req(Method::GET, &format!("/api/clients/{}/connections", w.msp))
-        .as_caller(w.msp)
+        .with_caller(w.msp)
         .send()
         .await
         .unwrap();
@@ -77,7 +77,7 @@ async fn seed000_restricted_types_get_403_for_another_client_and_admins_see_any(
         let res = w
             .app
             .req(Method::GET, &path)
-            .as_caller(restricted)
+            .with_caller(restricted)
             .send()
             .await
             .unwrap();
@@ -86,7 +86,7 @@ async fn seed000_restricted_types_get_403_for_another_client_and_admins_see_any(
     let res = w
         .app
         .req(Method::GET, &path)
-        .as_caller(w.admin)
+        .with_caller(w.admin)
         .send()
         .await
         .unwrap();
@@ -98,7 +98,7 @@ async fn seed000_restricted_types_get_403_for_another_client_and_admins_see_any(
     let res = w
         .app
         .req(Method::GET, &path)
-        .as_caller(pharmacy)
+        .with_caller(pharmacy)
         .send()
         .await
         .unwrap();
@@ -107,7 +107,7 @@ async fn seed000_restricted_types_get_403_for_another_client_and_admins_see_any(
     let res = w
         .app
         .req(Method::GET, &path)
-        .as_caller(nhs)
+        .with_caller(nhs)
         .send()
         .await
         .unwrap();
@@ -123,14 +123,14 @@ async fn admin_client_types_are_configurable() {
     let path = format!("/api/clients/{msp}/connections");
     let res = app
         .req(Method::GET, &path)
-        .as_caller(mis)
+        .with_caller(mis)
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
     let res = app
         .req(Method::GET, &path)
-        .as_caller(admin)
+        .with_caller(admin)
         .send()
         .await
         .unwrap();
@@ -178,7 +178,7 @@ async fn seed000_without_trusted_headers_or_with_unknown_client_is_401() {
     let res = w
         .app
         .req(Method::GET, &path)
-        .as_caller(Uuid::now_v7())
+        .with_caller(Uuid::now_v7())
         .send()
         .await
         .unwrap();
@@ -194,7 +194,7 @@ async fn show_is_404_for_a_connection_of_another_client() {
             Method::GET,
             &format!("/api/clients/{}/connections/{}", w.msp, w.conn),
         )
-        .as_caller(w.msp)
+        .with_caller(w.msp)
         .send()
         .await
         .unwrap();
@@ -209,7 +209,7 @@ async fn show_is_404_for_a_connection_of_another_client() {
             Method::GET,
             &format!("/api/clients/{}/connections/{}", w.admin, w.conn),
         )
-        .as_caller(w.admin)
+        .with_caller(w.admin)
         .send()
         .await
         .unwrap();
@@ -220,7 +220,7 @@ async fn show_is_404_for_a_connection_of_another_client() {
             Method::GET,
             &format!("/api/clients/{}/connections/{}", w.msp, Uuid::now_v7()),
         )
-        .as_caller(w.msp)
+        .with_caller(w.msp)
         .send()
         .await
         .unwrap();
@@ -231,7 +231,7 @@ async fn show_is_404_for_a_connection_of_another_client() {
             Method::GET,
             &format!("/api/clients/{}/connections/{}", w.msp, w.conn),
         )
-        .as_caller(w.other_msp)
+        .with_caller(w.other_msp)
         .send()
         .await
         .unwrap();
@@ -247,7 +247,7 @@ async fn seed001_updates_only_the_redirect_uri() {
     let res = w
         .app
         .req(Method::PATCH, &path)
-        .as_caller(w.msp)
+        .with_caller(w.msp)
         .json(&json!({"redirect_uri": "https://example3.com"}))
         .send()
         .await
@@ -272,7 +272,7 @@ async fn seed001_updates_only_the_redirect_uri() {
     let res = w
         .app
         .req(Method::PATCH, &path)
-        .as_caller(w.admin)
+        .with_caller(w.admin)
         .json(&json!({"redirect_uri": "https://example4.com/x"}))
         .send()
         .await
@@ -312,7 +312,7 @@ async fn seed001_rejects_bad_bodies_with_422_and_changes_nothing() {
         let res = w
             .app
             .req(Method::PATCH, &path)
-            .as_caller(w.msp)
+            .with_caller(w.msp)
             .json(&body)
             .send()
             .await
@@ -345,7 +345,7 @@ async fn seed001_forbidden_and_not_found() {
             Method::PATCH,
             &format!("/api/clients/{}/connections/{}", w.msp, w.conn),
         )
-        .as_caller(w.other_msp)
+        .with_caller(w.other_msp)
         .json(&body)
         .send()
         .await
@@ -361,7 +361,7 @@ async fn seed001_forbidden_and_not_found() {
             Method::PATCH,
             &format!("/api/clients/{}/connections/{}", w.msp, other_conn),
         )
-        .as_caller(w.msp)
+        .with_caller(w.msp)
         .json(&body)
         .send()
         .await
@@ -394,7 +394,7 @@ async fn seed002_deletes_and_answers_with_meta_only() {
     let res = w
         .app
         .req(Method::DELETE, &path)
-        .as_caller(w.other_msp)
+        .with_caller(w.other_msp)
         .send()
         .await
         .unwrap();
@@ -409,7 +409,7 @@ async fn seed002_deletes_and_answers_with_meta_only() {
     let res = w
         .app
         .req(Method::DELETE, &path)
-        .as_caller(w.msp)
+        .with_caller(w.msp)
         .send()
         .await
         .unwrap();
@@ -429,7 +429,7 @@ async fn seed002_deletes_and_answers_with_meta_only() {
     let res = w
         .app
         .req(Method::DELETE, &path)
-        .as_caller(w.msp)
+        .with_caller(w.msp)
         .send()
         .await
         .unwrap();
@@ -447,7 +447,7 @@ async fn public_refresh_secret_follows_the_consumer_rule() {
     let res = w
         .app
         .req(Method::PATCH, &path)
-        .as_caller(w.msp)
+        .with_caller(w.msp)
         .send()
         .await
         .unwrap();
@@ -460,7 +460,7 @@ async fn public_refresh_secret_follows_the_consumer_rule() {
     let res = w
         .app
         .req(Method::PATCH, &path)
-        .as_caller(w.msp)
+        .with_caller(w.msp)
         .header("api-key", &mis_self_secret)
         .send()
         .await
@@ -471,7 +471,7 @@ async fn public_refresh_secret_follows_the_consumer_rule() {
     let res = w
         .app
         .req(Method::PATCH, &path)
-        .as_caller(w.other_msp)
+        .with_caller(w.other_msp)
         .header("api-key", &mis_self_secret)
         .send()
         .await
