@@ -1,0 +1,26 @@
+# Two commands matter: `make run` (the stack on this machine) and `make test` (everything).
+CARGO ?= cargo
+
+.PHONY: run test fmt lint build migrate clean-dev-db
+
+run: ## Start Postgres (under target/) and the services, load demo data, print how to call them
+	bash deploy/local/run.sh
+
+test: ## All unit and integration tests (real PostgreSQL from the local binaries, or TEST_DATABASE_URL)
+	$(CARGO) test --workspace --locked
+
+fmt:
+	$(CARGO) fmt --all
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+build:
+	$(CARGO) build --workspace --release --locked
+
+migrate: ## Apply mithril migrations to MITHRIL_API__DATABASE__URL
+	$(CARGO) run -q -p mithril-api -- migrate
+
+clean-dev-db: ## Forget the local cluster of `make run`
+	rm -rf target/dev-pg

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# `make run`: PostgreSQL under target/dev-pg (or the server in DATABASE_URL), migrations, demo
+# data loaded through the real admin API, and the services in the foreground. Ctrl-C stops
+# everything this script started.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$ROOT"
+
+PG_PORT="${PG_PORT:-54329}"
+MITHRIL_PORT="${MITHRIL_API_PORT:-4010}"
+DATA="$ROOT/target/dev-pg"
+PIDS=()
+
+cleanup() {
+  trap - EXIT INT TERM
+  for pid in "${PIDS[@]:-}"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; done
+  if [ -n "${STARTED_PG:-}" ]; then as_pg "$PG_BIN/pg_ctl" -D "$DATA/data" -m fast stop >/dev/null 2>&1 || true; fi
+  wait 2>/dev/null || true
+  echo "stopped"
+}
+trap cleanup EXIT INT TERM
+
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+wait_for() { # url, what
+  for _ in $(seq 1 300); do
+    if curl -fs "$1" >/dev/null 2>&1; then return 0; fi
+    sleep 0.1
+  done
+  echo "$2 did not become ready ($1)" >&2; exit 1
+}
+
+if [ -n "${DATABASE_URL:-}" ]; then
+  DB_SERVER="${DATABASE_URL%/*}"
+  echo "== using PostgreSQL at $DB_SERVER"
+else
+  PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
+  [ -x "$PG_BIN/initdb" ] || { echo "PostgreSQL server binaries not found: apt-get install postgresql, or set DATABASE_URL" >&2; exit 1; }
+  if [ ! -f "$DATA/data/PG_VERSION" ]; then
+    echo "== initdb $DATA/data"
+    mkdir -p "$DATA"
+    [ "$(id -u)" = 0 ] && chown postgres:postgres "$DATA"
+    as_pg "$PG_BIN/initdb" -U postgres -A trust -E UTF8 --locale=C -D "$DATA/data" >/dev/null
+  fi
+  echo "== starting PostgreSQL on 127.0.0.1:$PG_PORT"
+  as_pg "$PG_BIN/pg_ctl" -D "$DATA/data" -l "$DATA/postgres.log" -w \
+    -o "-p $PG_PORT -k $DATA -c listen_addresses=127.0.0.1" start >/dev/null
+  STARTED_PG=1
+  DB_SERVER="postgres://postgres@127.0.0.1:$PG_PORT"
+fi
+psql "$DB_SERVER/postgres" -qtAc "SELECT 1 FROM pg_database WHERE datname = 'mithril'" | grep -q 1 \
+  || psql "$DB_SERVER/postgres" -qc "CREATE DATABASE mithril"
+
+echo "== building"
+cargo build -q -p mithril-api
+
+export MITHRIL_API__DATABASE__URL="$DB_SERVER/mithril"
+export MITHRIL_API__SERVER__PORT="$MITHRIL_PORT"
+export MITHRIL_API__TELEMETRY__LOG_FORMAT="${LOG_FORMAT:-pretty}"
+target/debug/mithril-api serve &
+PIDS+=($!)
+MITHRIL="http://127.0.0.1:$MITHRIL_PORT"
+wait_for "$MITHRIL/ready" mithril-api
+
+echo "== demo data"
+bash deploy/local/demo_data.sh "$DB_SERVER/mithril" "$MITHRIL" > "$DATA.demo.env"
+# shellcheck disable=SC1090
+source "$DATA.demo.env"
+
+cat <<MSG
+
+  mithril-api  $MITHRIL   (docs: $MITHRIL/docs, metrics: $MITHRIL/metrics)
+  PostgreSQL   $DB_SERVER/mithril
+
+  Demo: MSP client $DEMO_MSP_ID, MIS client $DEMO_MIS_ID, admin client $DEMO_ADMIN_ID
+        connection $DEMO_CONNECTION_ID (MSP ← MIS), client_secret $DEMO_CONNECTION_SECRET
+        MIS api-key (its self-connection secret) $DEMO_MIS_API_KEY
+
+  The gatekeeper (a later issue) sets the identity headers; until it lands, call the public
+  endpoints as it would, e.g. the MSP listing its connections (seed 000):
+
+    curl -s $MITHRIL/api/clients/$DEMO_MSP_ID/connections \\
+      -H 'x-consumer-id: $DEMO_USER_ID' \\
+      -H 'x-consumer-metadata: {"client_id":"$DEMO_MSP_ID","scope":"connection:read"}'
+
+  Ctrl-C stops everything.
+MSG
+wait
