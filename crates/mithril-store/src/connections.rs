@@ -18,6 +18,23 @@ pub struct ConnectionFilter {
 
 type Boxed<'a> = connections::BoxedQuery<'a, Pg>;
 
+/// Connection `id`, only if it is one of `client_id`'s.
+type OneOf = diesel::dsl::Filter<
+    connections::table,
+    diesel::dsl::And<
+        diesel::dsl::Eq<connections::id, Uuid>,
+        diesel::dsl::Eq<connections::client_id, Uuid>,
+    >,
+>;
+
+fn one_of(client_id: Uuid, id: Uuid) -> OneOf {
+    connections::table.filter(
+        connections::id
+            .eq(id)
+            .and(connections::client_id.eq(client_id)),
+    )
+}
+
 fn filtered(client_id: Uuid, f: &ConnectionFilter) -> Boxed<'_> {
     let mut q = connections::table
         .filter(connections::client_id.eq(client_id))
@@ -55,12 +72,7 @@ pub async fn get(
     client_id: Uuid,
     id: Uuid,
 ) -> QueryResult<Connection> {
-    connections::table
-        .filter(
-            connections::id
-                .eq(id)
-                .and(connections::client_id.eq(client_id)),
-        )
+    one_of(client_id, id)
         .select(Connection::as_select())
         .first(conn)
         .await
@@ -116,20 +128,14 @@ pub async fn update_redirect_uri(
     id: Uuid,
     redirect_uri: &str,
 ) -> QueryResult<Connection> {
-    diesel::update(
-        connections::table.filter(
-            connections::id
-                .eq(id)
-                .and(connections::client_id.eq(client_id)),
-        ),
-    )
-    .set((
-        connections::redirect_uri.eq(redirect_uri),
-        connections::updated_at.eq(Utc::now()),
-    ))
-    .returning(Connection::as_returning())
-    .get_result(conn)
-    .await
+    diesel::update(one_of(client_id, id))
+        .set((
+            connections::redirect_uri.eq(redirect_uri),
+            connections::updated_at.eq(Utc::now()),
+        ))
+        .returning(Connection::as_returning())
+        .get_result(conn)
+        .await
 }
 
 pub async fn set_secret(
@@ -138,32 +144,18 @@ pub async fn set_secret(
     id: Uuid,
     secret: &SecretHash,
 ) -> QueryResult<Connection> {
-    diesel::update(
-        connections::table.filter(
-            connections::id
-                .eq(id)
-                .and(connections::client_id.eq(client_id)),
-        ),
-    )
-    .set((
-        connections::secret_hash.eq(secret.as_bytes()),
-        connections::updated_at.eq(Utc::now()),
-    ))
-    .returning(Connection::as_returning())
-    .get_result(conn)
-    .await
+    diesel::update(one_of(client_id, id))
+        .set((
+            connections::secret_hash.eq(secret.as_bytes()),
+            connections::updated_at.eq(Utc::now()),
+        ))
+        .returning(Connection::as_returning())
+        .get_result(conn)
+        .await
 }
 
 pub async fn delete(conn: &mut AsyncPgConnection, client_id: Uuid, id: Uuid) -> QueryResult<usize> {
-    diesel::delete(
-        connections::table.filter(
-            connections::id
-                .eq(id)
-                .and(connections::client_id.eq(client_id)),
-        ),
-    )
-    .execute(conn)
-    .await
+    diesel::delete(one_of(client_id, id)).execute(conn).await
 }
 
 /// The connection whose secret hashes to `secret` (an `api-key` or a `client_secret`).

@@ -2,7 +2,7 @@
 //! decide which client ids it may address.
 
 use ehealth_core::{ClientAccess, ClientId};
-use platform::db::DbConn;
+use platform::db::{self, DbConn};
 use platform::{ApiError, ApiResult, Caller};
 
 use crate::startup::AppState;
@@ -23,4 +23,11 @@ pub async fn authorize(
         ClientAccess::OwnOnly if caller.client_id == target => Ok(()),
         ClientAccess::OwnOnly => Err(ApiError::forbidden()),
     }
+}
+
+/// A pooled connection, once `caller` is known to be allowed to address `target`.
+pub async fn connect_for(state: &AppState, caller: &Caller, target: ClientId) -> ApiResult<DbConn> {
+    let mut conn = db::conn(&state.pool).await?;
+    authorize(state, &mut conn, caller, target).await?;
+    Ok(conn)
 }

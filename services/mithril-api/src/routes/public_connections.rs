@@ -5,7 +5,6 @@ use actix_http::StatusCode;
 use actix_web::{HttpRequest, web};
 use ehealth_core::{ClientId, ConnectionId};
 use mithril_store::Connection;
-use platform::db;
 use platform::query::QueryParams;
 use platform::{ApiResult, Caller, Reply, ValidatedJson};
 use uuid::Uuid;
@@ -29,8 +28,7 @@ pub async fn list(
     query: QueryParams,
 ) -> ApiResult<Reply> {
     let client_id = ClientId(*id);
-    let mut conn = db::conn(&state.pool).await?;
-    client_context::authorize(&state, &mut conn, &caller, client_id).await?;
+    let mut conn = client_context::connect_for(&state, &caller, client_id).await?;
     connections::list(&mut conn, client_id, &query).await
 }
 
@@ -45,8 +43,7 @@ pub async fn show(
     path: web::Path<(Uuid, Uuid)>,
 ) -> ApiResult<Reply> {
     let (client_id, id) = (ClientId(path.0), ConnectionId(path.1));
-    let mut conn = db::conn(&state.pool).await?;
-    client_context::authorize(&state, &mut conn, &caller, client_id).await?;
+    let mut conn = client_context::connect_for(&state, &caller, client_id).await?;
     Ok(Reply::ok(connections::get(&mut conn, client_id, id).await?))
 }
 
@@ -63,8 +60,7 @@ pub async fn update(
     body: ValidatedJson<ConnectionUpdate>,
 ) -> ApiResult<Reply> {
     let (client_id, id) = (ClientId(path.0), ConnectionId(path.1));
-    let mut conn = db::conn(&state.pool).await?;
-    client_context::authorize(&state, &mut conn, &caller, client_id).await?;
+    let mut conn = client_context::connect_for(&state, &caller, client_id).await?;
     Ok(Reply::ok(
         connections::update(&mut conn, client_id, id, body.into_inner()).await?,
     ))
@@ -81,8 +77,7 @@ pub async fn delete(
     path: web::Path<(Uuid, Uuid)>,
 ) -> ApiResult<Reply> {
     let (client_id, id) = (ClientId(path.0), ConnectionId(path.1));
-    let mut conn = db::conn(&state.pool).await?;
-    client_context::authorize(&state, &mut conn, &caller, client_id).await?;
+    let mut conn = client_context::connect_for(&state, &caller, client_id).await?;
     connections::delete(&mut conn, client_id, id).await?;
     Ok(Reply::meta_only(StatusCode::OK))
 }
@@ -100,8 +95,7 @@ pub async fn refresh_secret(
     path: web::Path<(Uuid, Uuid)>,
 ) -> ApiResult<Reply> {
     let (client_id, id) = (ClientId(path.0), ConnectionId(path.1));
-    let mut conn = db::conn(&state.pool).await?;
-    client_context::authorize(&state, &mut conn, &caller, client_id).await?;
+    let mut conn = client_context::connect_for(&state, &caller, client_id).await?;
     Ok(Reply::ok(
         connections::refresh_secret(&mut conn, client_id, id, connections::api_key(&req)).await?,
     ))
