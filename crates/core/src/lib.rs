@@ -10,6 +10,7 @@ pub mod credentials;
 pub mod envelope;
 pub mod ids;
 pub mod paging;
+pub mod password;
 pub mod redirect;
 pub mod scope;
 

@@ -4,12 +4,17 @@
 //! `NotFound`, unique and foreign-key violations to the statuses their endpoint documents.
 //! No HTTP types live here.
 
+pub mod apps;
 pub mod client_types;
 pub mod clients;
 pub mod connections;
+pub mod global_user_roles;
 pub mod models;
+mod named_scopes;
 pub mod roles;
 pub mod schema;
+pub mod tokens;
+pub mod user_roles;
 pub mod users;
 
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
@@ -25,18 +30,21 @@ pub const MIGRATION_LOCK_KEY: i64 = 0x6d69_7468_7269_6c00; // "mithril\0"
 
 /// Helpers shared by the query modules.
 pub(crate) mod sql {
-    /// Escapes `%`, `_` and `\` so user input is matched literally inside an ILIKE pattern.
-    pub fn like_contains(needle: &str) -> String {
+    /// Escapes `%`, `_` and `\` so user input is matched literally inside a LIKE pattern.
+    pub fn like_escape(needle: &str) -> String {
         let mut out = String::with_capacity(needle.len() + 2);
-        out.push('%');
         for c in needle.chars() {
             if matches!(c, '%' | '_' | '\\') {
                 out.push('\\');
             }
             out.push(c);
         }
-        out.push('%');
         out
+    }
+
+    /// `%needle%`, with the needle matched literally.
+    pub fn like_contains(needle: &str) -> String {
+        format!("%{}%", like_escape(needle))
     }
 }
 

@@ -113,6 +113,7 @@ diesel::table! {
 diesel::joinable!(clients -> client_types (client_type_id));
 diesel::joinable!(clients -> users (user_id));
 diesel::joinable!(user_roles -> roles (role_id));
+diesel::joinable!(user_roles -> clients (client_id));
 diesel::joinable!(global_user_roles -> roles (role_id));
 diesel::joinable!(apps -> clients (client_id));
 diesel::joinable!(tokens -> users (user_id));
@@ -128,3 +129,23 @@ diesel::allow_tables_to_appear_in_same_query!(
     apps,
     tokens,
 );
+
+diesel::table! {
+    password_hstr (id) {
+        id -> Int8,
+        user_id -> Uuid,
+        password -> Text,
+        inserted_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    login_failures (id) {
+        id -> Int8,
+        user_id -> Uuid,
+        failed_at -> Timestamptz,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(password_hstr, users);
+diesel::allow_tables_to_appear_in_same_query!(login_failures, users);

@@ -1,26 +1,94 @@
+use chrono::{DateTime, Utc};
+use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::models::User;
-use crate::schema::users;
+use crate::models::{Page, User};
+use crate::schema::{login_failures, password_hstr, users};
 
-/// Inserts a user whose password is already hashed (argon2id PHC string).
-pub async fn insert(
+/// How many previous passwords a new one may not repeat.
+pub const PASSWORD_HISTORY: i64 = 3;
+
+#[derive(Debug, Default)]
+pub struct UserFilter {
+    pub id: Option<Uuid>,
+    pub ids: Option<Vec<Uuid>>,
+    pub email: Option<String>,
+    pub tax_id: Option<String>,
+    pub is_blocked: Option<bool>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser {
+    pub id: Uuid,
+    pub email: String,
+    /// argon2id PHC string.
+    pub password: String,
+    pub settings: serde_json::Value,
+    pub tax_id: String,
+    pub person_id: String,
+    pub is_blocked: bool,
+    pub block_reason: Option<String>,
+}
+
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = users)]
+pub struct UserChanges {
+    pub email: Option<String>,
+    pub settings: Option<serde_json::Value>,
+    pub tax_id: Option<String>,
+    pub person_id: Option<String>,
+}
+
+/// What login needs: the hash never leaves the store in any other shape.
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
+pub struct LoginUser {
+    pub id: Uuid,
+    pub password: String,
+    pub is_blocked: bool,
+    pub password_set_at: DateTime<Utc>,
+    pub tax_id: String,
+}
+
+fn filtered(f: &UserFilter) -> users::BoxedQuery<'_, Pg> {
+    let mut q = users::table.into_boxed();
+    if let Some(id) = f.id {
+        q = q.filter(users::id.eq(id));
+    }
+    if let Some(ids) = &f.ids {
+        q = q.filter(users::id.eq_any(ids.clone()));
+    }
+    if let Some(email) = &f.email {
+        // citext: case-insensitive equality.
+        q = q.filter(users::email.eq(email));
+    }
+    if let Some(tax_id) = &f.tax_id {
+        q = q.filter(users::tax_id.eq(tax_id));
+    }
+    if let Some(b) = f.is_blocked {
+        q = q.filter(users::is_blocked.eq(b));
+    }
+    q
+}
+
+pub async fn list(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
-    email: &str,
-    password_hash: &str,
-) -> QueryResult<User> {
-    diesel::insert_into(users::table)
-        .values((
-            users::id.eq(id),
-            users::email.eq(email),
-            users::password.eq(password_hash),
-        ))
-        .returning(User::as_returning())
-        .get_result(conn)
-        .await
+    f: &UserFilter,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<Page<User>> {
+    let total = filtered(f).count().get_result(conn).await?;
+    let rows = filtered(f)
+        .select(User::as_select())
+        .order((users::inserted_at, users::id))
+        .limit(limit)
+        .offset(offset)
+        .load(conn)
+        .await?;
+    Ok(Page { rows, total })
 }
 
 pub async fn get(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<User> {
@@ -28,5 +96,188 @@ pub async fn get(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<User> {
         .find(id)
         .select(User::as_select())
         .first(conn)
+        .await
+}
+
+pub async fn exists(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(users::table.find(id)))
+        .get_result(conn)
+        .await
+}
+
+/// Inserts a user whose password is already hashed (argon2id PHC string), with its history row.
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    email: &str,
+    password_hash: &str,
+) -> QueryResult<User> {
+    create(
+        conn,
+        &NewUser {
+            id,
+            email: email.to_owned(),
+            password: password_hash.to_owned(),
+            settings: serde_json::json!({}),
+            tax_id: String::new(),
+            person_id: String::new(),
+            is_blocked: false,
+            block_reason: None,
+        },
+    )
+    .await
+}
+
+pub async fn create(conn: &mut AsyncPgConnection, new: &NewUser) -> QueryResult<User> {
+    conn.transaction(async |conn| {
+        let user = diesel::insert_into(users::table)
+            .values(new)
+            .returning(User::as_returning())
+            .get_result(conn)
+            .await?;
+        diesel::insert_into(password_hstr::table)
+            .values((
+                password_hstr::user_id.eq(new.id),
+                password_hstr::password.eq(&new.password),
+            ))
+            .execute(conn)
+            .await?;
+        Ok(user)
+    })
+    .await
+}
+
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    changes: &UserChanges,
+) -> QueryResult<User> {
+    diesel::update(users::table.find(id))
+        .set((changes, users::updated_at.eq(Utc::now())))
+        .returning(User::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
+    diesel::delete(users::table.find(id)).execute(conn).await
+}
+
+/// The hashes of the last [`PASSWORD_HISTORY`] passwords, newest first.
+pub async fn recent_password_hashes(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+) -> QueryResult<Vec<String>> {
+    password_hstr::table
+        .filter(password_hstr::user_id.eq(id))
+        .order((password_hstr::inserted_at.desc(), password_hstr::id.desc()))
+        .limit(PASSWORD_HISTORY)
+        .select(password_hstr::password)
+        .load(conn)
+        .await
+}
+
+/// Sets a new password hash, records it in the history and keeps only the last few there.
+pub async fn set_password(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    password_hash: &str,
+) -> QueryResult<User> {
+    conn.transaction(async |conn| {
+        let now = Utc::now();
+        let user = diesel::update(users::table.find(id))
+            .set((
+                users::password.eq(password_hash),
+                users::password_set_at.eq(now),
+                users::updated_at.eq(now),
+            ))
+            .returning(User::as_returning())
+            .get_result(conn)
+            .await?;
+        diesel::insert_into(password_hstr::table)
+            .values((
+                password_hstr::user_id.eq(id),
+                password_hstr::password.eq(password_hash),
+            ))
+            .execute(conn)
+            .await?;
+        let keep: Vec<i64> = password_hstr::table
+            .filter(password_hstr::user_id.eq(id))
+            .order((password_hstr::inserted_at.desc(), password_hstr::id.desc()))
+            .limit(PASSWORD_HISTORY)
+            .select(password_hstr::id)
+            .load(conn)
+            .await?;
+        diesel::delete(
+            password_hstr::table.filter(
+                password_hstr::user_id
+                    .eq(id)
+                    .and(password_hstr::id.ne_all(keep)),
+            ),
+        )
+        .execute(conn)
+        .await?;
+        Ok(user)
+    })
+    .await
+}
+
+/// Sets `is_blocked` to `blocked` when it is not already; `None` when it already was (or no such user).
+pub async fn set_blocked(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    blocked: bool,
+    reason: Option<&str>,
+) -> QueryResult<Option<User>> {
+    diesel::update(users::table.filter(users::id.eq(id).and(users::is_blocked.ne(blocked))))
+        .set((
+            users::is_blocked.eq(blocked),
+            users::block_reason.eq(reason),
+            users::updated_at.eq(Utc::now()),
+        ))
+        .returning(User::as_returning())
+        .get_result(conn)
+        .await
+        .optional()
+}
+
+pub async fn find_for_login(
+    conn: &mut AsyncPgConnection,
+    email: &str,
+) -> QueryResult<Option<LoginUser>> {
+    users::table
+        .filter(users::email.eq(email))
+        .select(LoginUser::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn failures_since(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    since: DateTime<Utc>,
+) -> QueryResult<i64> {
+    login_failures::table
+        .filter(
+            login_failures::user_id
+                .eq(id)
+                .and(login_failures::failed_at.gt(since)),
+        )
+        .count()
+        .get_result(conn)
+        .await
+}
+
+pub async fn record_failure(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
+    diesel::insert_into(login_failures::table)
+        .values(login_failures::user_id.eq(id))
+        .execute(conn)
+        .await
+}
+
+pub async fn clear_failures(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
+    diesel::delete(login_failures::table.filter(login_failures::user_id.eq(id)))
+        .execute(conn)
         .await
 }

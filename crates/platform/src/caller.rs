@@ -81,3 +81,28 @@ impl FromRequest for Caller {
         ready(Self::from_headers(req))
     }
 }
+
+/// Only the user (`x-consumer-id`), for internal endpoints the auth front-end calls on a user's
+/// behalf (approvals, authorize).
+#[derive(Clone, Copy, Debug)]
+pub struct ConsumerId(pub UserId);
+
+impl FromRequest for ConsumerId {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(
+            req.headers()
+                .get(CONSUMER_ID)
+                .ok_or_else(|| missing(CONSUMER_ID))
+                .and_then(|v| {
+                    v.to_str()
+                        .ok()
+                        .and_then(|v| v.parse::<UserId>().ok())
+                        .map(ConsumerId)
+                        .ok_or_else(|| invalid(CONSUMER_ID))
+                }),
+        )
+    }
+}

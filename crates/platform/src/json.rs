@@ -222,38 +222,74 @@ pub async fn read_body(
     Ok(body)
 }
 
+/// The whole pipeline; `Ok(None)` only for an empty body when `allow_empty`.
+async fn parse_body<T: RequestSchema>(
+    req: HttpRequest,
+    mut payload: Payload,
+    allow_empty: bool,
+) -> Result<Option<T>, ApiError> {
+    let limit = req.app_data::<BodyLimit>().copied().unwrap_or_default().0;
+    if allow_empty && req.headers().get(header::CONTENT_TYPE).is_none() {
+        let body = read_body(&req, &mut payload, limit).await?;
+        if body.is_empty() {
+            return Ok(None);
+        }
+        return Err(ApiError::unsupported_media_type());
+    }
+    if !is_json_content_type(&req) {
+        return Err(ApiError::unsupported_media_type());
+    }
+    let body = read_body(&req, &mut payload, limit).await?;
+    if allow_empty && body.is_empty() {
+        return Ok(None);
+    }
+    let mut value: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|_| ApiError::malformed())?;
+    if let Some(key) = T::WRAPPER {
+        value = match value {
+            serde_json::Value::Object(mut map) => match map.remove(key) {
+                Some(inner) => inner,
+                None => return Err(ApiError::malformed()),
+            },
+            _ => return Err(ApiError::malformed()),
+        };
+    }
+    let schemas = req
+        .app_data::<Schemas>()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("no Schemas registered in app data")))?;
+    schemas.validate(T::SCHEMA, &value)?;
+    serde_json::from_value::<T>(value)
+        .map(Some)
+        .map_err(|e| ApiError::invalid_field("$", "cast", e.to_string()))
+}
+
 impl<T: RequestSchema> FromRequest for ValidatedJson<T> {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        let mut payload = payload.take();
+        let (req, payload) = (req.clone(), payload.take());
         Box::pin(async move {
-            if !is_json_content_type(&req) {
-                return Err(ApiError::unsupported_media_type());
+            match parse_body::<T>(req, payload, false).await? {
+                Some(v) => Ok(ValidatedJson(v)),
+                None => Err(ApiError::malformed()),
             }
-            let limit = req.app_data::<BodyLimit>().copied().unwrap_or_default().0;
-            let body = read_body(&req, &mut payload, limit).await?;
-            let mut value: serde_json::Value =
-                serde_json::from_slice(&body).map_err(|_| ApiError::malformed())?;
-            if let Some(key) = T::WRAPPER {
-                value = match value {
-                    serde_json::Value::Object(mut map) => match map.remove(key) {
-                        Some(inner) => inner,
-                        None => return Err(ApiError::malformed()),
-                    },
-                    _ => return Err(ApiError::malformed()),
-                };
-            }
-            let schemas = req.app_data::<Schemas>().ok_or_else(|| {
-                ApiError::internal(anyhow::anyhow!("no Schemas registered in app data"))
-            })?;
-            schemas.validate(T::SCHEMA, &value)?;
-            serde_json::from_value::<T>(value)
-                .map(ValidatedJson)
-                .map_err(|e| ApiError::invalid_field("$", "cast", e.to_string()))
         })
+    }
+}
+
+/// Like [`ValidatedJson`], but an empty body (no Content-Type, or a JSON one with no bytes) is
+/// `None`. A body that is present gets every check.
+#[derive(Debug)]
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<T: RequestSchema> FromRequest for OptionalJson<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let (req, payload) = (req.clone(), payload.take());
+        Box::pin(async move { parse_body::<T>(req, payload, true).await.map(OptionalJson) })
     }
 }
 

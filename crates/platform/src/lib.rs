@@ -22,7 +22,7 @@ pub mod server;
 pub mod settings;
 pub mod telemetry;
 
-pub use caller::Caller;
+pub use caller::{Caller, ConsumerId};
 pub use error::{ApiError, ApiResult};
-pub use json::{RequestSchema, Schemas, ValidatedJson};
+pub use json::{OptionalJson, RequestSchema, Schemas, ValidatedJson};
 pub use reply::Reply;

@@ -49,7 +49,9 @@ impl Common {
     }
 }
 
-/// Root span carrying our request id rather than a second one.
+/// The root span of a request. It carries our request id, and the route *pattern* but never the
+/// raw path or query: paths like `/admin/tokens/{token}/verify` hold bearer credentials, which
+/// must not reach logs or traces.
 pub struct RequestSpan;
 
 impl RootSpanBuilder for RequestSpan {
@@ -59,7 +61,25 @@ impl RootSpanBuilder for RequestSpan {
             .get::<RequestMeta>()
             .map(|m| m.request_id.clone())
             .unwrap_or_default();
-        tracing_actix_web::root_span!(request, x_request_id = %request_id)
+        let route = request
+            .match_pattern()
+            .unwrap_or_else(|| "UNMATCHED".to_owned());
+        let method = request.method().as_str();
+        let span = tracing::info_span!(
+            "HTTP request",
+            http.method = %method,
+            http.route = %route,
+            http.status_code = tracing::field::Empty,
+            otel.name = %format!("{method} {route}"),
+            otel.kind = "server",
+            otel.status_code = tracing::field::Empty,
+            trace_id = tracing::field::Empty,
+            request_id = %request_id,
+            exception.message = tracing::field::Empty,
+            exception.details = tracing::field::Empty,
+        );
+        tracing_actix_web::root_span_macro::private::set_otel_parent(request, &span);
+        span
     }
 
     fn on_request_end<B: MessageBody>(

@@ -29,5 +29,14 @@ pub(crate) fn schemas() -> anyhow::Result<platform::Schemas> {
         schema!("client_update"),
         schema!("connection_upsert"),
         schema!("connection_update"),
+        schema!("role_create"),
+        schema!("role_update"),
+        schema!("user_create"),
+        schema!("user_update"),
+        schema!("user_block"),
+        schema!("user_role_create"),
+        schema!("global_user_role_create"),
+        schema!("app_create"),
+        schema!("app_update"),
     ])
 }

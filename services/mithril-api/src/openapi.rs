@@ -3,7 +3,9 @@
 
 use utoipa::OpenApi;
 
-use crate::routes::{admin_connections, client_types, clients, public_connections};
+use crate::routes::{
+    admin_connections, apps, client_types, clients, public_connections, roles, user_roles, users,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -37,6 +39,32 @@ use crate::routes::{admin_connections, client_types, clients, public_connections
         public_connections::update,
         public_connections::delete,
         public_connections::refresh_secret,
+        roles::list,
+        roles::create,
+        roles::show,
+        roles::update,
+        roles::delete,
+        users::list,
+        users::create,
+        users::show,
+        users::update,
+        users::delete,
+        users::block,
+        users::unblock,
+        user_roles::list_for_user,
+        user_roles::list,
+        user_roles::create,
+        user_roles::show,
+        user_roles::delete_by_user,
+        user_roles::delete,
+        user_roles::grant_global,
+        user_roles::show_global,
+        apps::list,
+        apps::create,
+        apps::show,
+        apps::update,
+        apps::delete,
+        apps::delete_by_user,
     ),
     components(schemas(
         ehealth_core::Meta,

@@ -3,25 +3,56 @@ use actix_web::web;
 use crate::startup::AppState;
 
 pub mod admin_connections;
+pub mod apps;
 pub mod client_types;
 pub mod clients;
+mod named_scopes;
 pub mod public_connections;
+pub mod roles;
+pub mod user_roles;
+pub mod users;
 
 pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
     cfg.app_data(web::Data::new(state))
         .service(
             web::scope("/admin")
+                .configure(client_types::routes)
+                .configure(roles::routes)
+                .service(web::resource("/users").get(users::list).post(users::create))
+                // Before /users/{id}/..., which would read "roles" as a user id.
+                .service(web::resource("/users/roles/{id}").delete(user_roles::delete))
                 .service(
-                    web::resource("/client_types")
-                        .get(client_types::list)
-                        .post(client_types::create),
+                    web::resource("/users/{id}")
+                        .get(users::show)
+                        .put(users::update)
+                        .patch(users::update)
+                        .delete(users::delete),
+                )
+                .service(web::resource("/users/{id}/actions/block").patch(users::block))
+                .service(web::resource("/users/{id}/actions/unblock").patch(users::unblock))
+                .service(
+                    web::resource("/users/{user_id}/roles")
+                        .get(user_roles::list_for_user)
+                        .post(user_roles::create)
+                        .delete(user_roles::delete_by_user),
+                )
+                .service(web::resource("/users/{user_id}/roles/{id}").get(user_roles::show))
+                .service(
+                    web::resource("/users/{user_id}/global_roles").post(user_roles::grant_global),
                 )
                 .service(
-                    web::resource("/client_types/{id}")
-                        .get(client_types::show)
-                        .put(client_types::update)
-                        .patch(client_types::update)
-                        .delete(client_types::delete),
+                    web::resource("/users/{user_id}/global_roles/{id}")
+                        .get(user_roles::show_global),
+                )
+                .service(web::resource("/users/{user_id}/apps").delete(apps::delete_by_user))
+                .service(web::resource("/user_roles").get(user_roles::list))
+                .service(web::resource("/apps").get(apps::list).post(apps::create))
+                .service(
+                    web::resource("/apps/{id}")
+                        .get(apps::show)
+                        .put(apps::update)
+                        .patch(apps::update)
+                        .delete(apps::delete),
                 )
                 .service(
                     web::resource("/clients")

@@ -1,0 +1,408 @@
+//! Tokens: access and refresh tokens and authorization codes, stored by SHA-256 of their value.
+//! Expiry is unix seconds (bigint). Revocation sets `expires_at` to now; cleanup deletes rows
+//! long expired.
+
+use chrono::{DateTime, Utc};
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Bytea, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use ehealth_core::SecretHash;
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::models::Page;
+use crate::schema::tokens;
+
+pub const ACCESS_TOKEN: &str = "access_token";
+pub const REFRESH_TOKEN: &str = "refresh_token";
+pub const AUTHORIZATION_CODE: &str = "authorization_code";
+
+#[derive(Clone, Debug, Queryable, Selectable, QueryableByName, Serialize, utoipa::ToSchema)]
+#[diesel(table_name = tokens, check_for_backend(diesel::pg::Pg))]
+pub struct Token {
+    pub id: Uuid,
+    pub name: String,
+    /// Unix seconds.
+    pub expires_at: i64,
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+    pub user_id: Uuid,
+    pub used_at: Option<DateTime<Utc>>,
+    pub inserted_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A token to store; its value is known only to the caller.
+#[derive(Debug)]
+pub struct NewToken {
+    pub id: Uuid,
+    pub name: &'static str,
+    pub hash: SecretHash,
+    pub expires_at: i64,
+    pub details: serde_json::Value,
+    pub user_id: Uuid,
+}
+
+pub fn now_unix() -> i64 {
+    Utc::now().timestamp()
+}
+
+pub async fn insert(conn: &mut AsyncPgConnection, t: &NewToken) -> QueryResult<Token> {
+    diesel::insert_into(tokens::table)
+        .values((
+            tokens::id.eq(t.id),
+            tokens::name.eq(t.name),
+            tokens::value_hash.eq(t.hash.as_bytes()),
+            tokens::expires_at.eq(t.expires_at),
+            tokens::details.eq(&t.details),
+            tokens::user_id.eq(t.user_id),
+        ))
+        .returning(Token::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    hash: &SecretHash,
+    name: &str,
+) -> QueryResult<Option<Token>> {
+    tokens::table
+        .filter(
+            tokens::value_hash
+                .eq(hash.as_bytes())
+                .and(tokens::name.eq(name)),
+        )
+        .select(Token::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Everything a code or refresh grant checks, in one round trip: the connection authenticated by
+/// (client_id, client_secret), the presented token, and the user's approval of that client.
+#[derive(Debug, QueryableByName)]
+pub struct GrantCheck {
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub connection_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub connection_redirect_uri: Option<String>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub token_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub token_user_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub token_expires_at: Option<i64>,
+    #[diesel(sql_type = Nullable<Jsonb>)]
+    pub token_details: Option<serde_json::Value>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub token_used_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub app_scope: Option<String>,
+}
+
+pub async fn grant_check(
+    conn: &mut AsyncPgConnection,
+    client_id: Uuid,
+    client_secret: &SecretHash,
+    token: &SecretHash,
+    token_name: &str,
+) -> QueryResult<GrantCheck> {
+    diesel::sql_query(
+        "SELECT c.id AS connection_id, c.redirect_uri AS connection_redirect_uri,
+                t.id AS token_id, t.user_id AS token_user_id, t.expires_at AS token_expires_at,
+                t.details AS token_details, t.used_at AS token_used_at, a.scope AS app_scope
+           FROM (SELECT 1) AS one
+           LEFT JOIN connections c ON c.client_id = $1 AND c.secret_hash = $2
+           LEFT JOIN tokens t ON t.value_hash = $3 AND t.name = $4
+           LEFT JOIN apps a ON a.user_id = t.user_id AND a.client_id = $1",
+    )
+    .bind::<SqlUuid, _>(client_id)
+    .bind::<Bytea, _>(client_secret.as_bytes())
+    .bind::<Bytea, _>(token.as_bytes())
+    .bind::<Text, _>(token_name)
+    .get_result(conn)
+    .await
+}
+
+/// Marks the code used and stores the refresh and access tokens, atomically: one statement whose
+/// conditional UPDATE (`… WHERE used_at IS NULL`) gates the INSERT. Of concurrent redemptions of
+/// one code exactly one returns `true`; the others store nothing.
+pub async fn redeem_code(
+    conn: &mut AsyncPgConnection,
+    code_id: Uuid,
+    refresh: &NewToken,
+    access: &NewToken,
+) -> QueryResult<bool> {
+    let inserted = diesel::sql_query(
+        "WITH used AS (
+             UPDATE tokens SET used_at = now(), updated_at = now()
+              WHERE id = $1 AND used_at IS NULL
+          RETURNING id)
+         INSERT INTO tokens (id, name, value_hash, expires_at, details, user_id)
+         SELECT v.id, v.name, v.value_hash, v.expires_at, v.details, v.user_id
+           FROM used, (VALUES ($2::uuid, $3::varchar, $4::bytea, $5::int8, $6::jsonb, $7::uuid),
+                              ($8::uuid, $9::varchar, $10::bytea, $11::int8, $12::jsonb, $13::uuid))
+                AS v(id, name, value_hash, expires_at, details, user_id)",
+    )
+    .bind::<SqlUuid, _>(code_id)
+    .bind::<SqlUuid, _>(refresh.id)
+    .bind::<Text, _>(refresh.name)
+    .bind::<Bytea, _>(refresh.hash.as_bytes())
+    .bind::<BigInt, _>(refresh.expires_at)
+    .bind::<Jsonb, _>(&refresh.details)
+    .bind::<SqlUuid, _>(refresh.user_id)
+    .bind::<SqlUuid, _>(access.id)
+    .bind::<Text, _>(access.name)
+    .bind::<Bytea, _>(access.hash.as_bytes())
+    .bind::<BigInt, _>(access.expires_at)
+    .bind::<Jsonb, _>(&access.details)
+    .bind::<SqlUuid, _>(access.user_id)
+    .execute(conn)
+    .await?;
+    Ok(inserted == 2)
+}
+
+/// What verify needs about a token, its client and its user, in one round trip.
+#[derive(Debug, QueryableByName)]
+pub struct VerifyRow {
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub name: String,
+    #[diesel(sql_type = BigInt)]
+    pub expires_at: i64,
+    #[diesel(sql_type = Jsonb)]
+    pub details: serde_json::Value,
+    #[diesel(sql_type = SqlUuid)]
+    pub user_id: Uuid,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub client_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<Bool>)]
+    pub client_blocked: Option<bool>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub access_type: Option<String>,
+    #[diesel(sql_type = Nullable<Bool>)]
+    pub user_blocked: Option<bool>,
+}
+
+pub async fn verify_row(
+    conn: &mut AsyncPgConnection,
+    hash: &SecretHash,
+) -> QueryResult<Option<VerifyRow>> {
+    diesel::sql_query(
+        "SELECT t.id, t.name, t.expires_at, t.details, t.user_id,
+                cl.id AS client_id, cl.is_blocked AS client_blocked,
+                cl.priv_settings ->> 'access_type' AS access_type, u.is_blocked AS user_blocked
+           FROM tokens t
+           LEFT JOIN clients cl ON cl.id = CASE WHEN t.details ->> 'client_id' ~ '^[0-9a-fA-F-]{36}$'
+                                               THEN (t.details ->> 'client_id')::uuid END
+           LEFT JOIN users u ON u.id = t.user_id
+          WHERE t.value_hash = $1",
+    )
+    .bind::<Bytea, _>(hash.as_bytes())
+    .get_result(conn)
+    .await
+    .optional()
+}
+
+/// The broker behind an `api-key` (a MIS's connection secret) and whether it integrates the
+/// token's client (has a connection whose client is `token_client` and consumer is the MIS).
+#[derive(Debug, QueryableByName)]
+pub struct BrokerRow {
+    #[diesel(sql_type = SqlUuid)]
+    pub mis_client_id: Uuid,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub broker_scope: Option<String>,
+    #[diesel(sql_type = Bool)]
+    pub bound: bool,
+}
+
+pub async fn broker_row(
+    conn: &mut AsyncPgConnection,
+    api_key: &SecretHash,
+    token_client: Uuid,
+) -> QueryResult<Option<BrokerRow>> {
+    diesel::sql_query(
+        "SELECT k.client_id AS mis_client_id, mis.priv_settings ->> 'broker_scope' AS broker_scope,
+                EXISTS (SELECT 1 FROM connections b WHERE b.client_id = $2 AND b.consumer_id = k.client_id) AS bound
+           FROM connections k JOIN clients mis ON mis.id = k.client_id
+          WHERE k.secret_hash = $1",
+    )
+    .bind::<Bytea, _>(api_key.as_bytes())
+    .bind::<SqlUuid, _>(token_client)
+    .get_result(conn)
+    .await
+    .optional()
+}
+
+/// Expires the live tokens of a user (of one client, or all). Returns how many.
+pub async fn expire_for_user(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    client_id: Option<Uuid>,
+) -> QueryResult<usize> {
+    let now = now_unix();
+    let mut q = diesel::update(tokens::table)
+        .filter(tokens::user_id.eq(user_id).and(tokens::expires_at.gt(now)))
+        .into_boxed();
+    if let Some(c) = client_id {
+        q = q.filter(
+            diesel::dsl::sql::<Bool>("details ->> 'client_id' = ").bind::<Text, _>(c.to_string()),
+        );
+    }
+    q.set((
+        tokens::expires_at.eq(now),
+        tokens::updated_at.eq(Utc::now()),
+    ))
+    .execute(conn)
+    .await
+}
+
+/// Expires every live token issued for `client_id`.
+pub async fn expire_for_client(
+    conn: &mut AsyncPgConnection,
+    client_id: Uuid,
+) -> QueryResult<usize> {
+    let now = now_unix();
+    diesel::update(tokens::table)
+        .filter(tokens::expires_at.gt(now))
+        .filter(
+            diesel::dsl::sql::<Bool>("details ->> 'client_id' = ")
+                .bind::<Text, _>(client_id.to_string()),
+        )
+        .set((
+            tokens::expires_at.eq(now),
+            tokens::updated_at.eq(Utc::now()),
+        ))
+        .execute(conn)
+        .await
+}
+
+/// Expires the user's other live tokens of `names` for the same client (the reference's
+/// `deactivate_old_tokens`, run after a password login).
+pub async fn expire_others(
+    conn: &mut AsyncPgConnection,
+    keep: Uuid,
+    user_id: Uuid,
+    client_id: Uuid,
+    names: &[&str],
+) -> QueryResult<usize> {
+    let now = now_unix();
+    diesel::update(tokens::table)
+        .filter(
+            tokens::user_id
+                .eq(user_id)
+                .and(tokens::expires_at.gt(now))
+                .and(tokens::id.ne(keep)),
+        )
+        .filter(tokens::name.eq_any(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()))
+        .filter(
+            diesel::dsl::sql::<Bool>("details ->> 'client_id' = ")
+                .bind::<Text, _>(client_id.to_string()),
+        )
+        .set((
+            tokens::expires_at.eq(now),
+            tokens::updated_at.eq(Utc::now()),
+        ))
+        .execute(conn)
+        .await
+}
+
+#[derive(Debug, Default)]
+pub struct TokenFilter {
+    pub user_id: Option<Uuid>,
+    pub client_id: Option<Uuid>,
+    pub name: Option<String>,
+}
+
+fn filtered(f: &TokenFilter) -> tokens::BoxedQuery<'_, Pg> {
+    let mut q = tokens::table.into_boxed();
+    if let Some(u) = f.user_id {
+        q = q.filter(tokens::user_id.eq(u));
+    }
+    if let Some(c) = f.client_id {
+        q = q.filter(
+            diesel::dsl::sql::<Bool>("details ->> 'client_id' = ").bind::<Text, _>(c.to_string()),
+        );
+    }
+    if let Some(n) = &f.name {
+        q = q.filter(tokens::name.eq(n));
+    }
+    q
+}
+
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    f: &TokenFilter,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<Page<Token>> {
+    let total = filtered(f).count().get_result(conn).await?;
+    let rows = filtered(f)
+        .select(Token::as_select())
+        .order((tokens::inserted_at, tokens::id))
+        .limit(limit)
+        .offset(offset)
+        .load(conn)
+        .await?;
+    Ok(Page { rows, total })
+}
+
+pub async fn get(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Token> {
+    tokens::table
+        .find(id)
+        .select(Token::as_select())
+        .first(conn)
+        .await
+}
+
+pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
+    diesel::delete(tokens::table.find(id)).execute(conn).await
+}
+
+/// Hard-deletes a user's tokens (optionally of one client and/or name).
+pub async fn delete_by_user(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    client_id: Option<Uuid>,
+    name: Option<&str>,
+) -> QueryResult<usize> {
+    let mut q = diesel::delete(tokens::table)
+        .filter(tokens::user_id.eq(user_id))
+        .into_boxed();
+    if let Some(c) = client_id {
+        q = q.filter(
+            diesel::dsl::sql::<Bool>("details ->> 'client_id' = ").bind::<Text, _>(c.to_string()),
+        );
+    }
+    if let Some(n) = name {
+        q = q.filter(tokens::name.eq(n.to_owned()));
+    }
+    q.execute(conn).await
+}
+
+pub async fn delete_by_users(
+    conn: &mut AsyncPgConnection,
+    user_ids: &[Uuid],
+) -> QueryResult<usize> {
+    diesel::delete(tokens::table.filter(tokens::user_id.eq_any(user_ids.to_vec())))
+        .execute(conn)
+        .await
+}
+
+/// Deletes up to `limit` tokens that expired at or before `before` (unix seconds).
+pub async fn delete_expired(
+    conn: &mut AsyncPgConnection,
+    before: i64,
+    limit: i64,
+) -> QueryResult<usize> {
+    diesel::sql_query(
+        "DELETE FROM tokens WHERE id IN (SELECT id FROM tokens WHERE expires_at <= $1 LIMIT $2)",
+    )
+    .bind::<BigInt, _>(before)
+    .bind::<BigInt, _>(limit)
+    .execute(conn)
+    .await
+}
