@@ -148,6 +148,25 @@ impl ApiError {
         Self::validation(vec![InvalidEntry::body(path, rule, description)])
     }
 
+    /// 422 `request_malformed` with a message: the reference's `invalid_request` (EView), used for
+    /// rule failures that are not about one field ("Scope is not allowed by client type.").
+    pub fn invalid_request(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "request_malformed",
+            Some(message.into()),
+        )
+        .with_invalid(vec![InvalidEntry {
+            entry_type: "request",
+            entry: None,
+            rules: vec![ehealth_core::Rule {
+                rule: "json".into(),
+                description: "invalid request".into(),
+                params: serde_json::json!([]),
+            }],
+        }])
+    }
+
     /// 422 with a type and message of its own (the OAuth endpoints' 422s).
     pub fn unprocessable(
         kind: impl Into<Cow<'static, str>>,

@@ -149,3 +149,63 @@ pub fn bind(s: &ServerSettings) -> anyhow::Result<TcpListener> {
     let addr = format!("{}:{}", s.host, s.port);
     TcpListener::bind(&addr).map_err(|e| anyhow::anyhow!("binding {addr}: {e}"))
 }
+
+/// What a database-backed service needs before it can serve: migrations applied, a pool, the
+/// shared app pieces and a bound listener.
+pub struct Prepared {
+    pub pool: crate::db::DbPool,
+    pub common: Common,
+    pub listener: TcpListener,
+    pub port: u16,
+}
+
+/// Applies `migrations` (under the advisory lock), builds the pool and the shared pieces, binds.
+pub async fn prepare(
+    service: &str,
+    server: &ServerSettings,
+    database: &crate::settings::DatabaseSettings,
+    migrations: diesel_migrations::EmbeddedMigrations,
+    lock_key: i64,
+    openapi: &utoipa::openapi::OpenApi,
+    schemas: Schemas,
+) -> anyhow::Result<Prepared> {
+    use secrecy::ExposeSecret;
+    let expected = crate::db::latest_migration(&migrations)?;
+    crate::db::run_migrations(
+        database.url.expose_secret(),
+        migrations,
+        lock_key,
+        database.connect_timeout(),
+    )
+    .await?;
+    let pool = crate::db::build_pool(database)?;
+    let ops = OpsState::new(Some((pool.clone(), expected)), openapi)?;
+    let common = Common::new(service, ops, schemas, server.body_limit)?;
+    let listener = bind(server)?;
+    let port = listener.local_addr()?.port();
+    Ok(Prepared {
+        pool,
+        common,
+        listener,
+        port,
+    })
+}
+
+/// `serve` (the default) or `migrate`, from the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Command {
+    Serve,
+    Migrate,
+}
+
+impl Command {
+    pub fn parse(args: &[String]) -> anyhow::Result<Self> {
+        match args.first().map(String::as_str) {
+            None | Some("serve") => Ok(Self::Serve),
+            Some("migrate") => Ok(Self::Migrate),
+            Some(other) => {
+                anyhow::bail!("unknown command {other:?}; expected `serve` or `migrate`")
+            }
+        }
+    }
+}

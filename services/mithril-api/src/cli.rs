@@ -1,29 +1,31 @@
-use anyhow::bail;
+use platform::server::Command;
 use secrecy::ExposeSecret;
 
 use crate::{Application, Settings};
 
 /// `serve` (default) or `migrate`.
 pub async fn run(args: Vec<String>) -> anyhow::Result<()> {
+    let command = Command::parse(&args)?;
     let settings = Settings::load()?;
     let _telemetry = platform::telemetry::init("mithril-api", &settings.telemetry)?;
-    match args.first().map(String::as_str) {
-        None | Some("serve") => {
+    let db = &settings.database;
+    match command {
+        Command::Migrate => {
+            let (migrations, key) = (mithril_store::MIGRATIONS, mithril_store::MIGRATION_LOCK_KEY);
+            platform::db::run_migrations(
+                db.url.expose_secret(),
+                migrations,
+                key,
+                db.connect_timeout(),
+            )
+            .await
+        }
+        Command::Serve => {
             let app = Application::build(settings).await?;
             tracing::info!(port = app.port(), "mithril-api listening");
             app.run_until_stopped().await?;
             tracing::info!("mithril-api stopped");
             Ok(())
         }
-        Some("migrate") => {
-            platform::db::run_migrations(
-                settings.database.url.expose_secret(),
-                mithril_store::MIGRATIONS,
-                mithril_store::MIGRATION_LOCK_KEY,
-                settings.database.connect_timeout(),
-            )
-            .await
-        }
-        Some(other) => bail!("unknown command {other:?}; expected `serve` or `migrate`"),
     }
 }

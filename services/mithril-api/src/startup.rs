@@ -2,10 +2,8 @@ use std::sync::Arc;
 
 use actix_web::dev::Server;
 use ehealth_core::ClientTypeGroups;
-use platform::db::{DbPool, build_pool, latest_migration, run_migrations};
-use platform::ops::OpsState;
-use platform::server::{Common, app, bind, serve};
-use secrecy::ExposeSecret;
+use platform::db::DbPool;
+use platform::server::{app, prepare, serve};
 use utoipa::OpenApi;
 
 use crate::Settings;
@@ -27,35 +25,32 @@ pub struct Application {
 impl Application {
     /// Applies migrations, builds the pool and binds the listener (port 0 picks a free one).
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        run_migrations(
-            settings.database.url.expose_secret(),
+        let p = prepare(
+            "mithril-api",
+            &settings.server,
+            &settings.database,
             mithril_store::MIGRATIONS,
             mithril_store::MIGRATION_LOCK_KEY,
-            settings.database.connect_timeout(),
+            &ApiDoc::openapi(),
+            crate::schemas()?,
         )
         .await?;
-        let pool = build_pool(&settings.database)?;
-        let expected = latest_migration(&mithril_store::MIGRATIONS)?;
-        let ops = OpsState::new(Some((pool.clone(), expected)), &ApiDoc::openapi())?;
-        let common = Common::new(
-            "mithril-api",
-            ops,
-            crate::schemas()?,
-            settings.server.body_limit,
-        )?;
         let state = AppState {
-            pool: pool.clone(),
+            pool: p.pool.clone(),
             client_types: Arc::new(settings.client_types.clone()),
         };
-        let listener = bind(&settings.server)?;
-        let port = listener.local_addr()?.port();
-        let server = serve(listener, &settings.server, move || {
+        let common = p.common;
+        let server = serve(p.listener, &settings.server, move || {
             let state = state.clone();
             app(common.clone(), move |cfg| {
                 crate::routes::configure(cfg, state)
             })
         })?;
-        Ok(Self { port, server, pool })
+        Ok(Self {
+            port: p.port,
+            server,
+            pool: p.pool,
+        })
     }
 
     pub fn port(&self) -> u16 {

@@ -14,10 +14,10 @@ pub mod users;
 
 pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
     cfg.app_data(web::Data::new(state))
+        .configure(client_types::routes)
+        .configure(roles::routes)
         .service(
             web::scope("/admin")
-                .configure(client_types::routes)
-                .configure(roles::routes)
                 .service(web::resource("/users").get(users::list).post(users::create))
                 // Before /users/{id}/..., which would read "roles" as a user id.
                 .service(web::resource("/users/roles/{id}").delete(user_roles::delete))
