@@ -170,3 +170,15 @@ pub async fn find_by_secret(
         .await
         .optional()
 }
+
+/// The redirect URIs registered on `client_id`'s connections (authorize matches against any).
+pub async fn redirect_uris(
+    conn: &mut AsyncPgConnection,
+    client_id: Uuid,
+) -> QueryResult<Vec<String>> {
+    connections::table
+        .filter(connections::client_id.eq(client_id))
+        .select(connections::redirect_uri)
+        .load(conn)
+        .await
+}

@@ -17,6 +17,7 @@ use crate::schema::tokens;
 pub const ACCESS_TOKEN: &str = "access_token";
 pub const REFRESH_TOKEN: &str = "refresh_token";
 pub const AUTHORIZATION_CODE: &str = "authorization_code";
+pub const CHANGE_PASSWORD_TOKEN: &str = "change_password_token";
 
 #[derive(Clone, Debug, Queryable, Selectable, QueryableByName, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = tokens, check_for_backend(diesel::pg::Pg))]

@@ -53,6 +53,20 @@ pub struct LoginUser {
     pub tax_id: String,
 }
 
+/// Case-insensitive e-mail equality: the bind is cast to citext, so the comparison is
+/// citext = citext (a plain text bind would compare as text, case-sensitively) and the unique
+/// index serves it.
+fn email_is(
+    email: &str,
+) -> diesel::expression::SqlLiteral<
+    diesel::sql_types::Bool,
+    impl diesel::query_builder::QueryFragment<Pg> + Send + use<>,
+> {
+    diesel::dsl::sql::<diesel::sql_types::Bool>("users.email = ")
+        .bind::<diesel::sql_types::Text, _>(email.to_owned())
+        .sql("::citext")
+}
+
 fn filtered(f: &UserFilter) -> users::BoxedQuery<'_, Pg> {
     let mut q = users::table.into_boxed();
     if let Some(id) = f.id {
@@ -62,8 +76,7 @@ fn filtered(f: &UserFilter) -> users::BoxedQuery<'_, Pg> {
         q = q.filter(users::id.eq_any(ids.clone()));
     }
     if let Some(email) = &f.email {
-        // citext: case-insensitive equality.
-        q = q.filter(users::email.eq(email));
+        q = q.filter(email_is(email));
     }
     if let Some(tax_id) = &f.tax_id {
         q = q.filter(users::tax_id.eq(tax_id));
@@ -246,7 +259,7 @@ pub async fn find_for_login(
     email: &str,
 ) -> QueryResult<Option<LoginUser>> {
     users::table
-        .filter(users::email.eq(email))
+        .filter(email_is(email))
         .select(LoginUser::as_select())
         .first(conn)
         .await

@@ -1,0 +1,116 @@
+//! `grant_type=password` and `change_password` on `/auth/login` (spec §3.5; 2FA and reCAPTCHA
+//! are not implemented). Checks in the reference's order.
+
+use actix_web::web;
+use chrono::{Duration, Utc};
+use diesel::result::OptionalExtension;
+use ehealth_core::{ScopeSet, password};
+use mithril_store::tokens::{self, ACCESS_TOKEN, CHANGE_PASSWORD_TOKEN};
+use mithril_store::{client_types, clients, users};
+use platform::{ApiError, ApiResult, Reply, db};
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::issue::mint;
+use crate::startup::AppState;
+
+#[derive(Deserialize)]
+struct PasswordGrant {
+    grant_type: String,
+    email: String,
+    password: String,
+    client_id: Uuid,
+    scope: String,
+}
+
+const CHANGE_PASSWORD_SCOPE: &str = "user:change_password";
+
+fn allows_password(settings: &serde_json::Value) -> bool {
+    settings
+        .get("allowed_grant_types")
+        .and_then(serde_json::Value::as_array)
+        .is_some_and(|grants| grants.iter().any(|g| g == "password"))
+}
+
+pub async fn login(state: &AppState, body: serde_json::Value) -> ApiResult<Reply> {
+    let req: PasswordGrant = super::parse(state, "token_password", body)?;
+    let change_password = req.grant_type == "change_password";
+    let rules = &state.settings.login;
+    let mut conn = db::conn(&state.pool).await?;
+
+    let (client, type_name) = clients::get_with_type_name(&mut conn, req.client_id)
+        .await
+        .optional()?
+        .ok_or_else(|| ApiError::unauthorized("invalid_client", "Invalid client id."))?;
+    if !allows_password(&client.settings) {
+        return Err(ApiError::access_denied(
+            "Client is not allowed to issue login token.",
+        ));
+    }
+    let user = users::find_for_login(&mut conn, &req.email)
+        .await?
+        .ok_or_else(|| ApiError::access_denied("User not found."))?;
+    if type_name == "CABINET" && user.tax_id.is_empty() {
+        return Err(ApiError::forbidden_with("User is not registered"));
+    }
+    if user.is_blocked {
+        return Err(ApiError::unauthorized("user_blocked", "User blocked."));
+    }
+    let since = Utc::now() - Duration::seconds(rules.failed_logins_period_secs);
+    if users::failures_since(&mut conn, user.id, since).await? >= rules.max_failed_logins {
+        return Err(ApiError::access_denied(
+            "You reached login attempts limit. Try again later",
+        ));
+    }
+    let (given, hash) = (req.password, user.password);
+    let matches = web::block(move || password::verify(&given, &hash))
+        .await
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("blocking pool: {e}")))?;
+    if !matches {
+        users::record_failure(&mut conn, user.id).await?;
+        return Err(ApiError::access_denied(
+            "Identity, password combination is wrong.",
+        ));
+    }
+    users::clear_failures(&mut conn, user.id).await?;
+    if !change_password
+        && user.password_set_at + Duration::days(rules.password_expiration_days) <= Utc::now()
+    {
+        return Err(ApiError::unauthorized(
+            "password_expired",
+            format!("The password expired for user: {}", user.id),
+        ));
+    }
+    let requested = ScopeSet::parse(&req.scope);
+    let allowed = ScopeSet::parse(
+        &client_types::get(&mut conn, client.client_type_id)
+            .await?
+            .scope,
+    );
+    if !requested.is_subset_of(&allowed) {
+        return Err(ApiError::invalid_request(
+            "Scope is not allowed by client type.",
+        ));
+    }
+    if change_password && requested.to_string() != CHANGE_PASSWORD_SCOPE {
+        return Err(ApiError::access_denied(
+            "Allowed scopes for the token are user:change_password.",
+        ));
+    }
+
+    let name = if change_password {
+        CHANGE_PASSWORD_TOKEN
+    } else {
+        ACCESS_TOKEN
+    };
+    let token = mint(
+        name,
+        state.settings.tokens.access_ttl_secs,
+        user.id,
+        json!({"grant_type": req.grant_type, "client_id": client.id.to_string(), "scope": requested.to_string()}),
+    )?;
+    tokens::insert(&mut conn, &token.row).await?;
+    tokens::expire_others(&mut conn, token.row.id, user.id, client.id, &[name]).await?;
+    Ok(Reply::created(token.view()).urgent(json!({"next_step": "REQUEST_APPS"})))
+}

@@ -1,0 +1,69 @@
+//! auth-token: OAuth for the eHealth platform. Login (`password`), authorization codes,
+//! `/oauth/tokens` (`authorization_code`, `refresh_token`), the verify contract the gatekeeper
+//! calls, revocation, and the cleanup of long-expired tokens.
+
+mod admin;
+mod authorize;
+pub mod cleanup;
+pub mod cli;
+mod grants;
+mod issue;
+pub mod openapi;
+pub mod settings;
+pub mod startup;
+mod verify;
+
+pub use settings::Settings;
+pub use startup::Application;
+
+pub(crate) fn schemas() -> anyhow::Result<platform::Schemas> {
+    macro_rules! schema {
+        ($name:literal) => {
+            (
+                $name,
+                include_str!(concat!("../../../proto-contracts/schemas/", $name, ".json")),
+            )
+        };
+    }
+    platform::Schemas::compile(&[
+        schema!("token_request"),
+        schema!("token_authorization_code"),
+        schema!("token_refresh_token"),
+        schema!("token_password"),
+        schema!("app_authorize"),
+    ])
+}
+
+fn configure(cfg: &mut actix_web::web::ServiceConfig, state: startup::AppState) {
+    use actix_web::web;
+    cfg.app_data(web::Data::new(state))
+        .route("/oauth/tokens", web::post().to(grants::oauth_tokens))
+        .route("/auth/login", web::post().to(grants::login))
+        .route(
+            "/oauth/apps/authorize",
+            web::post().to(authorize::authorize),
+        )
+        .service(
+            web::resource("/admin/tokens")
+                .get(admin::list)
+                .delete(admin::delete_by_user_ids),
+        )
+        .service(
+            web::resource("/admin/tokens/{id}")
+                .get(admin::show)
+                .delete(admin::delete),
+        )
+        .route(
+            "/admin/tokens/{token}/verify",
+            web::get().to(verify::verify),
+        )
+        .route("/admin/tokens/{token}/user", web::get().to(verify::user))
+        .route(
+            "/admin/users/{user_id}/tokens",
+            web::delete().to(admin::delete_by_user),
+        )
+        .route(
+            "/admin/clients/{id}/actions/deactivate_tokens",
+            web::patch().to(admin::deactivate_client_tokens),
+        );
+}

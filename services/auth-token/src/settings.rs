@@ -1,0 +1,105 @@
+use platform::settings::{DatabaseSettings, ServerSettings, TelemetrySettings};
+use serde::Deserialize;
+use uuid::Uuid;
+
+/// Environment prefix: `AUTH_TOKEN__DATABASE__URL`, `AUTH_TOKEN__TOKENS__ACCESS_TTL_SECS`, ...
+pub const ENV_PREFIX: &str = "AUTH_TOKEN";
+
+const DEFAULTS: &str = r#"
+[server]
+host = "127.0.0.1"
+port = 4020
+workers = 0
+body_limit = 16384
+shutdown_timeout_secs = 30
+
+[database]
+url = "postgres://postgres@127.0.0.1:5432/mithril"
+pool_size = 32
+acquire_timeout_ms = 2000
+connect_timeout_ms = 5000
+
+[telemetry]
+log_filter = "info"
+log_format = "json"
+
+[tokens]
+access_ttl_secs = 2592000
+refresh_ttl_secs = 604800
+code_ttl_secs = 300
+
+[login]
+max_failed_logins = 10
+failed_logins_period_secs = 600
+password_expiration_days = 90
+
+[authorize]
+trusted_client_ids = ["30074b6e-fbab-4dc1-9d37-88c21dab1847"]
+
+[cleanup]
+enabled = true
+interval_secs = 3600
+retention_days = 30
+batch_size = 500
+"#;
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub telemetry: TelemetrySettings,
+    pub tokens: TokenSettings,
+    pub login: LoginSettings,
+    pub authorize: AuthorizeSettings,
+    pub cleanup: CleanupSettings,
+}
+
+/// Lifetimes (the reference's `AUTH_*_LIFETIME`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenSettings {
+    pub access_ttl_secs: i64,
+    pub refresh_ttl_secs: i64,
+    pub code_ttl_secs: i64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginSettings {
+    /// Failed passwords within the period that lock login out (the user is not blocked).
+    pub max_failed_logins: i64,
+    pub failed_logins_period_secs: i64,
+    pub password_expiration_days: i64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorizeSettings {
+    /// Clients whose authorize requests without a scope get all of the user's role scopes.
+    pub trusted_client_ids: Vec<Uuid>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CleanupSettings {
+    pub enabled: bool,
+    pub interval_secs: u64,
+    /// Tokens expired for longer than this are deleted.
+    pub retention_days: i64,
+    pub batch_size: i64,
+}
+
+impl Settings {
+    pub fn load() -> anyhow::Result<Self> {
+        platform::settings::load(ENV_PREFIX, DEFAULTS, &["authorize.trusted_client_ids"])
+    }
+
+    /// The built-in defaults, without file or environment (tests start from these).
+    pub fn defaults() -> anyhow::Result<Self> {
+        Ok(config::Config::builder()
+            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml))
+            .build()?
+            .try_deserialize()?)
+    }
+}
