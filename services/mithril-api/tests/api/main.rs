@@ -7,5 +7,6 @@ mod bad_input;
 mod client_types;
 mod clients;
 mod helpers;
+mod identity;
 mod ops;
 mod public_connections;
