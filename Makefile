@@ -1,7 +1,7 @@
 # Two commands matter: `make run` (the stack on this machine) and `make test` (everything).
 CARGO ?= cargo
 
-.PHONY: run test fmt lint build migrate clean-dev-db
+.PHONY: run test fmt lint build migrate clean-dev-db bench-auth
 
 run: ## Start Postgres (under target/) and the services, load demo data, print how to call them
 	bash deploy/local/run.sh
@@ -24,3 +24,6 @@ migrate: ## Apply mithril migrations to MITHRIL_API__DATABASE__URL
 
 clean-dev-db: ## Forget the local cluster of `make run`
 	rm -rf target/dev-pg
+
+bench-auth: ## auth-token code exchange and verify vs pgbench on the same Postgres (bench/RESULTS.md)
+	bash bench/auth-token/run.sh

@@ -1,44 +1,64 @@
 #!/usr/bin/env bash
-# Loads the demo data set through the admin API (idempotent: fixed ids, upserts) and prints
-# shell assignments of the ids and freshly rotated secrets. Usage: demo_data.sh DB_URL MITHRIL_URL
+# Loads the demo data set through the admin APIs (idempotent: fixed ids, upserts), runs the OAuth
+# flow once, and prints shell assignments of ids, secrets and a fresh access token.
+# Usage: demo_data.sh MITHRIL_URL AUTH_URL
 set -euo pipefail
-DB="$1"; API="$2"
-USER_ID=6d3f0a52-5a0e-4c38-9d1b-0f1e5c0a0001
+API="$1"; AUTH="$2"
 ADMIN_ID=6d3f0a52-5a0e-4c38-9d1b-0f1e5c0a0010
 MSP_ID=6d3f0a52-5a0e-4c38-9d1b-0f1e5c0a0020
 MIS_ID=6d3f0a52-5a0e-4c38-9d1b-0f1e5c0a0030
+FRONT_ID=6d3f0a52-5a0e-4c38-9d1b-0f1e5c0a0040
+EMAIL=doctor@demo.example.com
+PASSWORD=Demo1password
+REDIRECT=https://mis.example.com/callback
 
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
-call() { # method path [body]
-  curl -fsS -X "$1" "$API$2" -H 'content-type: application/json' ${3:+-d "$3"}
+call() { # method url [body] [extra header]
+  curl -fsS -X "$1" "$2" -H 'content-type: application/json' ${4:+-H "$4"} ${3:+-d "$3"}
 }
-type_id() { call GET "/admin/client_types?name=$(python3 -c 'import sys,urllib.parse;print(urllib.parse.quote(sys.argv[1]))' "$1")" | json 'd["data"][0]["id"]'; }
+quote() { python3 -c 'import sys,urllib.parse;print(urllib.parse.quote(sys.argv[1]))' "$1"; }
+type_id() { call GET "$API/admin/client_types?name=$(quote "$1")" | json 'd["data"][0]["id"]'; }
+role_id() { call GET "$API/admin/roles?name=$(quote "$1")" | json 'd["data"][0]["id"]'; }
 
-# Users have no API until the auth-token issue lands; the demo user cannot log in yet.
-psql "$DB" -qc "INSERT INTO users (id, email, password) VALUES ('$USER_ID', 'demo@example.com', '!') ON CONFLICT DO NOTHING" >/dev/null
+USER_ID=$(call GET "$API/admin/users?email=$EMAIL" | json 'd["data"][0]["id"] if d["data"] else ""')
+if [ -z "$USER_ID" ]; then
+  USER_ID=$(call POST "$API/admin/users" "{\"user\":{\"email\":\"$EMAIL\",\"password\":\"$PASSWORD\"}}" | json 'd["data"]["id"]')
+fi
 
-client() { # id name type access_type
-  call PUT "/admin/clients/$1" "{\"client\":{\"name\":\"$2\",\"user_id\":\"$USER_ID\",\"client_type_id\":\"$(type_id "$3")\",\"priv_settings\":{\"access_type\":\"$4\"},\"settings\":{\"allowed_grant_types\":[\"password\",\"authorization_code\",\"refresh_token\"]}}}" >/dev/null
+client() { # id name type priv_settings
+  call PUT "$API/admin/clients/$1" "{\"client\":{\"name\":\"$2\",\"user_id\":\"$USER_ID\",\"client_type_id\":\"$(type_id "$3")\",\"priv_settings\":$4,\"settings\":{\"allowed_grant_types\":[\"password\"]}}}" >/dev/null
 }
-client "$ADMIN_ID" "Demo admin" "Mithril ADMIN" DIRECT
-client "$MSP_ID" "Demo clinic (MSP)" MSP BROKER
-client "$MIS_ID" "Demo MIS" MIS DIRECT
+client "$ADMIN_ID" "Demo admin" "Mithril ADMIN" '{"access_type":"DIRECT"}'
+client "$MSP_ID" "Demo clinic (MSP)" MSP '{"access_type":"BROKER"}'
+client "$MIS_ID" "Demo MIS" MIS '{"access_type":"DIRECT","broker_scope":"connection:read connection:write connection:delete connection:refresh_secret employee_role:read employee_role:write"}'
+client "$FRONT_ID" "Demo auth front-end" Auth_FE '{"access_type":"DIRECT"}'
 
 connection() { # client consumer redirect → id
-  call PUT "/admin/clients/$1/connections" "{\"consumer_id\":\"$2\",\"redirect_uri\":\"$3\"}" | json 'd["data"]["id"]'
+  call PUT "$API/admin/clients/$1/connections" "{\"consumer_id\":\"$2\",\"redirect_uri\":\"$3\"}" | json 'd["data"]["id"]'
 }
 MIS_SELF=$(connection "$MIS_ID" "$MIS_ID" "https://mis.example.com")
-CONN=$(connection "$MSP_ID" "$MIS_ID" "https://mis.example.com/callback")
+CONN=$(connection "$MSP_ID" "$MIS_ID" "$REDIRECT")
 # Secrets are shown once; rotate so this run can print working ones.
-MIS_KEY=$(call PATCH "/admin/clients/$MIS_ID/connections/$MIS_SELF/actions/refresh_secret" | json 'd["data"]["secret"]')
-SECRET=$(curl -fsS -X PATCH "$API/admin/clients/$MSP_ID/connections/$CONN/actions/refresh_secret" -H "api-key: $MIS_KEY" | json 'd["data"]["secret"]')
+MIS_KEY=$(call PATCH "$API/admin/clients/$MIS_ID/connections/$MIS_SELF/actions/refresh_secret" | json 'd["data"]["secret"]')
+SECRET=$(call PATCH "$API/admin/clients/$MSP_ID/connections/$CONN/actions/refresh_secret" "" "api-key: $MIS_KEY" | json 'd["data"]["secret"]')
+
+call POST "$API/admin/users/$USER_ID/roles" "{\"user_role\":{\"role_id\":\"$(role_id OWNER)\",\"client_id\":\"$MSP_ID\"}}" >/dev/null 2>&1 || true
+
+# The OAuth flow: login at the front-end client, authorize the MSP, exchange the code.
+call POST "$AUTH/auth/login" "{\"token\":{\"grant_type\":\"password\",\"email\":\"$EMAIL\",\"password\":\"$PASSWORD\",\"client_id\":\"$FRONT_ID\",\"scope\":\"app:authorize\"}}" >/dev/null
+SCOPE="connection:read connection:write connection:delete connection:refresh_secret"
+CODE=$(call POST "$AUTH/oauth/apps/authorize" "{\"app\":{\"client_id\":\"$MSP_ID\",\"redirect_uri\":\"$REDIRECT\",\"scope\":\"$SCOPE\"}}" "x-consumer-id: $USER_ID" | json 'd["data"]["value"]')
+ACCESS=$(call POST "$AUTH/oauth/tokens" "{\"token\":{\"grant_type\":\"authorization_code\",\"client_id\":\"$MSP_ID\",\"client_secret\":\"$SECRET\",\"code\":\"$CODE\",\"redirect_uri\":\"$REDIRECT\"}}" | json 'd["data"]["value"]')
 
 cat <<OUT
 DEMO_USER_ID=$USER_ID
+DEMO_EMAIL=$EMAIL
+DEMO_PASSWORD=$PASSWORD
 DEMO_ADMIN_ID=$ADMIN_ID
 DEMO_MSP_ID=$MSP_ID
 DEMO_MIS_ID=$MIS_ID
 DEMO_CONNECTION_ID=$CONN
 DEMO_CONNECTION_SECRET=$SECRET
 DEMO_MIS_API_KEY=$MIS_KEY
+DEMO_ACCESS_TOKEN=$ACCESS
 OUT

@@ -8,6 +8,7 @@ cd "$ROOT"
 
 PG_PORT="${PG_PORT:-54329}"
 MITHRIL_PORT="${MITHRIL_API_PORT:-4010}"
+AUTH_PORT="${AUTH_TOKEN_PORT:-4020}"
 DATA="$ROOT/target/dev-pg"
 PIDS=()
 
@@ -52,7 +53,7 @@ psql "$DB_SERVER/postgres" -qtAc "SELECT 1 FROM pg_database WHERE datname = 'mit
   || psql "$DB_SERVER/postgres" -qc "CREATE DATABASE mithril"
 
 echo "== building"
-cargo build -q -p mithril-api
+cargo build -q -p mithril-api -p auth-token
 
 export MITHRIL_API__DATABASE__URL="$DB_SERVER/mithril"
 export MITHRIL_API__SERVER__PORT="$MITHRIL_PORT"
@@ -62,23 +63,37 @@ PIDS+=($!)
 MITHRIL="http://127.0.0.1:$MITHRIL_PORT"
 wait_for "$MITHRIL/ready" mithril-api
 
+export AUTH_TOKEN__DATABASE__URL="$DB_SERVER/mithril"
+export AUTH_TOKEN__SERVER__PORT="$AUTH_PORT"
+export AUTH_TOKEN__TELEMETRY__LOG_FORMAT="${LOG_FORMAT:-pretty}"
+target/debug/auth-token serve &
+PIDS+=($!)
+AUTH="http://127.0.0.1:$AUTH_PORT"
+wait_for "$AUTH/ready" auth-token
+
 echo "== demo data"
-bash deploy/local/demo_data.sh "$DB_SERVER/mithril" "$MITHRIL" > "$DATA.demo.env"
+bash deploy/local/demo_data.sh "$MITHRIL" "$AUTH" > "$DATA.demo.env"
 # shellcheck disable=SC1090
 source "$DATA.demo.env"
 
 cat <<MSG
 
   mithril-api  $MITHRIL   (docs: $MITHRIL/docs, metrics: $MITHRIL/metrics)
+  auth-token   $AUTH   (docs: $AUTH/docs)
   PostgreSQL   $DB_SERVER/mithril
 
-  Demo: MSP client $DEMO_MSP_ID, MIS client $DEMO_MIS_ID, admin client $DEMO_ADMIN_ID
+  Demo: MSP client $DEMO_MSP_ID (BROKER), MIS client $DEMO_MIS_ID, admin client $DEMO_ADMIN_ID
+        user $DEMO_EMAIL / $DEMO_PASSWORD (OWNER of the MSP)
         connection $DEMO_CONNECTION_ID (MSP ← MIS), client_secret $DEMO_CONNECTION_SECRET
         MIS api-key (its self-connection secret) $DEMO_MIS_API_KEY
 
-  The gatekeeper (a later issue) sets the identity headers; until it lands, call the public
-  endpoints as it would, e.g. the MSP listing its connections (seed 000):
+  A demo access token for the MSP (login → authorize → code exchange, just now):
+    $DEMO_ACCESS_TOKEN
 
+  Verify it as the gatekeeper will (the MSP is a broker client, so the MIS's api-key is needed):
+    curl -s $AUTH/admin/tokens/$DEMO_ACCESS_TOKEN/verify -H 'api-key: $DEMO_MIS_API_KEY'
+
+  Until the gatekeeper lands, call a public endpoint with the identity headers it would set:
     curl -s $MITHRIL/api/clients/$DEMO_MSP_ID/connections \\
       -H 'x-consumer-id: $DEMO_USER_ID' \\
       -H 'x-consumer-metadata: {"client_id":"$DEMO_MSP_ID","scope":"connection:read"}'
