@@ -1,6 +1,7 @@
 -- The service's code exchange, statement for statement (mithril-store tokens::grant_check and
 -- tokens::redeem_code), on a fresh code per transaction: each client walks its own range.
 -- Token values and hashes are generated server-side (pgbench has no client-side random bytes).
+-- chr(58) is ':' — pgbench would read "connection:read" in a literal as a variable.
 \set n :n + 1
 \set i :base + :client_id * :stride + :n
 SELECT c.id AS connection_id, c.redirect_uri AS connection_redirect_uri,
@@ -20,6 +21,7 @@ SELECT v.id, v.name, v.value_hash, v.expires_at, v.details, v.user_id
     (gen_random_uuid(), 'refresh_token', sha256(convert_to(gen_random_uuid()::text, 'UTF8')), extract(epoch FROM now())::bigint + 604800,
      '{"grant_type":"authorization_code","client_id":"00000000-0000-7000-8000-0000000000aa","scope":""}'::jsonb, '00000000-0000-7000-8000-000000000001'::uuid),
     (gen_random_uuid(), 'access_token', sha256(convert_to(gen_random_uuid()::text, 'UTF8')), extract(epoch FROM now())::bigint + 2592000,
-     '{"grant_type":"authorization_code","client_id":"00000000-0000-7000-8000-0000000000aa","scope":"connection:read","redirect_uri":"https://mis.example.com/cb"}'::jsonb,
+     jsonb_build_object('grant_type', 'authorization_code', 'client_id', '00000000-0000-7000-8000-0000000000aa',
+                        'scope', 'connection' || chr(58) || 'read', 'redirect_uri', 'https' || chr(58) || '//mis.example.com/cb'),
      '00000000-0000-7000-8000-000000000001'::uuid))
   AS v(id, name, value_hash, expires_at, details, user_id);

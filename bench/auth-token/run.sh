@@ -109,6 +109,10 @@ print(f"$kind\t$c\twrk\t{rate:.0f}\t{p50:.2f}\t{p99:.2f}\t{errors}{' socket: ' +
 PY
 }
 
+if [ "${HOLD:-0}" = 1 ]; then
+  echo "HOLD: auth-token $URL (pid $SVC), postgres $DB; Ctrl-C ends" >&2
+  wait "$SVC"
+fi
 slot=0
 for c in $CONNS; do
   log "exchange, $c connections"

@@ -108,7 +108,7 @@ pub async fn approve(
     client_id: Uuid,
     scope: &str,
 ) -> QueryResult<App> {
-    diesel::sql_query(
+    crate::sql::Prepared(
         "INSERT INTO apps (id, user_id, client_id, scope) VALUES ($1, $2, $3, $4)
          ON CONFLICT (user_id, client_id) DO UPDATE SET
            scope = (SELECT coalesce(string_agg(s, ' ' ORDER BY first), '')

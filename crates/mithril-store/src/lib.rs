@@ -30,6 +30,114 @@ pub const MIGRATION_LOCK_KEY: i64 = 0x6d69_7468_7269_6c00; // "mithril\0"
 
 /// Helpers shared by the query modules.
 pub(crate) mod sql {
+    use std::marker::PhantomData;
+
+    use diesel::pg::Pg;
+    use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+    use diesel::result::{Error, QueryResult};
+    use diesel::serialize::ToSql;
+    use diesel::sql_types::HasSqlType;
+
+    /// A hand-written statement that stays prepared on its connection.
+    ///
+    /// diesel's `sql_query` never caches (it cannot know the text is fixed), so every call would
+    /// parse and plan again: on the verify path that cost several times the query itself. These
+    /// texts are `'static`, so caching them by text is bounded. `$n` in the text is the n-th
+    /// `bind`; when rendered, each occurrence becomes a fresh placeholder with that value.
+    #[derive(Debug, Clone, Copy)]
+    pub struct Prepared<B = ()> {
+        sql: &'static str,
+        binds: B,
+    }
+
+    #[allow(non_snake_case)]
+    pub fn Prepared(sql: &'static str) -> Prepared<()> {
+        Prepared { sql, binds: () }
+    }
+
+    #[derive(Debug, Clone, Copy)]
+    pub struct Bind<ST, V> {
+        value: V,
+        _type: PhantomData<fn() -> ST>,
+    }
+
+    impl<B> Prepared<B> {
+        pub fn bind<ST, V>(self, value: V) -> Prepared<(B, Bind<ST, V>)> {
+            Prepared {
+                sql: self.sql,
+                binds: (
+                    self.binds,
+                    Bind {
+                        value,
+                        _type: PhantomData,
+                    },
+                ),
+            }
+        }
+    }
+
+    /// The binds of a statement, as a cons list: `((((), $1), $2), $3)`.
+    pub trait Binds {
+        const COUNT: usize;
+        fn push_nth<'b>(&'b self, n: usize, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()>;
+    }
+
+    impl Binds for () {
+        const COUNT: usize = 0;
+        fn push_nth<'b>(&'b self, n: usize, _: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+            Err(Error::QueryBuilderError(
+                format!("statement uses ${n} but has no such bind").into(),
+            ))
+        }
+    }
+
+    impl<B: Binds, ST, V> Binds for (B, Bind<ST, V>)
+    where
+        Pg: HasSqlType<ST>,
+        V: ToSql<ST, Pg>,
+    {
+        const COUNT: usize = B::COUNT + 1;
+        fn push_nth<'b>(&'b self, n: usize, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+            if n == Self::COUNT {
+                out.push_bind_param::<ST, V>(&self.1.value)
+            } else {
+                self.0.push_nth(n, out)
+            }
+        }
+    }
+
+    impl<B: Binds> QueryFragment<Pg> for Prepared<B> {
+        fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+            let mut rest = self.sql;
+            while let Some(pos) = rest.find('$') {
+                let after = &rest[pos + 1..];
+                let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+                if digits == 0 {
+                    out.push_sql(&rest[..=pos]);
+                    rest = after;
+                    continue;
+                }
+                out.push_sql(&rest[..pos]);
+                let n: usize = after[..digits]
+                    .parse()
+                    .map_err(|_| Error::QueryBuilderError("bad placeholder".into()))?;
+                self.binds.push_nth(n, &mut out)?;
+                rest = &after[digits..];
+            }
+            out.push_sql(rest);
+            Ok(())
+        }
+    }
+
+    impl<B> QueryId for Prepared<B> {
+        type QueryId = ();
+        const HAS_STATIC_QUERY_ID: bool = false;
+    }
+
+    impl<B> Query for Prepared<B> {
+        type SqlType = diesel::sql_types::Untyped;
+    }
+
     /// Escapes `%`, `_` and `\` so user input is matched literally inside a LIKE pattern.
     pub fn like_escape(needle: &str) -> String {
         let mut out = String::with_capacity(needle.len() + 2);
@@ -50,6 +158,21 @@ pub(crate) mod sql {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn prepared_statements_renumber_placeholders_and_are_cacheable() {
+        use diesel::query_builder::QueryFragment;
+        use diesel::sql_types::Integer;
+        let q = super::sql::Prepared("SELECT $1, $2, $1 WHERE x ~ '^a$'")
+            .bind::<Integer, _>(7)
+            .bind::<Integer, _>(8);
+        let rendered = diesel::debug_query::<diesel::pg::Pg, _>(&q).to_string();
+        assert_eq!(
+            rendered,
+            "SELECT $1, $2, $3 WHERE x ~ '^a$' -- binds: [7, 8, 7]"
+        );
+        assert!(q.is_safe_to_cache_prepared(&diesel::pg::Pg).unwrap());
+    }
+
     #[test]
     fn like_escapes_wildcards() {
         assert_eq!(super::sql::like_contains("a%b_c\\"), "%a\\%b\\_c\\\\%");

@@ -110,7 +110,7 @@ pub async fn grant_check(
     token: &SecretHash,
     token_name: &str,
 ) -> QueryResult<GrantCheck> {
-    diesel::sql_query(
+    crate::sql::Prepared(
         "SELECT c.id AS connection_id, c.redirect_uri AS connection_redirect_uri,
                 t.id AS token_id, t.user_id AS token_user_id, t.expires_at AS token_expires_at,
                 t.details AS token_details, t.used_at AS token_used_at, a.scope AS app_scope
@@ -136,7 +136,7 @@ pub async fn redeem_code(
     refresh: &NewToken,
     access: &NewToken,
 ) -> QueryResult<bool> {
-    let inserted = diesel::sql_query(
+    let inserted = crate::sql::Prepared(
         "WITH used AS (
              UPDATE tokens SET used_at = now(), updated_at = now()
               WHERE id = $1 AND used_at IS NULL
@@ -192,7 +192,7 @@ pub async fn verify_row(
     conn: &mut AsyncPgConnection,
     hash: &SecretHash,
 ) -> QueryResult<Option<VerifyRow>> {
-    diesel::sql_query(
+    crate::sql::Prepared(
         "SELECT t.id, t.name, t.expires_at, t.details, t.user_id,
                 cl.id AS client_id, cl.is_blocked AS client_blocked,
                 cl.priv_settings ->> 'access_type' AS access_type, u.is_blocked AS user_blocked
@@ -225,7 +225,7 @@ pub async fn broker_row(
     api_key: &SecretHash,
     token_client: Uuid,
 ) -> QueryResult<Option<BrokerRow>> {
-    diesel::sql_query(
+    crate::sql::Prepared(
         "SELECT k.client_id AS mis_client_id, mis.priv_settings ->> 'broker_scope' AS broker_scope,
                 EXISTS (SELECT 1 FROM connections b WHERE b.client_id = $2 AND b.consumer_id = k.client_id) AS bound
            FROM connections k JOIN clients mis ON mis.id = k.client_id
@@ -399,7 +399,7 @@ pub async fn delete_expired(
     before: i64,
     limit: i64,
 ) -> QueryResult<usize> {
-    diesel::sql_query(
+    crate::sql::Prepared(
         "DELETE FROM tokens WHERE id IN (SELECT id FROM tokens WHERE expires_at <= $1 LIMIT $2)",
     )
     .bind::<BigInt, _>(before)

@@ -166,7 +166,7 @@ pub async fn role_scopes(
     user_id: Uuid,
     client_id: Uuid,
 ) -> QueryResult<Vec<String>> {
-    let rows: Vec<ScopeRow> = diesel::sql_query(
+    let rows: Vec<ScopeRow> = crate::sql::Prepared(
         "SELECT r.scope FROM user_roles ur JOIN roles r ON r.id = ur.role_id
           WHERE ur.user_id = $1 AND ur.client_id = $2
          UNION ALL

@@ -160,18 +160,17 @@ fn postgres_ids() -> anyhow::Result<(u32, u32)> {
     Ok(unsafe { ((*pw).pw_uid, (*pw).pw_gid) })
 }
 
+/// Gives the postgres user the cluster directory. Only directories the harness created are
+/// touched (never the system temp directory itself, which must stay 1777).
 fn chown_recursive(path: &Path, uid: u32, gid: u32) -> anyhow::Result<()> {
     std::os::unix::fs::chown(path, Some(uid), Some(gid))?;
+    let tmp = std::env::temp_dir();
     let mut p = path.parent();
-    // Parents must be traversable by the postgres user.
     while let Some(dir) = p {
-        if dir == Path::new("/") {
+        if !dir.starts_with(&tmp) || dir == tmp {
             break;
         }
-        let _ = std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o755));
-        if dir == std::env::temp_dir() {
-            break;
-        }
+        std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
         p = dir.parent();
     }
     Ok(())
