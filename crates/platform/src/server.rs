@@ -138,9 +138,7 @@ where
     let mut server = HttpServer::new(factory)
         .shutdown_timeout(s.shutdown_timeout_secs)
         .client_request_timeout(Duration::from_secs(10));
-    if s.workers > 0 {
-        server = server.workers(s.workers);
-    }
+    server = server.workers(worker_count(s));
     Ok(server.listen(listener)?.run())
 }
 
@@ -153,7 +151,10 @@ pub fn bind(s: &ServerSettings) -> anyhow::Result<TcpListener> {
 /// What a database-backed service needs before it can serve: migrations applied, a pool, the
 /// shared app pieces and a bound listener.
 pub struct Prepared {
+    /// The process pool (readiness, background jobs).
     pub pool: crate::db::DbPool,
+    /// Pools for the HTTP workers: call `per_worker()` in the app factory.
+    pub pools: crate::db::PoolFactory,
     pub common: Common,
     pub listener: TcpListener,
     pub port: u16,
@@ -178,17 +179,30 @@ pub async fn prepare(
         database.connect_timeout(),
     )
     .await?;
-    let pool = crate::db::build_pool(database)?;
+    let pools = crate::db::PoolFactory::new(database, worker_count(server))?;
+    let pool = pools.process();
     let ops = OpsState::new(Some((pool.clone(), expected)), openapi)?;
     let common = Common::new(service, ops, schemas, server.body_limit)?;
     let listener = bind(server)?;
     let port = listener.local_addr()?.port();
     Ok(Prepared {
         pool,
+        pools,
         common,
         listener,
         port,
     })
+}
+
+/// The HTTP workers `serve` starts: the configured number, or one per available core.
+pub fn worker_count(s: &ServerSettings) -> usize {
+    if s.workers > 0 {
+        s.workers
+    } else {
+        std::thread::available_parallelism()
+            .map(usize::from)
+            .unwrap_or(1)
+    }
 }
 
 /// `serve` (the default) or `migrate`, from the command line.
