@@ -1,5 +1,9 @@
 //! Success envelopes. Handlers return `Reply`; it reads the request's url and id when it is
 //! turned into a response, so handlers never thread them through.
+//!
+//! Each part (data, urgent) is serialized once, straight to bytes, and the envelope is
+//! assembled around them: no intermediate `serde_json::Value` (a measured 30% of the verify
+//! path's instructions went to building, serializing and dropping one).
 
 use actix_web::body::BoxBody;
 use actix_web::http::StatusCode;
@@ -13,33 +17,32 @@ use crate::request_context::RequestMeta;
 pub struct Reply {
     status: StatusCode,
     kind: &'static str,
-    data: Option<serde_json::Value>,
+    data: Option<Vec<u8>>,
     paging: Option<Paging>,
-    urgent: Option<serde_json::Value>,
+    urgent: Option<Vec<u8>>,
     headers: Vec<(HeaderName, HeaderValue)>,
     /// Serialization failure, reported as a 500 when the response is built.
     failed: Option<serde_json::Error>,
 }
 
 impl Reply {
-    fn with(
-        status: StatusCode,
-        kind: &'static str,
-        data: Result<Option<serde_json::Value>, serde_json::Error>,
-    ) -> Self {
-        let (data, failed) = match data {
-            Ok(d) => (d, None),
-            Err(e) => (None, Some(e)),
-        };
-        Self {
+    fn with<T: Serialize>(status: StatusCode, kind: &'static str, data: Option<&T>) -> Self {
+        let mut reply = Self {
             status,
             kind,
-            data,
+            data: None,
             paging: None,
             urgent: None,
             headers: Vec::new(),
-            failed,
+            failed: None,
+        };
+        if let Some(d) = data {
+            match serde_json::to_vec(d) {
+                Ok(bytes) => reply.data = Some(bytes),
+                Err(e) => reply.failed = Some(e),
+            }
         }
+        reply
     }
 
     /// `{"meta":{"type":"object"},"data":..}` with 200.
@@ -53,34 +56,34 @@ impl Reply {
     }
 
     pub fn object<T: Serialize>(status: StatusCode, data: T) -> Self {
-        Self::with(status, "object", serde_json::to_value(data).map(Some))
+        Self::with(status, "object", Some(&data))
     }
 
     /// `{"meta":{"type":"list"},"data":[..],"paging":{..}}`.
     pub fn list<T: Serialize>(data: T, paging: Paging) -> Self {
-        let mut r = Self::with(StatusCode::OK, "list", serde_json::to_value(data).map(Some));
+        let mut r = Self::with(StatusCode::OK, "list", Some(&data));
         r.paging = Some(paging);
         r
     }
 
     /// An unpaged list.
     pub fn unpaged_list<T: Serialize>(data: T) -> Self {
-        Self::with(StatusCode::OK, "list", serde_json::to_value(data).map(Some))
+        Self::with(StatusCode::OK, "list", Some(&data))
     }
 
     /// Only `meta` (seed 002's delete answer).
     pub fn meta_only(status: StatusCode) -> Self {
-        Self::with(status, "object", Ok(None))
+        Self::with::<()>(status, "object", None)
     }
 
     /// 204 with an empty body.
     pub fn no_content() -> Self {
-        Self::with(StatusCode::NO_CONTENT, "object", Ok(None))
+        Self::with::<()>(StatusCode::NO_CONTENT, "object", None)
     }
 
     pub fn urgent<T: Serialize>(mut self, urgent: T) -> Self {
-        match serde_json::to_value(urgent) {
-            Ok(v) => self.urgent = Some(v),
+        match serde_json::to_vec(&urgent) {
+            Ok(bytes) => self.urgent = Some(bytes),
             Err(e) => self.failed = Some(e),
         }
         self
@@ -98,17 +101,28 @@ impl Reply {
             Err(_) => self,
         }
     }
-}
 
-#[derive(Serialize)]
-struct Body<'a> {
-    meta: Meta,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    data: Option<&'a serde_json::Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    paging: Option<&'a Paging>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    urgent: Option<&'a serde_json::Value>,
+    fn body(&self, meta: &Meta) -> Result<Vec<u8>, serde_json::Error> {
+        let parts =
+            self.data.as_ref().map_or(0, Vec::len) + self.urgent.as_ref().map_or(0, Vec::len);
+        let mut out = Vec::with_capacity(256 + parts);
+        out.extend_from_slice(b"{\"meta\":");
+        serde_json::to_writer(&mut out, meta)?;
+        if let Some(data) = &self.data {
+            out.extend_from_slice(b",\"data\":");
+            out.extend_from_slice(data);
+        }
+        if let Some(paging) = &self.paging {
+            out.extend_from_slice(b",\"paging\":");
+            serde_json::to_writer(&mut out, paging)?;
+        }
+        if let Some(urgent) = &self.urgent {
+            out.extend_from_slice(b",\"urgent\":");
+            out.extend_from_slice(urgent);
+        }
+        out.push(b'}');
+        Ok(out)
+    }
 }
 
 /// `<scheme>://host[:port]/path`, as the reference's `meta.url`.
@@ -127,30 +141,57 @@ impl Responder for Reply {
             ));
         }
         let mut res = HttpResponse::build(self.status);
-        for (name, value) in self.headers {
-            res.insert_header((name, value));
+        for (name, value) in &self.headers {
+            res.insert_header((name.clone(), value.clone()));
         }
         if self.status == StatusCode::NO_CONTENT {
             return res.finish();
         }
         let (request_id, idempotency_key) = RequestMeta::of(req);
-        let body = Body {
-            meta: Meta {
-                url: request_url(req),
-                kind: self.kind,
-                code: self.status.as_u16(),
-                request_id,
-                idempotency_key,
-            },
-            data: self.data.as_ref(),
-            paging: self.paging.as_ref(),
-            urgent: self.urgent.as_ref(),
+        let meta = Meta {
+            url: request_url(req),
+            kind: self.kind,
+            code: self.status.as_u16(),
+            request_id,
+            idempotency_key,
         };
-        match serde_json::to_vec(&body) {
+        match self.body(&meta) {
             Ok(bytes) => res.content_type("application/json").body(bytes),
             Err(e) => actix_web::ResponseError::error_response(&crate::ApiError::internal(
                 anyhow::Error::new(e).context("serializing the envelope"),
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelope_is_valid_json_in_order() {
+        let meta = Meta {
+            url: "u".into(),
+            kind: "list",
+            code: 200,
+            request_id: "r".into(),
+            idempotency_key: None,
+        };
+        let reply =
+            Reply::list(vec![1, 2], Paging::new(1, 50, 2)).urgent(serde_json::json!({"a": null}));
+        let body = String::from_utf8(reply.body(&meta).unwrap()).unwrap();
+        assert_eq!(
+            body,
+            r#"{"meta":{"url":"u","type":"list","code":200,"request_id":"r"},"data":[1,2],"paging":{"page_number":1,"page_size":50,"total_entries":2,"total_pages":1},"urgent":{"a":null}}"#
+        );
+        let v: serde_json::Value = serde_json::from_str(
+            &Reply::meta_only(StatusCode::OK)
+                .body(&meta)
+                .map(String::from_utf8)
+                .unwrap()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(v.as_object().unwrap().len(), 1);
     }
 }

@@ -16,6 +16,22 @@ use serde_json::json;
 
 use crate::startup::AppState;
 
+/// The verify answer's `data` (the reference's token view).
+#[derive(serde::Serialize)]
+struct Verified<'a> {
+    id: uuid::Uuid,
+    name: &'a str,
+    value: &'a str,
+    expires_at: i64,
+    user_id: uuid::Uuid,
+    details: &'a serde_json::Value,
+}
+
+#[derive(serde::Serialize)]
+struct MisClient {
+    mis_client_id: Option<uuid::Uuid>,
+}
+
 fn expired() -> ApiError {
     ApiError::unauthorized(
         "invalid_grant",
@@ -93,11 +109,15 @@ pub async fn verify(
             ));
         }
     };
-    Ok(Reply::ok(json!({
-        "id": row.id, "name": row.name, "value": token.as_str(), "expires_at": row.expires_at,
-        "user_id": row.user_id, "details": details,
-    }))
-    .urgent(json!({"mis_client_id": mis_client_id})))
+    Ok(Reply::ok(Verified {
+        id: row.id,
+        name: &row.name,
+        value: &token,
+        expires_at: row.expires_at,
+        user_id: row.user_id,
+        details: &details,
+    })
+    .urgent(MisClient { mis_client_id }))
 }
 
 #[utoipa::path(get, path = "/admin/tokens/{token}/user", tag = "verify",
