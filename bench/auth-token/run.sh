@@ -4,13 +4,13 @@
 # For each concurrency: pgbench runs the service's own exchange statements, then wrk drives
 # POST /oauth/tokens; then the same for verify. Ratios are HTTP req/s over pgbench TPS.
 # The cluster uses the reference's settings (spec/bench-reference/pg/run_pg.sh): durability on.
-# Env: T (15 s per run), CONNS ("16 64"), NTOKENS (200000), MAXRATE (12000, sizes the code pool),
-#      WORKERS (2), POOL (64), PGPORT (55433), APORT (55420), KEEP=1 keeps the data directory.
+# Env: T (15 s per run), CONNS ("16 64"), OPS ("exchange verify"), NTOKENS (200000), MAXRATE (12000, sizes the code pool),
+#      WORKERS (1: the service shares 2 cores with Postgres and the load tools; see RESULTS.md), POOL (64), PGPORT (55433), APORT (55420), KEEP=1 keeps the data directory.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
-T=${T:-15}; CONNS=${CONNS:-"16 64"}; NTOKENS=${NTOKENS:-200000}; MAXRATE=${MAXRATE:-12000}
-WORKERS=${WORKERS:-2}; POOL=${POOL:-64}; PGPORT=${PGPORT:-55433}; APORT=${APORT:-55420}
+T=${T:-15}; CONNS=${CONNS:-"16 64"}; OPS=${OPS:-"exchange verify"}; NTOKENS=${NTOKENS:-200000}; MAXRATE=${MAXRATE:-12000}
+WORKERS=${WORKERS:-1}; POOL=${POOL:-64}; PGPORT=${PGPORT:-55433}; APORT=${APORT:-55420}
 WORK="$ROOT/target/bench/auth-token"; DATA="$WORK/pg"; OUT="$WORK/out"
 RESULTS="$ROOT/bench/results/auth-token-$(date -u +%Y%m%dT%H%M%SZ).tsv"
 log() { echo "[$(date +%T)] $*" >&2; }
@@ -115,13 +115,17 @@ if [ "${HOLD:-0}" = 1 ]; then
 fi
 slot=0
 for c in $CONNS; do
+  case " $OPS " in *" exchange "*) ;; *) break ;; esac
   log "exchange, $c connections"
   pg exchange "$c" pg_exchange.sql -D base=$(( slot * PER_RUN )) -D stride=$(( PER_RUN / c )) -D n=0
   http exchange "$c" exchange.lua $(( slot * PER_RUN )) $(( PER_RUN / 2 ))
   slot=$(( slot + 1 ))
 done
-log "verify warm-up"
-wrk -t2 -c16 -d2s -s "$HERE/verify.lua" "$URL" -- "$NTOKENS" >/dev/null
+case " $OPS " in *" verify "*) ;; *) CONNS="" ;; esac
+# Both tools start verify from the same quiet state (the exchange runs left ~2x PER_RUN new rows).
+[ -n "$CONNS" ] && psql -X -q "$DB" -c "VACUUM ANALYZE tokens" -c "CHECKPOINT"
+[ -n "$CONNS" ] && log "verify warm-up"
+[ -n "$CONNS" ] && wrk -t2 -c16 -d2s -s "$HERE/verify.lua" "$URL" -- "$NTOKENS" >/dev/null
 for c in $CONNS; do
   log "verify, $c connections"
   pg verify "$c" pg_verify.sql -D ntokens="$NTOKENS"
@@ -141,4 +145,5 @@ for (kind, c, tool), r in by.items():
     ratio = float(r["rate"]) / float(p["rate"]) if p and float(p["rate"]) else float("nan")
     print(f"| {kind} | {c} | {p['rate']} ({p['p50_ms']}/{p['p99_ms']}) | {r['rate']} ({r['p50_ms']}/{r['p99_ms']}) | {ratio:.2f}x | {r['errors']} |")
 PY
+grep -q . <(tail -n +2 "$RESULTS") || log "no runs selected"
 log "raw results: $RESULTS"
