@@ -102,7 +102,8 @@ def ms(v):
     n, u = re.match(r"([\d.]+)(us|ms|s)", v).groups()
     return float(n) * {"us": 0.001, "ms": 1, "s": 1000}[u]
 rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-p50 = ms(re.search(r"50%\s+(\S+)", out).group(1)); p99 = ms(re.search(r"99%\s+(\S+)", out).group(1))
+pct = lambda p: ms(re.search(r"^\s+" + p + r"%\s+(\S+)", out, re.M).group(1))
+p50, p99 = pct("50"), pct("99")
 m = re.search(r"Non-2xx or 3xx responses: (\d+)", out); e = re.search(r"Socket errors: (.*)", out)
 errors = int(m.group(1)) if m else 0
 print(f"$kind\t$c\twrk\t{rate:.0f}\t{p50:.2f}\t{p99:.2f}\t{errors}{' socket: ' + e.group(1) if e else ''}")
