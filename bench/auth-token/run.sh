@@ -114,6 +114,19 @@ if [ "${HOLD:-0}" = 1 ]; then
   echo "HOLD: auth-token $URL (pid $SVC), postgres $DB; Ctrl-C ends" >&2
   wait "$SVC"
 fi
+# Verify first, on the freshly seeded cluster: the exchange runs add ~2x PER_RUN rows and WAL,
+# after which verify (of both tools) runs on a different state.
+VERIFY_CONNS=$CONNS
+case " $OPS " in *" verify "*) ;; *) VERIFY_CONNS="" ;; esac
+[ -n "$VERIFY_CONNS" ] && log "verify warm-up"
+[ -n "$VERIFY_CONNS" ] && wrk -t2 -c16 -d2s -s "$HERE/verify.lua" "$URL" -- "$NTOKENS" >/dev/null
+for c in $VERIFY_CONNS; do
+  log "verify, $c connections"
+  pg verify "$c" pg_verify.sql -D ntokens="$NTOKENS"
+  http verify "$c" verify.lua "$NTOKENS"
+done
+
+psql -X -q "$DB" -c "CHECKPOINT"
 slot=0
 for c in $CONNS; do
   case " $OPS " in *" exchange "*) ;; *) break ;; esac
@@ -122,17 +135,6 @@ for c in $CONNS; do
   http exchange "$c" exchange.lua $(( slot * PER_RUN )) $(( PER_RUN / 2 ))
   slot=$(( slot + 1 ))
 done
-case " $OPS " in *" verify "*) ;; *) CONNS="" ;; esac
-# Both tools start verify from the same quiet state (the exchange runs left ~2x PER_RUN new rows).
-[ -n "$CONNS" ] && psql -X -q "$DB" -c "VACUUM ANALYZE tokens" -c "CHECKPOINT"
-[ -n "$CONNS" ] && log "verify warm-up"
-[ -n "$CONNS" ] && wrk -t2 -c16 -d2s -s "$HERE/verify.lua" "$URL" -- "$NTOKENS" >/dev/null
-for c in $CONNS; do
-  log "verify, $c connections"
-  pg verify "$c" pg_verify.sql -D ntokens="$NTOKENS"
-  http verify "$c" verify.lua "$NTOKENS"
-done
-
 python3 - "$RESULTS" <<'PY'
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
