@@ -99,6 +99,15 @@ pub async fn find(
         .optional()
 }
 
+crate::sql::statement!(ApproveSql = "INSERT INTO apps (id, user_id, client_id, scope) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (user_id, client_id) DO UPDATE SET
+           scope = (SELECT coalesce(string_agg(s, ' ' ORDER BY first), '')
+                      FROM (SELECT s, min(ord) AS first
+                              FROM unnest(string_to_array(apps.scope || ' ' || EXCLUDED.scope, ' ')) WITH ORDINALITY AS t(s, ord)
+                             WHERE s <> '' GROUP BY s) merged),
+           updated_at = now()
+         RETURNING id, user_id, client_id, scope, inserted_at, updated_at");
+
 /// Records that `user_id` approved `scope` for `client_id`; the stored scope becomes the union
 /// of what was approved before and now (first-seen order). One statement, so concurrent
 /// approvals of one pair cannot lose scopes.
@@ -108,22 +117,13 @@ pub async fn approve(
     client_id: Uuid,
     scope: &str,
 ) -> QueryResult<App> {
-    crate::sql::Prepared(
-        "INSERT INTO apps (id, user_id, client_id, scope) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (user_id, client_id) DO UPDATE SET
-           scope = (SELECT coalesce(string_agg(s, ' ' ORDER BY first), '')
-                      FROM (SELECT s, min(ord) AS first
-                              FROM unnest(string_to_array(apps.scope || ' ' || EXCLUDED.scope, ' ')) WITH ORDINALITY AS t(s, ord)
-                             WHERE s <> '' GROUP BY s) merged),
-           updated_at = now()
-         RETURNING id, user_id, client_id, scope, inserted_at, updated_at",
-    )
-    .bind::<SqlUuid, _>(Uuid::now_v7())
-    .bind::<SqlUuid, _>(user_id)
-    .bind::<SqlUuid, _>(client_id)
-    .bind::<Text, _>(scope)
-    .get_result(conn)
-    .await
+    crate::sql::Prepared::<ApproveSql>::new()
+        .bind::<SqlUuid, _>(Uuid::now_v7())
+        .bind::<SqlUuid, _>(user_id)
+        .bind::<SqlUuid, _>(client_id)
+        .bind::<Text, _>(scope)
+        .get_result(conn)
+        .await
 }
 
 pub async fn update_scope(

@@ -38,21 +38,43 @@ pub(crate) mod sql {
     use diesel::serialize::ToSql;
     use diesel::sql_types::HasSqlType;
 
+    /// The text of one hand-written statement, on a marker type of its own (see [`statement!`]).
+    pub trait Statement: 'static {
+        const SQL: &'static str;
+    }
+
+    /// Declares a statement marker: `statement!(GrantCheck = "SELECT …");`. Each marker is
+    /// used by one query function with one set of bind types.
+    macro_rules! statement {
+        ($name:ident = $sql:expr) => {
+            pub(crate) struct $name;
+            impl $crate::sql::Statement for $name {
+                const SQL: &'static str = $sql;
+            }
+        };
+    }
+    pub(crate) use statement;
+
     /// A hand-written statement that stays prepared on its connection.
     ///
     /// diesel's `sql_query` never caches (it cannot know the text is fixed), so every call would
-    /// parse and plan again: on the verify path that cost several times the query itself. These
-    /// texts are `'static`, so caching them by text is bounded. `$n` in the text is the n-th
-    /// `bind`; when rendered, each occurrence becomes a fresh placeholder with that value.
-    #[derive(Debug, Clone, Copy)]
-    pub struct Prepared<B = ()> {
-        sql: &'static str,
+    /// parse and plan again: on the verify path that cost several times the query itself. Here
+    /// the text lives on a marker type, so the statement's `QueryId` is static: diesel finds the
+    /// prepared statement by `TypeId`, without rendering or hashing the SQL on each call.
+    /// `$n` in the text is the n-th `bind`; when rendered, each occurrence becomes a fresh
+    /// placeholder with that value.
+    pub struct Prepared<S, B = ()> {
         binds: B,
+        _statement: PhantomData<fn() -> S>,
     }
 
-    #[allow(non_snake_case)]
-    pub fn Prepared(sql: &'static str) -> Prepared<()> {
-        Prepared { sql, binds: () }
+    impl<S: Statement> Prepared<S, ()> {
+        pub fn new() -> Self {
+            Prepared {
+                binds: (),
+                _statement: PhantomData,
+            }
+        }
     }
 
     #[derive(Debug, Clone, Copy)]
@@ -61,10 +83,9 @@ pub(crate) mod sql {
         _type: PhantomData<fn() -> ST>,
     }
 
-    impl<B> Prepared<B> {
-        pub fn bind<ST, V>(self, value: V) -> Prepared<(B, Bind<ST, V>)> {
+    impl<S, B> Prepared<S, B> {
+        pub fn bind<ST, V>(self, value: V) -> Prepared<S, (B, Bind<ST, V>)> {
             Prepared {
-                sql: self.sql,
                 binds: (
                     self.binds,
                     Bind {
@@ -72,6 +93,7 @@ pub(crate) mod sql {
                         _type: PhantomData,
                     },
                 ),
+                _statement: PhantomData,
             }
         }
     }
@@ -106,9 +128,9 @@ pub(crate) mod sql {
         }
     }
 
-    impl<B: Binds> QueryFragment<Pg> for Prepared<B> {
+    impl<S: Statement, B: Binds> QueryFragment<Pg> for Prepared<S, B> {
         fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-            let mut rest = self.sql;
+            let mut rest = S::SQL;
             while let Some(pos) = rest.find('$') {
                 let after = &rest[pos + 1..];
                 let digits = after.bytes().take_while(u8::is_ascii_digit).count();
@@ -129,12 +151,12 @@ pub(crate) mod sql {
         }
     }
 
-    impl<B> QueryId for Prepared<B> {
-        type QueryId = ();
-        const HAS_STATIC_QUERY_ID: bool = false;
+    impl<S: Statement, B> QueryId for Prepared<S, B> {
+        type QueryId = S;
+        const HAS_STATIC_QUERY_ID: bool = true;
     }
 
-    impl<B> Query for Prepared<B> {
+    impl<S, B> Query for Prepared<S, B> {
         type SqlType = diesel::sql_types::Untyped;
     }
 
@@ -162,7 +184,8 @@ mod tests {
     fn prepared_statements_renumber_placeholders_and_are_cacheable() {
         use diesel::query_builder::QueryFragment;
         use diesel::sql_types::Integer;
-        let q = super::sql::Prepared("SELECT $1, $2, $1 WHERE x ~ '^a$'")
+        super::sql::statement!(Probe = "SELECT $1, $2, $1 WHERE x ~ '^a$'");
+        let q = super::sql::Prepared::<Probe>::new()
             .bind::<Integer, _>(7)
             .bind::<Integer, _>(8);
         let rendered = diesel::debug_query::<diesel::pg::Pg, _>(&q).to_string();

@@ -103,6 +103,16 @@ pub struct GrantCheck {
     pub app_scope: Option<String>,
 }
 
+crate::sql::statement!(
+    GrantCheckSql = "SELECT c.id AS connection_id, c.redirect_uri AS connection_redirect_uri,
+                t.id AS token_id, t.user_id AS token_user_id, t.expires_at AS token_expires_at,
+                t.details AS token_details, t.used_at AS token_used_at, a.scope AS app_scope
+           FROM (SELECT 1) AS one
+           LEFT JOIN connections c ON c.client_id = $1 AND c.secret_hash = $2
+           LEFT JOIN tokens t ON t.value_hash = $3 AND t.name = $4
+           LEFT JOIN apps a ON a.user_id = t.user_id AND a.client_id = $1"
+);
+
 pub async fn grant_check(
     conn: &mut AsyncPgConnection,
     client_id: Uuid,
@@ -110,22 +120,26 @@ pub async fn grant_check(
     token: &SecretHash,
     token_name: &str,
 ) -> QueryResult<GrantCheck> {
-    crate::sql::Prepared(
-        "SELECT c.id AS connection_id, c.redirect_uri AS connection_redirect_uri,
-                t.id AS token_id, t.user_id AS token_user_id, t.expires_at AS token_expires_at,
-                t.details AS token_details, t.used_at AS token_used_at, a.scope AS app_scope
-           FROM (SELECT 1) AS one
-           LEFT JOIN connections c ON c.client_id = $1 AND c.secret_hash = $2
-           LEFT JOIN tokens t ON t.value_hash = $3 AND t.name = $4
-           LEFT JOIN apps a ON a.user_id = t.user_id AND a.client_id = $1",
-    )
-    .bind::<SqlUuid, _>(client_id)
-    .bind::<Bytea, _>(client_secret.as_bytes())
-    .bind::<Bytea, _>(token.as_bytes())
-    .bind::<Text, _>(token_name)
-    .get_result(conn)
-    .await
+    crate::sql::Prepared::<GrantCheckSql>::new()
+        .bind::<SqlUuid, _>(client_id)
+        .bind::<Bytea, _>(client_secret.as_bytes())
+        .bind::<Bytea, _>(token.as_bytes())
+        .bind::<Text, _>(token_name)
+        .get_result(conn)
+        .await
 }
+
+crate::sql::statement!(
+    RedeemCodeSql = "WITH used AS (
+             UPDATE tokens SET used_at = now(), updated_at = now()
+              WHERE id = $1 AND used_at IS NULL
+          RETURNING id)
+         INSERT INTO tokens (id, name, value_hash, expires_at, details, user_id)
+         SELECT v.id, v.name, v.value_hash, v.expires_at, v.details, v.user_id
+           FROM used, (VALUES ($2::uuid, $3::varchar, $4::bytea, $5::int8, $6::jsonb, $7::uuid),
+                              ($8::uuid, $9::varchar, $10::bytea, $11::int8, $12::jsonb, $13::uuid))
+                AS v(id, name, value_hash, expires_at, details, user_id)"
+);
 
 /// Marks the code used and stores the refresh and access tokens, atomically: one statement whose
 /// conditional UPDATE (`… WHERE used_at IS NULL`) gates the INSERT. Of concurrent redemptions of
@@ -136,32 +150,22 @@ pub async fn redeem_code(
     refresh: &NewToken,
     access: &NewToken,
 ) -> QueryResult<bool> {
-    let inserted = crate::sql::Prepared(
-        "WITH used AS (
-             UPDATE tokens SET used_at = now(), updated_at = now()
-              WHERE id = $1 AND used_at IS NULL
-          RETURNING id)
-         INSERT INTO tokens (id, name, value_hash, expires_at, details, user_id)
-         SELECT v.id, v.name, v.value_hash, v.expires_at, v.details, v.user_id
-           FROM used, (VALUES ($2::uuid, $3::varchar, $4::bytea, $5::int8, $6::jsonb, $7::uuid),
-                              ($8::uuid, $9::varchar, $10::bytea, $11::int8, $12::jsonb, $13::uuid))
-                AS v(id, name, value_hash, expires_at, details, user_id)",
-    )
-    .bind::<SqlUuid, _>(code_id)
-    .bind::<SqlUuid, _>(refresh.id)
-    .bind::<Text, _>(refresh.name)
-    .bind::<Bytea, _>(refresh.hash.as_bytes())
-    .bind::<BigInt, _>(refresh.expires_at)
-    .bind::<Jsonb, _>(&refresh.details)
-    .bind::<SqlUuid, _>(refresh.user_id)
-    .bind::<SqlUuid, _>(access.id)
-    .bind::<Text, _>(access.name)
-    .bind::<Bytea, _>(access.hash.as_bytes())
-    .bind::<BigInt, _>(access.expires_at)
-    .bind::<Jsonb, _>(&access.details)
-    .bind::<SqlUuid, _>(access.user_id)
-    .execute(conn)
-    .await?;
+    let inserted = crate::sql::Prepared::<RedeemCodeSql>::new()
+        .bind::<SqlUuid, _>(code_id)
+        .bind::<SqlUuid, _>(refresh.id)
+        .bind::<Text, _>(refresh.name)
+        .bind::<Bytea, _>(refresh.hash.as_bytes())
+        .bind::<BigInt, _>(refresh.expires_at)
+        .bind::<Jsonb, _>(&refresh.details)
+        .bind::<SqlUuid, _>(refresh.user_id)
+        .bind::<SqlUuid, _>(access.id)
+        .bind::<Text, _>(access.name)
+        .bind::<Bytea, _>(access.hash.as_bytes())
+        .bind::<BigInt, _>(access.expires_at)
+        .bind::<Jsonb, _>(&access.details)
+        .bind::<SqlUuid, _>(access.user_id)
+        .execute(conn)
+        .await?;
     Ok(inserted == 2)
 }
 
@@ -188,24 +192,24 @@ pub struct VerifyRow {
     pub user_blocked: Option<bool>,
 }
 
-pub async fn verify_row(
-    conn: &mut AsyncPgConnection,
-    hash: &SecretHash,
-) -> QueryResult<Option<VerifyRow>> {
-    crate::sql::Prepared(
-        "SELECT t.id, t.name, t.expires_at, t.details, t.user_id,
+crate::sql::statement!(VerifyRowSql = "SELECT t.id, t.name, t.expires_at, t.details, t.user_id,
                 cl.id AS client_id, cl.is_blocked AS client_blocked,
                 cl.priv_settings ->> 'access_type' AS access_type, u.is_blocked AS user_blocked
            FROM tokens t
            LEFT JOIN clients cl ON cl.id = CASE WHEN t.details ->> 'client_id' ~ '^[0-9a-fA-F-]{36}$'
                                                THEN (t.details ->> 'client_id')::uuid END
            LEFT JOIN users u ON u.id = t.user_id
-          WHERE t.value_hash = $1",
-    )
-    .bind::<Bytea, _>(hash.as_bytes())
-    .get_result(conn)
-    .await
-    .optional()
+          WHERE t.value_hash = $1");
+
+pub async fn verify_row(
+    conn: &mut AsyncPgConnection,
+    hash: &SecretHash,
+) -> QueryResult<Option<VerifyRow>> {
+    crate::sql::Prepared::<VerifyRowSql>::new()
+        .bind::<Bytea, _>(hash.as_bytes())
+        .get_result(conn)
+        .await
+        .optional()
 }
 
 /// The broker behind an `api-key` (a MIS's connection secret) and whether it integrates the
@@ -220,22 +224,22 @@ pub struct BrokerRow {
     pub bound: bool,
 }
 
+crate::sql::statement!(BrokerRowSql = "SELECT k.client_id AS mis_client_id, mis.priv_settings ->> 'broker_scope' AS broker_scope,
+                EXISTS (SELECT 1 FROM connections b WHERE b.client_id = $2 AND b.consumer_id = k.client_id) AS bound
+           FROM connections k JOIN clients mis ON mis.id = k.client_id
+          WHERE k.secret_hash = $1");
+
 pub async fn broker_row(
     conn: &mut AsyncPgConnection,
     api_key: &SecretHash,
     token_client: Uuid,
 ) -> QueryResult<Option<BrokerRow>> {
-    crate::sql::Prepared(
-        "SELECT k.client_id AS mis_client_id, mis.priv_settings ->> 'broker_scope' AS broker_scope,
-                EXISTS (SELECT 1 FROM connections b WHERE b.client_id = $2 AND b.consumer_id = k.client_id) AS bound
-           FROM connections k JOIN clients mis ON mis.id = k.client_id
-          WHERE k.secret_hash = $1",
-    )
-    .bind::<Bytea, _>(api_key.as_bytes())
-    .bind::<SqlUuid, _>(token_client)
-    .get_result(conn)
-    .await
-    .optional()
+    crate::sql::Prepared::<BrokerRowSql>::new()
+        .bind::<Bytea, _>(api_key.as_bytes())
+        .bind::<SqlUuid, _>(token_client)
+        .get_result(conn)
+        .await
+        .optional()
 }
 
 /// Expires the live tokens of a user (of one client, or all). Returns how many.
@@ -393,17 +397,20 @@ pub async fn delete_by_users(
         .await
 }
 
+crate::sql::statement!(
+    DeleteExpiredSql =
+        "DELETE FROM tokens WHERE id IN (SELECT id FROM tokens WHERE expires_at <= $1 LIMIT $2)"
+);
+
 /// Deletes up to `limit` tokens that expired at or before `before` (unix seconds).
 pub async fn delete_expired(
     conn: &mut AsyncPgConnection,
     before: i64,
     limit: i64,
 ) -> QueryResult<usize> {
-    crate::sql::Prepared(
-        "DELETE FROM tokens WHERE id IN (SELECT id FROM tokens WHERE expires_at <= $1 LIMIT $2)",
-    )
-    .bind::<BigInt, _>(before)
-    .bind::<BigInt, _>(limit)
-    .execute(conn)
-    .await
+    crate::sql::Prepared::<DeleteExpiredSql>::new()
+        .bind::<BigInt, _>(before)
+        .bind::<BigInt, _>(limit)
+        .execute(conn)
+        .await
 }

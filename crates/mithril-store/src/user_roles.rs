@@ -160,21 +160,21 @@ struct ScopeRow {
     scope: String,
 }
 
+crate::sql::statement!(RoleScopesSql = "SELECT r.scope FROM user_roles ur JOIN roles r ON r.id = ur.role_id
+          WHERE ur.user_id = $1 AND ur.client_id = $2
+         UNION ALL
+         SELECT r.scope FROM global_user_roles g JOIN roles r ON r.id = g.role_id WHERE g.user_id = $1");
+
 /// The scopes of the user's roles for `client_id` plus its global roles (space-joined rows).
 pub async fn role_scopes(
     conn: &mut AsyncPgConnection,
     user_id: Uuid,
     client_id: Uuid,
 ) -> QueryResult<Vec<String>> {
-    let rows: Vec<ScopeRow> = crate::sql::Prepared(
-        "SELECT r.scope FROM user_roles ur JOIN roles r ON r.id = ur.role_id
-          WHERE ur.user_id = $1 AND ur.client_id = $2
-         UNION ALL
-         SELECT r.scope FROM global_user_roles g JOIN roles r ON r.id = g.role_id WHERE g.user_id = $1",
-    )
-    .bind::<SqlUuid, _>(user_id)
-    .bind::<SqlUuid, _>(client_id)
-    .load(conn)
-    .await?;
+    let rows: Vec<ScopeRow> = crate::sql::Prepared::<RoleScopesSql>::new()
+        .bind::<SqlUuid, _>(user_id)
+        .bind::<SqlUuid, _>(client_id)
+        .load(conn)
+        .await?;
     Ok(rows.into_iter().map(|r| r.scope).collect())
 }
