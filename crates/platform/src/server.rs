@@ -231,3 +231,42 @@ impl Command {
         }
     }
 }
+
+/// The common `main` of a database-backed service: parses the command, installs telemetry, then
+/// either applies migrations (`migrate`) or runs `serve` until SIGTERM/SIGINT.
+pub struct ServiceMain {
+    pub name: &'static str,
+    pub telemetry: crate::settings::TelemetrySettings,
+    pub database: crate::settings::DatabaseSettings,
+    pub migrations: diesel_migrations::EmbeddedMigrations,
+    pub lock_key: i64,
+}
+
+impl ServiceMain {
+    pub async fn run<F, Fut>(self, args: &[String], serve: F) -> anyhow::Result<()>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = anyhow::Result<()>>,
+    {
+        use secrecy::ExposeSecret;
+        let command = Command::parse(args)?;
+        let _telemetry = crate::telemetry::init(self.name, &self.telemetry)?;
+        let db = &self.database;
+        match command {
+            Command::Migrate => {
+                crate::db::run_migrations(
+                    db.url.expose_secret(),
+                    self.migrations,
+                    self.lock_key,
+                    db.connect_timeout(),
+                )
+                .await
+            }
+            Command::Serve => {
+                serve().await?;
+                tracing::info!(service = self.name, "stopped");
+                Ok(())
+            }
+        }
+    }
+}

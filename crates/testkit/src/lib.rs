@@ -7,3 +7,23 @@
 pub mod pg;
 
 pub use pg::TestDb;
+
+/// Compares the OpenAPI document a service serves with its committed snapshot
+/// (`proto-contracts/openapi/<service>.json`). With `UPDATE_SNAPSHOTS` set, rewrites the snapshot
+/// first (then review the diff).
+pub fn assert_openapi_snapshot(served: &serde_json::Value, snapshot_path: &str) {
+    let generated = match serde_json::to_string_pretty(served) {
+        Ok(text) => format!("{text}\n"),
+        Err(e) => panic!("serializing the served document: {e}"),
+    };
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some()
+        && let Err(e) = std::fs::write(snapshot_path, &generated)
+    {
+        panic!("writing {snapshot_path}: {e}");
+    }
+    let committed = std::fs::read_to_string(snapshot_path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "{snapshot_path} differs from the generated document; run with UPDATE_SNAPSHOTS=1 and review the diff"
+    );
+}

@@ -90,17 +90,9 @@ async fn openapi_matches_the_committed_snapshot() {
         .json()
         .await
         .unwrap();
-    let path = concat!(
+    let snapshot = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../proto-contracts/openapi/mithril-api.json"
     );
-    let generated = format!("{}\n", serde_json::to_string_pretty(&served).unwrap());
-    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
-        std::fs::write(path, &generated).unwrap();
-    }
-    let committed = std::fs::read_to_string(path).unwrap_or_default();
-    assert!(
-        committed == generated,
-        "proto-contracts/openapi/mithril-api.json differs from the generated document; run UPDATE_SNAPSHOTS=1 cargo test -p mithril-api openapi and review the diff"
-    );
+    testkit::assert_openapi_snapshot(&served, snapshot);
 }
