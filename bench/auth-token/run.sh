@@ -79,6 +79,7 @@ pg() { # kind conns script extra-args...
   local out
   out=$(cd "$OUT" && pgbench -n -h 127.0.0.1 -p "$PGPORT" -U postgres -M prepared -c "$c" -j 2 -T "$T" \
         -l --sampling-rate=0.2 --log-prefix="$prefix" "$@" -f "$HERE/$script" mithril 2>&1)
+  echo "$out" > "$OUT/pgbench-$kind-$c.txt"
   local tps failed
   tps=$(echo "$out" | awk '/^tps = / {print $3; exit}')
   failed=$(echo "$out" | awk '/number of failed transactions/ {print $5; exit}')
@@ -127,12 +128,24 @@ for c in $VERIFY_CONNS; do
 done
 
 psql -X -q "$DB" -c "CHECKPOINT"
+used_codes() { psql -X -qtA "$DB" -c "SELECT count(*) FROM tokens WHERE name = 'authorization_code' AND used_at IS NOT NULL"; }
+# Every exchange must redeem a fresh code: newly used codes = transactions (pgbench) = 201s (wrk).
+# wrk stops counting with up to <conns> requests in flight, so that many more may be redeemed.
+check_redeemed() { # label before expected slack
+  local now diff; now=$(used_codes); diff=$(( now - $2 - $3 ))
+  if [ "$diff" -lt 0 ] || [ "$diff" -gt "$4" ]; then log "WARNING: $1 redeemed $(( now - $2 )) codes for $3 exchanges"; fi
+  log "$1: $(( now - $2 )) codes redeemed for $3 exchanges"
+}
 slot=0
 for c in $CONNS; do
   case " $OPS " in *" exchange "*) ;; *) break ;; esac
   log "exchange, $c connections"
+  before=$(used_codes)
   pg exchange "$c" pg_exchange.sql -D base=$(( slot * PER_RUN )) -D stride=$(( PER_RUN / c )) -D n=0
+  check_redeemed "pgbench" "$before" "$(awk '/actually processed/ {print $6; exit}' "$OUT/pgbench-exchange-$c.txt")" "$c"
+  before=$(used_codes)
   http exchange "$c" exchange.lua $(( slot * PER_RUN )) $(( PER_RUN / 2 ))
+  check_redeemed "wrk" "$before" "$(awk '/requests in/ {print $1; exit}' "$OUT/wrk-exchange-$c.txt")" "$c"
   slot=$(( slot + 1 ))
 done
 python3 - "$RESULTS" <<'PY'

@@ -169,6 +169,141 @@ pub async fn redeem_code(
     Ok(inserted == 2)
 }
 
+/// The redirect rule of `ehealth_core::redirect::redirect_matches` in SQL, for `$4` (the requested
+/// URI) against a registered one: equal once trailing slashes are dropped, or followed by `/` or
+/// `?`; no CR/LF. A test checks both agree on a table of cases.
+macro_rules! redirect_ok_sql {
+    ($registered:literal) => {
+        concat!(
+            "(strpos($4, chr(10)) = 0 AND strpos($4, chr(13)) = 0 AND left($4, length(rtrim(",
+            $registered,
+            ", '/'))) = rtrim(",
+            $registered,
+            ", '/')",
+            " AND (length($4) = length(rtrim(",
+            $registered,
+            ", '/')) OR substr($4, length(rtrim(",
+            $registered,
+            ", '/')) + 1, 1) IN ('/', '?')))"
+        )
+    };
+}
+
+crate::sql::statement!(
+    ExchangeCodeSql = concat!(
+        "WITH chk AS (
+             SELECT c.id AS connection_id, c.redirect_uri AS connection_redirect_uri,
+                    t.id AS token_id, t.user_id AS token_user_id, t.expires_at AS token_expires_at,
+                    t.details AS token_details, t.used_at AS token_used_at, a.scope AS app_scope
+               FROM (SELECT 1) AS one
+               LEFT JOIN connections c ON c.client_id = $1 AND c.secret_hash = $2
+               LEFT JOIN tokens t ON t.value_hash = $3 AND t.name = 'authorization_code'
+               LEFT JOIN apps a ON a.user_id = t.user_id AND a.client_id = $1),
+         ok AS (
+             SELECT * FROM chk
+              WHERE connection_id IS NOT NULL AND token_id IS NOT NULL
+                AND token_details ->> 'client_id' = $1::text AND token_expires_at > $5
+                AND ",
+        redirect_ok_sql!("token_details ->> 'redirect_uri'"),
+        "
+                AND ",
+        redirect_ok_sql!("connection_redirect_uri"),
+        "
+                AND app_scope IS NOT NULL AND token_used_at IS NULL),
+         used AS (
+             UPDATE tokens SET used_at = now(), updated_at = now()
+              WHERE id = (SELECT token_id FROM ok) AND used_at IS NULL
+          RETURNING id, user_id),
+         ins AS (
+             INSERT INTO tokens (id, name, value_hash, expires_at, details, user_id)
+             SELECT $6, 'refresh_token', $7, $8, $9, used.user_id FROM used
+             UNION ALL
+             SELECT $10, 'access_token', $11, $12,
+                    jsonb_build_object('grant_type', 'authorization_code', 'client_id', $1::text,
+                                       'scope', coalesce(ok.token_details ->> 'scope_request', ''),
+                                       'redirect_uri', ok.token_details ->> 'redirect_uri'),
+                    used.user_id
+               FROM used, ok
+          RETURNING id)
+         SELECT chk.*, (SELECT count(*) FROM ins) AS inserted FROM chk"
+    )
+);
+
+/// The whole code exchange as one statement (one round trip, one commit): the checks of
+/// [`grant_check`], then, only when all pass, the conditional UPDATE that marks the code used and
+/// the INSERT of the refresh token and of the access token (whose details come from the code).
+/// `inserted == 2` means this call redeemed the code; otherwise the caller reads `check` to name
+/// the first failed step (or a concurrent redemption).
+#[derive(Debug, QueryableByName)]
+pub struct Exchange {
+    #[diesel(embed)]
+    pub check: GrantCheck,
+    #[diesel(sql_type = BigInt)]
+    pub inserted: i64,
+}
+
+/// Ids, hashes and expiries of the two tokens an exchange creates.
+#[derive(Debug)]
+pub struct ExchangeTokens<'a> {
+    pub refresh: &'a NewToken,
+    pub access_id: Uuid,
+    pub access_hash: &'a SecretHash,
+    pub access_expires_at: i64,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn exchange_code(
+    conn: &mut AsyncPgConnection,
+    client_id: Uuid,
+    client_secret: &SecretHash,
+    code: &SecretHash,
+    redirect_uri: &str,
+    now: i64,
+    t: &ExchangeTokens<'_>,
+) -> QueryResult<Exchange> {
+    crate::sql::Prepared::<ExchangeCodeSql>::new()
+        .bind::<SqlUuid, _>(client_id)
+        .bind::<Bytea, _>(client_secret.as_bytes())
+        .bind::<Bytea, _>(code.as_bytes())
+        .bind::<Text, _>(redirect_uri)
+        .bind::<BigInt, _>(now)
+        .bind::<SqlUuid, _>(t.refresh.id)
+        .bind::<Bytea, _>(t.refresh.hash.as_bytes())
+        .bind::<BigInt, _>(t.refresh.expires_at)
+        .bind::<Jsonb, _>(&t.refresh.details)
+        .bind::<SqlUuid, _>(t.access_id)
+        .bind::<Bytea, _>(t.access_hash.as_bytes())
+        .bind::<BigInt, _>(t.access_expires_at)
+        .get_result(conn)
+        .await
+}
+
+crate::sql::statement!(RedirectOkSql = concat!("SELECT ", redirect_ok_sql!("$1"), " AS ok"));
+
+#[derive(QueryableByName)]
+struct RedirectOk {
+    #[diesel(sql_type = Bool)]
+    ok: bool,
+}
+
+/// The SQL redirect rule, for the test that keeps it equal to the Rust one.
+#[doc(hidden)]
+pub async fn redirect_ok_in_sql(
+    conn: &mut AsyncPgConnection,
+    registered: &str,
+    requested: &str,
+) -> QueryResult<bool> {
+    // $1 is the registered URI and $4 the requested one, as in the exchange statement.
+    let row: RedirectOk = crate::sql::Prepared::<RedirectOkSql>::new()
+        .bind::<Text, _>(registered)
+        .bind::<Text, _>("")
+        .bind::<Text, _>("")
+        .bind::<Text, _>(requested)
+        .get_result(conn)
+        .await?;
+    Ok(row.ok)
+}
+
 /// What verify needs about a token, its client and its user, in one round trip.
 #[derive(Debug, QueryableByName)]
 pub struct VerifyRow {

@@ -313,3 +313,46 @@ async fn refresh_grant_failures_in_order() {
     )
     .await;
 }
+
+/// The exchange statement checks redirect URIs in SQL; the Rust matcher names the failure. Both
+/// must agree.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sql_redirect_rule_equals_the_rust_one() {
+    let app = spawn().await;
+    let mut conn = app.db.connect().await.unwrap();
+    let registered = [
+        "https://good.com",
+        "https://good.com/",
+        "https://good.com/cb",
+        "https://good.com/cb//",
+        "https://h:3000/p?x=1",
+    ];
+    let requested = [
+        "https://good.com",
+        "https://good.com/",
+        "https://good.com/cb",
+        "https://good.com/cb?x=1",
+        "https://good.com?x",
+        "https://good.com.evil",
+        "https://good.comx",
+        "https://evil/x?https://good.com",
+        "https://good.com/\nx",
+        "https://good.com/cb/more",
+        "https://good.co",
+        "",
+        "https://h:3000/p?x=1&y=2",
+        "https://h:3000/p?x=12",
+        "https://GOOD.com",
+        "https://good.com/с",
+        "https://good.com\r",
+    ];
+    for r in registered {
+        for q in requested {
+            let sql = mithril_store::tokens::redirect_ok_in_sql(&mut conn, r, q)
+                .await
+                .unwrap();
+            let rust = ehealth_core::redirect::redirect_matches(r, q);
+            assert_eq!(sql, rust, "registered {r:?}, requested {q:?}");
+        }
+    }
+}
