@@ -73,8 +73,12 @@ curl -fs -o /dev/null -X POST "$URL/oauth/tokens" -H 'content-type: application/
 curl -fs -o /dev/null "$URL/admin/tokens/tok-1/verify" || { log "verify sanity check failed"; exit 1; }
 
 printf 'kind\tconns\ttool\trate\tp50_ms\tp99_ms\terrors\n' > "$RESULTS"
+# Each tool starts from a quiet cluster: otherwise autovacuum of the rows the previous run wrote
+# (80k+ updated codes, 160k+ new tokens per exchange run) runs during the next tool's turn.
+quiet() { psql -X -q "$DB" -c "VACUUM ANALYZE tokens" -c "CHECKPOINT"; }
 pg() { # kind conns script extra-args...
   local kind=$1 c=$2 script=$3; shift 3
+  quiet
   local prefix="$OUT/pg-$kind-$c"
   local out
   out=$(cd "$OUT" && pgbench -n -h 127.0.0.1 -p "$PGPORT" -U postgres -M prepared -c "$c" -j 2 -T "$T" \
@@ -93,6 +97,7 @@ PY
 }
 http() { # kind conns script args...
   local kind=$1 c=$2 script=$3; shift 3
+  quiet
   local out
   out=$(wrk -t2 -c"$c" -d"${T}s" --latency -s "$HERE/$script" "$URL" -- "$@")
   echo "$out" > "$OUT/wrk-$kind-$c.txt"

@@ -76,6 +76,11 @@ pub fn build_pool(s: &DatabaseSettings) -> anyhow::Result<DbPool> {
     );
     Pool::builder(manager)
         .max_size(s.pool_size.max(1))
+        // LIFO: the most recently used connections serve the next requests, so a pool that once
+        // grew (a burst) keeps a small hot working set instead of cycling through every backend
+        // (measured: code exchange at 16 concurrent requests after a 64-wide burst, FIFO ≈ 3.4k/s,
+        // hot set ≈ 4.8k/s).
+        .queue_mode(deadpool::managed::QueueMode::Lifo)
         .wait_timeout(Some(s.acquire_timeout()))
         .create_timeout(Some(s.connect_timeout()))
         .recycle_timeout(Some(s.connect_timeout()))
