@@ -129,46 +129,6 @@ pub async fn grant_check(
         .await
 }
 
-crate::sql::statement!(
-    RedeemCodeSql = "WITH used AS (
-             UPDATE tokens SET used_at = now(), updated_at = now()
-              WHERE id = $1 AND used_at IS NULL
-          RETURNING id)
-         INSERT INTO tokens (id, name, value_hash, expires_at, details, user_id)
-         SELECT v.id, v.name, v.value_hash, v.expires_at, v.details, v.user_id
-           FROM used, (VALUES ($2::uuid, $3::varchar, $4::bytea, $5::int8, $6::jsonb, $7::uuid),
-                              ($8::uuid, $9::varchar, $10::bytea, $11::int8, $12::jsonb, $13::uuid))
-                AS v(id, name, value_hash, expires_at, details, user_id)"
-);
-
-/// Marks the code used and stores the refresh and access tokens, atomically: one statement whose
-/// conditional UPDATE (`… WHERE used_at IS NULL`) gates the INSERT. Of concurrent redemptions of
-/// one code exactly one returns `true`; the others store nothing.
-pub async fn redeem_code(
-    conn: &mut AsyncPgConnection,
-    code_id: Uuid,
-    refresh: &NewToken,
-    access: &NewToken,
-) -> QueryResult<bool> {
-    let inserted = crate::sql::Prepared::<RedeemCodeSql>::new()
-        .bind::<SqlUuid, _>(code_id)
-        .bind::<SqlUuid, _>(refresh.id)
-        .bind::<Text, _>(refresh.name)
-        .bind::<Bytea, _>(refresh.hash.as_bytes())
-        .bind::<BigInt, _>(refresh.expires_at)
-        .bind::<Jsonb, _>(&refresh.details)
-        .bind::<SqlUuid, _>(refresh.user_id)
-        .bind::<SqlUuid, _>(access.id)
-        .bind::<Text, _>(access.name)
-        .bind::<Bytea, _>(access.hash.as_bytes())
-        .bind::<BigInt, _>(access.expires_at)
-        .bind::<Jsonb, _>(&access.details)
-        .bind::<SqlUuid, _>(access.user_id)
-        .execute(conn)
-        .await?;
-    Ok(inserted == 2)
-}
-
 /// The redirect rule of `ehealth_core::redirect::redirect_matches` in SQL, for `$4` (the requested
 /// URI) against a registered one: equal once trailing slashes are dropped, or followed by `/` or
 /// `?`; no CR/LF. A test checks both agree on a table of cases.

@@ -243,7 +243,13 @@ async fn cleanup_deletes_only_long_expired_tokens_with_one_runner() {
         .await
         .unwrap();
     assert_eq!(cleanup::run_once(&pool, &settings).await.unwrap(), None);
-    drop(holder);
+    // Release explicitly: dropping the connection closes it asynchronously, and the server could
+    // still hold the lock when the next round asks.
+    let unlock = diesel::sql_query("SELECT pg_advisory_unlock($1)")
+        .bind::<diesel::sql_types::BigInt, _>(cleanup::LOCK_KEY);
+    diesel_async::RunQueryDsl::execute(unlock, &mut holder)
+        .await
+        .unwrap();
 
     assert_eq!(
         cleanup::run_once(&pool, &settings).await.unwrap(),
