@@ -87,17 +87,6 @@ pub async fn get(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Client> 
         .await
 }
 
-/// Locks the row for the rest of the transaction (upsert by id).
-pub async fn get_for_update(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<Client>> {
-    clients::table
-        .find(id)
-        .select(Client::as_select())
-        .for_update()
-        .first(conn)
-        .await
-        .optional()
-}
-
 /// The client with the name of its client type.
 pub async fn get_with_type_name(
     conn: &mut AsyncPgConnection,

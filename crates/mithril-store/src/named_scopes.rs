@@ -68,18 +68,6 @@ macro_rules! named_scope_queries {
                 .await
         }
 
-        pub async fn find_by_name(
-            conn: &mut AsyncPgConnection,
-            name: &str,
-        ) -> QueryResult<Option<$model>> {
-            $table::table
-                .filter($table::name.eq(name))
-                .select($model::as_select())
-                .first(conn)
-                .await
-                .optional()
-        }
-
         pub async fn insert(
             conn: &mut AsyncPgConnection,
             id: Uuid,

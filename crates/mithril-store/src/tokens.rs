@@ -64,23 +64,6 @@ pub async fn insert(conn: &mut AsyncPgConnection, t: &NewToken) -> QueryResult<T
         .await
 }
 
-pub async fn find(
-    conn: &mut AsyncPgConnection,
-    hash: &SecretHash,
-    name: &str,
-) -> QueryResult<Option<Token>> {
-    tokens::table
-        .filter(
-            tokens::value_hash
-                .eq(hash.as_bytes())
-                .and(tokens::name.eq(name)),
-        )
-        .select(Token::as_select())
-        .first(conn)
-        .await
-        .optional()
-}
-
 /// Everything a code or refresh grant checks, in one round trip: the connection authenticated by
 /// (client_id, client_secret), the presented token, and the user's approval of that client.
 #[derive(Debug, QueryableByName)]
@@ -348,9 +331,7 @@ pub async fn expire_for_user(
         .filter(tokens::user_id.eq(user_id).and(tokens::expires_at.gt(now)))
         .into_boxed();
     if let Some(c) = client_id {
-        q = q.filter(
-            diesel::dsl::sql::<Bool>("details ->> 'client_id' = ").bind::<Text, _>(c.to_string()),
-        );
+        q = q.filter(issued_for(c));
     }
     q.set((
         tokens::expires_at.eq(now),
@@ -368,10 +349,7 @@ pub async fn expire_for_client(
     let now = now_unix();
     diesel::update(tokens::table)
         .filter(tokens::expires_at.gt(now))
-        .filter(
-            diesel::dsl::sql::<Bool>("details ->> 'client_id' = ")
-                .bind::<Text, _>(client_id.to_string()),
-        )
+        .filter(issued_for(client_id))
         .set((
             tokens::expires_at.eq(now),
             tokens::updated_at.eq(Utc::now()),
@@ -398,16 +376,21 @@ pub async fn expire_others(
                 .and(tokens::id.ne(keep)),
         )
         .filter(tokens::name.eq_any(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()))
-        .filter(
-            diesel::dsl::sql::<Bool>("details ->> 'client_id' = ")
-                .bind::<Text, _>(client_id.to_string()),
-        )
+        .filter(issued_for(client_id))
         .set((
             tokens::expires_at.eq(now),
             tokens::updated_at.eq(Utc::now()),
         ))
         .execute(conn)
         .await
+}
+
+/// Tokens issued for `client_id` (`details.client_id`; an expression index serves it).
+fn issued_for(client_id: Uuid) -> Box<dyn BoxableExpression<tokens::table, Pg, SqlType = Bool>> {
+    Box::new(
+        diesel::dsl::sql::<Bool>("details ->> 'client_id' = ")
+            .bind::<Text, _>(client_id.to_string()),
+    )
 }
 
 #[derive(Debug, Default)]
@@ -423,9 +406,7 @@ fn filtered(f: &TokenFilter) -> tokens::BoxedQuery<'_, Pg> {
         q = q.filter(tokens::user_id.eq(u));
     }
     if let Some(c) = f.client_id {
-        q = q.filter(
-            diesel::dsl::sql::<Bool>("details ->> 'client_id' = ").bind::<Text, _>(c.to_string()),
-        );
+        q = q.filter(issued_for(c));
     }
     if let Some(n) = &f.name {
         q = q.filter(tokens::name.eq(n));
@@ -473,9 +454,7 @@ pub async fn delete_by_user(
         .filter(tokens::user_id.eq(user_id))
         .into_boxed();
     if let Some(c) = client_id {
-        q = q.filter(
-            diesel::dsl::sql::<Bool>("details ->> 'client_id' = ").bind::<Text, _>(c.to_string()),
-        );
+        q = q.filter(issued_for(c));
     }
     if let Some(n) = name {
         q = q.filter(tokens::name.eq(n.to_owned()));
