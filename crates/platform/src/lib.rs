@@ -13,6 +13,7 @@ pub mod caller;
 pub mod db;
 pub mod error;
 pub mod json;
+pub mod metrics;
 pub mod ops;
 pub mod path;
 pub mod query;

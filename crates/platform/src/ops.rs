@@ -1,5 +1,5 @@
 //! `/health` (alive), `/ready` (database reachable and migrated), `/openapi.json`, `/docs`.
-//! `/metrics` is served by the Prometheus middleware installed in [`crate::server::app`].
+//! `/metrics` is [`crate::metrics`].
 
 use std::sync::Arc;
 

@@ -8,11 +8,11 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpMessage, HttpServer, web};
-use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
 use tracing::Span;
 use tracing_actix_web::{DefaultRootSpanBuilder, RootSpanBuilder, TracingLogger};
 
 use crate::json::BodyLimit;
+use crate::metrics::{self, HttpMetrics};
 use crate::ops::{self, OpsState};
 use crate::request_context::{RequestMeta, request_context};
 use crate::settings::ServerSettings;
@@ -22,7 +22,7 @@ use crate::{ApiError, Schemas};
 #[derive(Clone)]
 pub struct Common {
     pub ops: OpsState,
-    pub metrics: PrometheusMetrics,
+    pub metrics: HttpMetrics,
     pub schemas: Schemas,
     pub body_limit: BodyLimit,
 }
@@ -35,11 +35,7 @@ impl Common {
         body_limit: usize,
     ) -> anyhow::Result<Self> {
         let namespace = service.replace('-', "_");
-        let metrics = PrometheusMetricsBuilder::new(&namespace)
-            .endpoint("/metrics")
-            .mask_unmatched_patterns("UNMATCHED")
-            .build()
-            .map_err(|e| anyhow::anyhow!("building metrics: {e}"))?;
+        let metrics = HttpMetrics::new(&namespace)?;
         Ok(Self {
             ops,
             metrics,
@@ -61,16 +57,13 @@ impl RootSpanBuilder for RequestSpan {
             .get::<RequestMeta>()
             .map(|m| m.request_id.clone())
             .unwrap_or_default();
-        let route = request
-            .match_pattern()
-            .unwrap_or_else(|| "UNMATCHED".to_owned());
         let method = request.method().as_str();
         let span = tracing::info_span!(
             "HTTP request",
             http.method = %method,
-            http.route = %route,
+            http.route = tracing::field::Empty,
             http.status_code = tracing::field::Empty,
-            otel.name = %format!("{method} {route}"),
+            otel.name = tracing::field::Empty,
             otel.kind = "server",
             otel.status_code = tracing::field::Empty,
             trace_id = tracing::field::Empty,
@@ -115,8 +108,10 @@ pub fn app(
         .app_data(web::Data::new(common.ops))
         .app_data(common.schemas)
         .app_data(common.body_limit)
+        .app_data(web::Data::new(common.metrics.clone()))
         .app_data(crate::path::path_config())
         .configure(ops::routes)
+        .configure(metrics::route)
         .configure(configure)
         .default_service(web::to(|| async {
             Err::<actix_web::HttpResponse, _>(ApiError::not_found())

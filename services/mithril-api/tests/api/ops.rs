@@ -19,6 +19,9 @@ async fn health_ready_metrics_docs() {
     );
     assert!(res.text().await.unwrap().to_lowercase().contains("<html"));
     app.send(Method::GET, "/admin/clients", None).await;
+    app.send(Method::GET, "/admin/clients/not-a-uuid", None)
+        .await;
+    app.send(Method::GET, "/no/such/route-s3cr3t", None).await;
     let metrics = app
         .send(Method::GET, "/metrics", None)
         .await
@@ -29,7 +32,23 @@ async fn health_ready_metrics_docs() {
         metrics.contains("mithril_api_http_requests_total"),
         "{metrics}"
     );
-    assert!(metrics.contains("endpoint=\"/admin/clients\""), "{metrics}");
+    assert!(
+        metrics.contains(
+            r#"mithril_api_http_requests_total{endpoint="/admin/clients",method="GET",status="200"} 1"#
+        ),
+        "{metrics}"
+    );
+    // Matched routes are labelled by pattern, unmatched ones by a mask: never the raw path.
+    assert!(
+        metrics.contains(r#"endpoint="/admin/clients/{id}",method="GET",status="404""#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"endpoint="UNMATCHED",method="GET",status="404""#),
+        "{metrics}"
+    );
+    assert!(!metrics.contains("s3cr3t") && !metrics.contains("not-a-uuid"));
+    assert!(metrics.contains("mithril_api_http_requests_duration_seconds_bucket"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
