@@ -2,9 +2,11 @@
 //!
 //! - [`pg`]: one throwaway PostgreSQL per test process, started from the local binaries
 //!   (or the server named by `TEST_DATABASE_URL`);
-//! - [`TestDb`]: a database cloned from a per-store template that is migrated once per process.
+//! - [`TestDb`]: a database cloned from a per-store template that is migrated once per process;
+//! - [`redis::RedisServer`]: a throwaway redis-server.
 
 pub mod pg;
+pub mod redis;
 
 pub use pg::TestDb;
 

@@ -107,7 +107,7 @@ fn start() -> anyhow::Result<Cluster> {
     if let Some((uid, gid)) = run_as {
         postgres.uid(uid).gid(gid);
     }
-    spawn_tied_to_process(postgres)?;
+    spawn_tied_to_process(postgres, libc::SIGQUIT)?;
 
     let base_url = format!("postgres://postgres@127.0.0.1:{port}");
     wait_until_accepting(port, &dir.join("postgres.log"))?;
@@ -183,27 +183,31 @@ fn free_port() -> anyhow::Result<u16> {
 /// Spawns from a thread that never exits, with PR_SET_PDEATHSIG, so the postmaster dies with
 /// the test process (the signal follows the spawning thread, hence the parked thread).
 #[allow(unsafe_code)]
-fn spawn_tied_to_process(mut cmd: Command) -> anyhow::Result<()> {
+pub(crate) fn spawn_tied_to_process(
+    mut cmd: Command,
+    signal: libc::c_int,
+) -> anyhow::Result<std::process::Child> {
+    let cmd_name = cmd.get_program().to_owned();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::Builder::new()
-        .name("testkit-postgres".into())
+        .name("testkit-spawner".into())
         .spawn(move || {
             // SAFETY: prctl is async-signal-safe; it only sets a flag on the child.
             unsafe {
-                cmd.pre_exec(|| {
-                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGQUIT);
+                cmd.pre_exec(move || {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, signal);
                     Ok(())
                 });
             }
-            let spawned = cmd.spawn().map(|_child| ());
+            let spawned = cmd.spawn();
             let _ = tx.send(spawned);
             loop {
                 std::thread::park();
             }
         })?;
     rx.recv()
-        .context("postgres spawner thread died")?
-        .context("spawning postgres")
+        .context("spawner thread died")?
+        .with_context(|| format!("spawning {:?}", cmd_name))
 }
 
 /// Waits for the postmaster to accept connections (its log says so), up to 30 s.

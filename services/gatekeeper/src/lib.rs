@@ -1,0 +1,23 @@
+//! gatekeeper: the only public entry of the platform. For each request: route (longest prefix
+//! and method, on a normalized path) → bearer token through auth-token's verify contract
+//! (cached) → first matching rule, its scopes and optional ABAC decision → rate limit →
+//! identity headers stripped and set → forwarded. The ops port serves health, metrics, cache
+//! purge, explain and the route table.
+
+mod abac;
+pub mod cli;
+pub mod gate;
+pub mod metrics;
+pub mod openapi;
+pub mod ops;
+pub mod path;
+mod proxy;
+pub mod ratelimit;
+pub mod reload;
+pub mod settings;
+pub mod startup;
+pub mod table;
+pub mod verify;
+
+pub use settings::Settings;
+pub use startup::Application;

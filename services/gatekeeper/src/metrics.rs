@@ -1,0 +1,105 @@
+//! The gatekeeper's own families, registered beside the ops port's HTTP metrics.
+
+use std::time::Duration;
+
+use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
+
+#[derive(Clone)]
+pub struct GateMetrics {
+    requests: IntCounterVec,
+    verify: HistogramVec,
+    cache: IntCounterVec,
+    rate_limited: IntCounterVec,
+    upstream_errors: IntCounterVec,
+    abac: HistogramVec,
+}
+
+impl GateMetrics {
+    pub fn new(registry: &Registry) -> anyhow::Result<Self> {
+        let counter = |name: &str, help: &str, labels: &[&str]| -> anyhow::Result<IntCounterVec> {
+            let c = IntCounterVec::new(Opts::new(name, help).namespace("gatekeeper"), labels)?;
+            registry.register(Box::new(c.clone()))?;
+            Ok(c)
+        };
+        let histogram = |name: &str, help: &str, labels: &[&str]| -> anyhow::Result<HistogramVec> {
+            let h = HistogramVec::new(
+                HistogramOpts::new(name, help)
+                    .namespace("gatekeeper")
+                    .buckets(vec![
+                        0.0002, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                        1.0, 2.5,
+                    ]),
+                labels,
+            )?;
+            registry.register(Box::new(h.clone()))?;
+            Ok(h)
+        };
+        Ok(Self {
+            requests: counter(
+                "requests_total",
+                "Proxied requests by route, status and decision",
+                &["route", "status", "decision"],
+            )?,
+            verify: histogram(
+                "verify_duration_seconds",
+                "Calls to auth-token's verify, by outcome",
+                &["outcome"],
+            )?,
+            cache: counter(
+                "verify_cache_total",
+                "Verify cache lookups by result",
+                &["result"],
+            )?,
+            rate_limited: counter(
+                "rate_limited_total",
+                "Requests refused with 429, by route and limiter backend",
+                &["route", "backend"],
+            )?,
+            upstream_errors: counter(
+                "upstream_errors_total",
+                "Upstream failures by route and kind",
+                &["route", "kind"],
+            )?,
+            abac: histogram(
+                "abac_duration_seconds",
+                "Calls to ABAC, by outcome",
+                &["outcome"],
+            )?,
+        })
+    }
+
+    pub fn request(&self, route: &str, status: u16, decision: &str) {
+        let mut buf = [0u8; 3];
+        self.requests
+            .with_label_values(&[route, status_label(status, &mut buf), decision])
+            .inc();
+    }
+    pub fn verify_latency(&self, outcome: &str, d: Duration) {
+        self.verify
+            .with_label_values(&[outcome])
+            .observe(d.as_secs_f64());
+    }
+    pub fn abac_latency(&self, outcome: &str, d: Duration) {
+        self.abac
+            .with_label_values(&[outcome])
+            .observe(d.as_secs_f64());
+    }
+    pub fn cache(&self, result: &str) {
+        self.cache.with_label_values(&[result]).inc();
+    }
+    pub fn rate_limited(&self, route: &str, backend: &str) {
+        self.rate_limited.with_label_values(&[route, backend]).inc();
+    }
+    pub fn upstream_error(&self, route: &str, kind: &str) {
+        self.upstream_errors.with_label_values(&[route, kind]).inc();
+    }
+}
+
+/// The three digits of a status without allocating.
+fn status_label(status: u16, buf: &mut [u8; 3]) -> &str {
+    let s = status.min(999);
+    buf[0] = b'0' + (s / 100) as u8;
+    buf[1] = b'0' + (s / 10 % 10) as u8;
+    buf[2] = b'0' + (s % 10) as u8;
+    std::str::from_utf8(buf).unwrap_or("000")
+}

@@ -1,0 +1,136 @@
+use std::time::Duration;
+
+use platform::settings::{ServerSettings, TelemetrySettings};
+use secrecy::SecretString;
+use serde::Deserialize;
+
+/// Environment prefix: `GATEKEEPER__VERIFY__URL`, `GATEKEEPER__ROUTES__FILE`, ...
+pub const ENV_PREFIX: &str = "GATEKEEPER";
+
+const DEFAULTS: &str = r#"
+[server]
+host = "127.0.0.1"
+port = 4000
+workers = 0
+body_limit = 1048576
+shutdown_timeout_secs = 30
+
+[ops]
+host = "127.0.0.1"
+port = 4001
+
+[routes]
+file = "deploy/config/gatekeeper.yaml"
+watch_interval_ms = 1000
+
+[verify]
+url = "http://127.0.0.1:4020"
+timeout_ms = 2000
+cache_ttl_secs = 60
+negative_ttl_secs = 5
+cache_capacity = 100000
+
+[abac]
+timeout_ms = 1000
+
+[dependencies]
+compat_statuses = false
+retry_after_secs = 1
+
+[rate_limit]
+redis_timeout_ms = 50
+redis_retry_secs = 1
+
+[telemetry]
+log_filter = "info"
+log_format = "json"
+"#;
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// The proxy listener. `body_limit` is the default for routes without `max_body_bytes`.
+    pub server: ServerSettings,
+    pub ops: OpsSettings,
+    pub routes: RoutesSettings,
+    pub verify: VerifySettings,
+    pub abac: AbacSettings,
+    pub dependencies: DependencySettings,
+    pub rate_limit: RateLimitSettings,
+    pub telemetry: TelemetrySettings,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpsSettings {
+    pub host: String,
+    pub port: u16,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutesSettings {
+    /// The route table (YAML; schema in proto-contracts/gatekeeper-routes.schema.json).
+    pub file: String,
+    /// How often the file's modification time is checked; SIGHUP reloads at once. 0: no polling.
+    pub watch_interval_ms: u64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifySettings {
+    /// auth-token's base URL; the gatekeeper calls `{url}/admin/tokens/{token}/verify`.
+    pub url: String,
+    pub timeout_ms: u64,
+    /// A positive answer is reused for at most this long, and never past the token's expiry.
+    pub cache_ttl_secs: u64,
+    /// An unknown or refused token is remembered this long (0: not at all).
+    pub negative_ttl_secs: u64,
+    pub cache_capacity: u64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AbacSettings {
+    pub timeout_ms: u64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DependencySettings {
+    /// `true` restores the reference: auth-token down → 401, ABAC down → 403. Default: 503.
+    pub compat_statuses: bool,
+    pub retry_after_secs: u64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSettings {
+    /// `redis://host:port/db`; without it limits are per process.
+    #[serde(default)]
+    pub redis_url: Option<SecretString>,
+    /// A Redis call slower than this falls back to the local limiter.
+    pub redis_timeout_ms: u64,
+    /// After a Redis failure, the local limiter is used this long before Redis is tried again.
+    pub redis_retry_secs: u64,
+}
+
+impl Settings {
+    pub fn load() -> anyhow::Result<Self> {
+        platform::settings::load(ENV_PREFIX, DEFAULTS, &[])
+    }
+
+    /// The built-in defaults, without file or environment (tests start from these).
+    pub fn defaults() -> anyhow::Result<Self> {
+        Ok(config::Config::builder()
+            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml))
+            .build()?
+            .try_deserialize()?)
+    }
+}
+
+impl VerifySettings {
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timeout_ms)
+    }
+}

@@ -1,0 +1,170 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::{App, web};
+use arc_swap::ArcSwap;
+use platform::Schemas;
+use platform::ops::OpsState;
+use platform::server::{Common, app, bind, serve};
+use secrecy::ExposeSecret;
+use utoipa::OpenApi;
+
+use crate::Settings;
+use crate::gate::Deps;
+use crate::metrics::GateMetrics;
+use crate::openapi::ApiDoc;
+use crate::ratelimit::Limiter;
+use crate::reload::Reloader;
+use crate::table::RouteTable;
+use crate::verify::Verifier;
+
+/// What the proxy and ops handlers share (one per process).
+pub struct Gate {
+    pub settings: Settings,
+    pub table: Arc<ArcSwap<RouteTable>>,
+    pub reloader: Arc<Reloader>,
+    pub verifier: Verifier,
+    pub limiter: Limiter,
+    /// For ABAC calls.
+    pub http: reqwest::Client,
+    pub metrics: GateMetrics,
+}
+
+impl Gate {
+    pub fn deps(&self) -> Deps<'_> {
+        Deps {
+            settings: &self.settings,
+            verifier: &self.verifier,
+            http: &self.http,
+            metrics: &self.metrics,
+        }
+    }
+}
+
+pub struct Application {
+    port: u16,
+    ops_port: u16,
+    proxy: Server,
+    ops: Server,
+    gate: web::Data<Gate>,
+    background: Vec<tokio::task::JoinHandle<()>>,
+}
+
+pub(crate) fn schemas() -> anyhow::Result<Schemas> {
+    Schemas::compile(&[
+        (
+            "gatekeeper_purge",
+            include_str!("../../../proto-contracts/schemas/gatekeeper_purge.json"),
+        ),
+        (
+            "gatekeeper_explain",
+            include_str!("../../../proto-contracts/schemas/gatekeeper_explain.json"),
+        ),
+    ])
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let default_body_limit = settings.server.body_limit as u64;
+        let (reloader, table) = Reloader::load(&settings.routes.file, default_body_limit)?;
+        let reloader = Arc::new(reloader);
+        let table = Arc::new(ArcSwap::from_pointee(table));
+
+        let schemas = schemas()?;
+        let ops_state = OpsState::new(None, &ApiDoc::openapi())?;
+        let common = Common::new("gatekeeper", ops_state, schemas, 16 * 1024)?;
+        let metrics = GateMetrics::new(common.metrics.registry())?;
+        let limiter = Limiter::new(
+            settings
+                .rate_limit
+                .redis_url
+                .as_ref()
+                .map(|u| u.expose_secret()),
+            Duration::from_millis(settings.rate_limit.redis_timeout_ms),
+            Duration::from_secs(settings.rate_limit.redis_retry_secs),
+        )?;
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(256)
+            .tcp_nodelay(true)
+            .no_proxy()
+            .build()?;
+        let gate = web::Data::new(Gate {
+            verifier: Verifier::new(&settings.verify, metrics.clone())?,
+            settings: settings.clone(),
+            table: table.clone(),
+            reloader: reloader.clone(),
+            limiter,
+            http,
+            metrics,
+        });
+
+        let listener = bind(&settings.server)?;
+        let port = listener.local_addr()?.port();
+        let proxy_gate = gate.clone();
+        let proxy = serve(listener, &settings.server, move || {
+            App::new()
+                .app_data(proxy_gate.clone())
+                .default_service(web::to(crate::proxy::handle))
+        })?;
+
+        let ops_server = platform::settings::ServerSettings {
+            host: settings.ops.host.clone(),
+            port: settings.ops.port,
+            workers: 1,
+            body_limit: 16 * 1024,
+            shutdown_timeout_secs: settings.server.shutdown_timeout_secs,
+        };
+        let ops_listener = bind(&ops_server)?;
+        let ops_port = ops_listener.local_addr()?.port();
+        let ops_gate = gate.clone();
+        let ops = serve(ops_listener, &ops_server, move || {
+            let g = ops_gate.clone();
+            app(common.clone(), move |cfg| {
+                cfg.app_data(g).configure(crate::ops::routes);
+            })
+        })?;
+
+        let interval = Duration::from_millis(settings.routes.watch_interval_ms);
+        let sweep_gate = gate.clone();
+        let background = vec![
+            tokio::spawn(reloader.watch(table, interval)),
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(60));
+                loop {
+                    tick.tick().await;
+                    sweep_gate.limiter.local().sweep();
+                }
+            }),
+        ];
+        Ok(Self {
+            port,
+            ops_port,
+            proxy,
+            ops,
+            gate,
+            background,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn ops_port(&self) -> u16 {
+        self.ops_port
+    }
+
+    pub fn gate(&self) -> &Gate {
+        &self.gate
+    }
+
+    /// Serves both ports until SIGTERM/SIGINT (actix stops both servers on the signal).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let (a, b) = tokio::join!(self.proxy, self.ops);
+        for task in self.background {
+            task.abort();
+        }
+        a.and(b)
+    }
+}

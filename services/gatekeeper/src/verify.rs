@@ -1,0 +1,425 @@
+//! Token verification through auth-token's contract (`GET /admin/tokens/{token}/verify`, spec
+//! gatekeeper.md §1.3), behind a cache (§4 W1):
+//! - keyed by SHA-256(token ‖ 0 ‖ api-key), so neither the token nor the key is kept;
+//! - a positive answer lives for min(cache_ttl, expires_at − now), never past the token's expiry;
+//! - a refusal (404/401/422) lives `negative_ttl`, so garbage tokens do not hammer auth-token;
+//! - concurrent misses for one key make one call (single-flight);
+//! - a dependency failure (transport error, timeout, 5xx, unreadable 200) is never cached and
+//!   never reported as an invalid token (W3).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use actix_web::http::header::HeaderValue;
+use moka::Expiry;
+use moka::future::Cache;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::metrics::GateMetrics;
+use crate::settings::VerifySettings;
+
+/// What the upstream services are told about the caller (ARCHITECTURE.md, identity headers),
+/// with the header values prepared once per cached answer.
+#[derive(Debug)]
+pub struct Identity {
+    pub user_id: String,
+    pub client_id: Option<String>,
+    pub mis_client_id: Option<String>,
+    pub person_id: Option<String>,
+    pub scope: String,
+    pub broker_scope: Option<String>,
+    pub expires_at: i64,
+    pub headers: IdentityHeaders,
+}
+
+#[derive(Debug)]
+pub struct IdentityHeaders {
+    pub consumer_id: HeaderValue,
+    pub consumer_scope: Option<HeaderValue>,
+    pub consumer_metadata: Option<HeaderValue>,
+    pub client_id: Option<HeaderValue>,
+    pub mis_client_id: Option<HeaderValue>,
+    pub person_id: Option<HeaderValue>,
+}
+
+impl Identity {
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scope.split(' ').any(|s| s == scope)
+    }
+    pub fn broker_allows(&self, scope: &str) -> bool {
+        self.broker_scope
+            .as_deref()
+            .is_none_or(|b| b.split(' ').any(|s| s == scope))
+    }
+}
+
+/// auth-token's answer, as the cache keeps it.
+#[derive(Debug, Clone)]
+pub enum Verdict {
+    Valid(Arc<Identity>),
+    /// The token is unknown, expired, blocked, or the api-key does not fit; the message is
+    /// auth-token's.
+    Refused(Arc<str>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Unavailable(pub String);
+
+#[derive(Clone)]
+struct Entry {
+    verdict: Verdict,
+    /// SHA-256 of the token alone: purging one token drops it under every api-key.
+    token_hash: [u8; 32],
+}
+
+struct EntryExpiry {
+    ttl: Duration,
+    negative_ttl: Duration,
+}
+
+impl Expiry<[u8; 32], Entry> for EntryExpiry {
+    fn expire_after_create(&self, _: &[u8; 32], e: &Entry, _: Instant) -> Option<Duration> {
+        Some(match &e.verdict {
+            Verdict::Valid(id) => {
+                let left = id.expires_at - unix_now();
+                self.ttl.min(Duration::from_secs(left.max(0) as u64))
+            }
+            Verdict::Refused(_) => self.negative_ttl,
+        })
+    }
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+pub struct Verifier {
+    base: String,
+    http: reqwest::Client,
+    cache: Cache<[u8; 32], Entry>,
+    negative: bool,
+    metrics: GateMetrics,
+}
+
+#[derive(Deserialize)]
+struct VerifyBody {
+    data: VerifyData,
+    #[serde(default)]
+    urgent: Option<Urgent>,
+}
+
+#[derive(Deserialize)]
+struct VerifyData {
+    #[serde(default)]
+    user_id: Option<String>,
+    #[serde(default)]
+    consumer_id: Option<String>,
+    #[serde(default)]
+    consumer_scope: Option<String>,
+    #[serde(default)]
+    expires_at: Option<i64>,
+    #[serde(default)]
+    details: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(default)]
+    user: Option<VerifyUser>,
+}
+
+#[derive(Deserialize)]
+struct VerifyUser {
+    #[serde(default)]
+    person_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Urgent {
+    #[serde(default)]
+    mis_client_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Deserialize)]
+struct ErrorDetail {
+    #[serde(default)]
+    message: Option<String>,
+}
+
+const INVALID_TOKEN: &str = "Invalid access token";
+
+impl Verifier {
+    pub fn new(s: &VerifySettings, metrics: GateMetrics) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(s.timeout())
+            .connect_timeout(s.timeout())
+            .pool_max_idle_per_host(256)
+            .tcp_nodelay(true)
+            .no_proxy()
+            .build()?;
+        let cache = Cache::builder()
+            .max_capacity(s.cache_capacity)
+            .expire_after(EntryExpiry {
+                ttl: Duration::from_secs(s.cache_ttl_secs),
+                negative_ttl: Duration::from_secs(s.negative_ttl_secs),
+            })
+            .support_invalidation_closures()
+            .build();
+        Ok(Self {
+            base: s.url.trim_end_matches('/').to_owned(),
+            http,
+            cache,
+            negative: s.negative_ttl_secs > 0,
+            metrics,
+        })
+    }
+
+    fn key(token: &str, api_key: Option<&str>) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(token.as_bytes());
+        h.update([0]);
+        h.update(api_key.unwrap_or("").as_bytes());
+        h.finalize().into()
+    }
+
+    pub fn token_hash(token: &str) -> [u8; 32] {
+        Sha256::digest(token.as_bytes()).into()
+    }
+
+    /// The cached answer, or one call to auth-token shared by every concurrent caller.
+    pub async fn verify(
+        &self,
+        token: &str,
+        api_key: Option<&str>,
+        request_id: &str,
+    ) -> Result<Verdict, Unavailable> {
+        let key = Self::key(token, api_key);
+        if let Some(e) = self.cache.get(&key).await {
+            self.metrics.cache("hit");
+            return Ok(e.verdict);
+        }
+        self.metrics.cache("miss");
+        let entry = self
+            .cache
+            .try_get_with(key, async {
+                let verdict = self.call(token, api_key, request_id).await?;
+                Ok::<_, Unavailable>(Entry {
+                    verdict,
+                    token_hash: Self::token_hash(token),
+                })
+            })
+            .await
+            .map_err(|e: Arc<Unavailable>| (*e).clone())?;
+        // A refusal is shared with the concurrent callers, then dropped when not cached.
+        if matches!(entry.verdict, Verdict::Refused(_)) && !self.negative {
+            self.cache.invalidate(&key).await;
+        }
+        Ok(entry.verdict)
+    }
+
+    async fn call(
+        &self,
+        token: &str,
+        api_key: Option<&str>,
+        request_id: &str,
+    ) -> Result<Verdict, Unavailable> {
+        let started = Instant::now();
+        let url = format!(
+            "{}/admin/tokens/{}/verify",
+            self.base,
+            percent_encoding::utf8_percent_encode(token, percent_encoding::NON_ALPHANUMERIC)
+        );
+        let mut req = self
+            .http
+            .get(url)
+            .header("accept", "application/json")
+            .header("x-request-id", request_id);
+        if let Some(k) = api_key {
+            req = req.header("api-key", k);
+        }
+        let result = req.send().await;
+        let outcome = match result {
+            Err(e) => Err(Unavailable(format!(
+                "auth-token unreachable: {}",
+                without_url(e)
+            ))),
+            Ok(res) => {
+                let status = res.status();
+                match res.bytes().await {
+                    Err(e) => Err(Unavailable(format!(
+                        "auth-token answer unreadable: {}",
+                        without_url(e)
+                    ))),
+                    Ok(body) => interpret(status.as_u16(), &body),
+                }
+            }
+        };
+        self.metrics.verify_latency(
+            match &outcome {
+                Ok(Verdict::Valid(_)) => "valid",
+                Ok(Verdict::Refused(_)) => "refused",
+                Err(_) => "unavailable",
+            },
+            started.elapsed(),
+        );
+        outcome
+    }
+
+    /// Drops every cached answer for this token (under any api-key).
+    pub fn purge_token(&self, token: &str) -> anyhow::Result<()> {
+        let h = Self::token_hash(token);
+        self.cache
+            .invalidate_entries_if(move |_, e| e.token_hash == h)
+            .map_err(|e| anyhow::anyhow!("purging the cache: {e}"))?;
+        Ok(())
+    }
+
+    pub fn purge_all(&self) {
+        self.cache.invalidate_all();
+    }
+
+    pub fn cached_entries(&self) -> u64 {
+        self.cache.entry_count()
+    }
+}
+
+/// The request URL holds the token: never let it reach a log.
+fn without_url(e: reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timeout"
+    } else if e.is_connect() {
+        "connect"
+    } else {
+        "transport"
+    };
+    format!("{kind}: {}", e.without_url())
+}
+
+fn interpret(status: u16, body: &[u8]) -> Result<Verdict, Unavailable> {
+    match status {
+        200 => {
+            let parsed: VerifyBody = serde_json::from_slice(body)
+                .map_err(|e| Unavailable(format!("auth-token answered 200 with {e}")))?;
+            Ok(identity(parsed))
+        }
+        400..=499 => {
+            let message = match status {
+                422 => serde_json::from_slice::<ErrorBody>(body)
+                    .ok()
+                    .and_then(|b| b.error.message),
+                _ => None,
+            };
+            Ok(Verdict::Refused(
+                message.unwrap_or_else(|| INVALID_TOKEN.to_owned()).into(),
+            ))
+        }
+        s => Err(Unavailable(format!("auth-token answered {s}"))),
+    }
+}
+
+fn identity(body: VerifyBody) -> Verdict {
+    let data = body.data;
+    let details = data.details.unwrap_or_default();
+    let Some(user_id) = data.user_id.or(data.consumer_id) else {
+        return Verdict::Refused(INVALID_TOKEN.into());
+    };
+    let detail_str = |k: &str| details.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+    let Some(scope) = data.consumer_scope.or_else(|| detail_str("scope")) else {
+        return Verdict::Refused(INVALID_TOKEN.into());
+    };
+    let client_id = detail_str("client_id");
+    let broker_scope = detail_str("broker_scope");
+    let mis_client_id = body.urgent.and_then(|u| u.mis_client_id);
+    let person_id = data.user.and_then(|u| u.person_id);
+    let hv = |s: &str| HeaderValue::from_str(s).ok();
+    // Only the fields services read (keys sorted).
+    let metadata = details.contains_key("scope").then(|| {
+        let mut m = serde_json::Map::new();
+        for k in [
+            "client_id",
+            "scope",
+            "grant_type",
+            "redirect_uri",
+            "broker_scope",
+        ] {
+            if let Some(v) = details.get(k) {
+                m.insert(k.to_owned(), v.clone());
+            }
+        }
+        serde_json::Value::Object(m).to_string()
+    });
+    let Some(consumer_id) = hv(&user_id) else {
+        return Verdict::Refused(INVALID_TOKEN.into());
+    };
+    let headers = IdentityHeaders {
+        consumer_id,
+        consumer_scope: hv(&scope),
+        consumer_metadata: metadata.as_deref().and_then(hv),
+        client_id: client_id.as_deref().and_then(hv),
+        mis_client_id: mis_client_id.as_deref().and_then(hv),
+        person_id: person_id.as_deref().and_then(hv),
+    };
+    Verdict::Valid(Arc::new(Identity {
+        user_id,
+        client_id,
+        mis_client_id,
+        person_id,
+        scope,
+        broker_scope,
+        expires_at: data.expires_at.unwrap_or(i64::MAX),
+        headers,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_verify_answer() {
+        let body = br#"{"meta":{},"data":{"id":"t","user_id":"u1","expires_at":4102444800,
+            "details":{"client_id":"c1","scope":"a b","grant_type":"authorization_code",
+            "redirect_uri":"https://x","broker_scope":"a"}},"urgent":{"mis_client_id":"m1"}}"#;
+        let Ok(Verdict::Valid(id)) = interpret(200, body) else {
+            panic!("not valid")
+        };
+        assert_eq!(id.user_id, "u1");
+        assert_eq!(id.client_id.as_deref(), Some("c1"));
+        assert_eq!(id.mis_client_id.as_deref(), Some("m1"));
+        assert!(id.has_scope("b") && !id.has_scope("c"));
+        assert!(id.broker_allows("a") && !id.broker_allows("b"));
+        let meta = id
+            .headers
+            .consumer_metadata
+            .as_ref()
+            .unwrap()
+            .to_str()
+            .unwrap();
+        assert_eq!(
+            meta,
+            r#"{"broker_scope":"a","client_id":"c1","grant_type":"authorization_code","redirect_uri":"https://x","scope":"a b"}"#
+        );
+    }
+
+    #[test]
+    fn classifies_answers() {
+        assert!(matches!(interpret(404, b""), Ok(Verdict::Refused(m)) if &*m == INVALID_TOKEN));
+        assert!(
+            matches!(interpret(422, br#"{"error":{"message":"API-KEY header required."}}"#),
+            Ok(Verdict::Refused(m)) if &*m == "API-KEY header required.")
+        );
+        assert!(interpret(500, b"").is_err());
+        assert!(interpret(503, b"").is_err());
+        assert!(interpret(200, b"<html>").is_err());
+        // No user or no scope: refused, as the reference does.
+        assert!(matches!(
+            interpret(200, br#"{"data":{"details":{"scope":"a"}}}"#),
+            Ok(Verdict::Refused(_))
+        ));
+    }
+}

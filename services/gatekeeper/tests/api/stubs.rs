@@ -1,0 +1,97 @@
+//! Stub servers for what is outside this system: an upstream service and ABAC.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use serde_json::{Value, json};
+
+/// An upstream that echoes what it received: method, path, query, headers, body length.
+/// `/slow…` answers after 2 s; `…/status/{code}` answers that status with an empty body.
+pub async fn upstream() -> String {
+    let server = HttpServer::new(|| App::new().default_service(web::to(echo)))
+        .workers(1)
+        .bind(("127.0.0.1", 0))
+        .unwrap();
+    let port = server.addrs()[0].port();
+    tokio::spawn(server.run());
+    format!("http://127.0.0.1:{port}")
+}
+
+async fn echo(req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let path = req.path().to_owned();
+    if path.starts_with("/slow") {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    if let Some(code) = path.rsplit_once("/status/").map(|(_, c)| c) {
+        return HttpResponse::build(
+            actix_web::http::StatusCode::from_u16(code.parse().unwrap()).unwrap(),
+        )
+        .insert_header(("x-upstream", "yes"))
+        .insert_header(("x-request-id", "upstream-chose-this"))
+        .finish();
+    }
+    let mut headers = serde_json::Map::new();
+    for (k, v) in req.headers() {
+        headers.insert(k.as_str().to_owned(), json!(v.to_str().unwrap_or("?")));
+    }
+    HttpResponse::Ok().json(json!({
+        "method": req.method().as_str(),
+        "path": path,
+        "query": req.query_string(),
+        "headers": headers,
+        "body_len": body.len(),
+    }))
+}
+
+/// A stub ABAC that answers by `resource.id`: `allow`, `deny`, `malformed` (a 200 whose result
+/// is the string "true"), `slow` (3 s), `broken` (500); and records every request body.
+pub struct Abac {
+    pub url: String,
+    pub seen: Arc<Mutex<Vec<Value>>>,
+}
+
+pub async fn abac() -> Abac {
+    let seen: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let s = seen.clone();
+    let server = HttpServer::new(move || {
+        let s = s.clone();
+        App::new().route(
+            "/api/authorize",
+            web::post().to(move |body: web::Json<Value>| {
+                let s = s.clone();
+                async move {
+                    s.lock().unwrap().push(body.0.clone());
+                    match body["resource"]["id"].as_str().unwrap_or("") {
+                        "allow" => HttpResponse::Ok().json(json!({"data": {"result": true}})),
+                        "malformed" => HttpResponse::Ok().json(json!({"data": {"result": "true"}})),
+                        "slow" => {
+                            tokio::time::sleep(Duration::from_secs(3)).await;
+                            HttpResponse::Ok().json(json!({"data": {"result": true}}))
+                        }
+                        "broken" => HttpResponse::InternalServerError().finish(),
+                        _ => HttpResponse::Ok().json(json!({"data": {"result": false}})),
+                    }
+                }
+            }),
+        )
+    })
+    .workers(1)
+    .bind(("127.0.0.1", 0))
+    .unwrap();
+    let port = server.addrs()[0].port();
+    tokio::spawn(server.run());
+    Abac {
+        url: format!("http://127.0.0.1:{port}/api/authorize"),
+        seen,
+    }
+}
+
+/// A loopback port nothing listens on.
+pub fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
