@@ -1,7 +1,7 @@
 # Two commands matter: `make run` (the stack on this machine) and `make test` (everything).
 CARGO ?= cargo
 
-.PHONY: run test fmt lint build migrate clean-dev-db bench-auth
+.PHONY: run test fmt lint build migrate clean-dev-db bench-auth bench-gatekeeper
 
 run: ## Start Postgres (under target/) and the services, load demo data, print how to call them
 	bash deploy/local/run.sh
@@ -27,3 +27,6 @@ clean-dev-db: ## Forget the local cluster of `make run`
 
 bench-auth: ## auth-token code exchange and verify vs pgbench on the same Postgres (bench/RESULTS.md)
 	bash bench/auth-token/run.sh
+
+bench-gatekeeper: ## gatekeeper pass-through and token+scope vs an nginx keepalive proxy, one origin (bench/RESULTS.md)
+	bash bench/gatekeeper/run.sh

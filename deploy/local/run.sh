@@ -9,6 +9,8 @@ cd "$ROOT"
 PG_PORT="${PG_PORT:-54329}"
 MITHRIL_PORT="${MITHRIL_API_PORT:-4010}"
 AUTH_PORT="${AUTH_TOKEN_PORT:-4020}"
+GATE_PORT="${GATEKEEPER_PORT:-4000}"
+GATE_OPS_PORT="${GATEKEEPER_OPS_PORT:-4001}"
 DATA="$ROOT/target/dev-pg"
 PIDS=()
 
@@ -53,7 +55,7 @@ psql "$DB_SERVER/postgres" -qtAc "SELECT 1 FROM pg_database WHERE datname = 'mit
   || psql "$DB_SERVER/postgres" -qc "CREATE DATABASE mithril"
 
 echo "== building"
-cargo build -q -p mithril-api -p auth-token
+cargo build -q -p mithril-api -p auth-token -p gatekeeper
 
 export MITHRIL_API__DATABASE__URL="$DB_SERVER/mithril"
 export MITHRIL_API__SERVER__PORT="$MITHRIL_PORT"
@@ -71,6 +73,18 @@ PIDS+=($!)
 AUTH="http://127.0.0.1:$AUTH_PORT"
 wait_for "$AUTH/ready" auth-token
 
+# The gateway, with the default route table pointed at these ports.
+export MITHRIL_API_URL="$MITHRIL" AUTH_TOKEN_URL="$AUTH"
+export GATEKEEPER__SERVER__PORT="$GATE_PORT"
+export GATEKEEPER__OPS__PORT="$GATE_OPS_PORT"
+export GATEKEEPER__ROUTES__FILE="$ROOT/deploy/config/gatekeeper.yaml"
+export GATEKEEPER__VERIFY__URL="$AUTH"
+export GATEKEEPER__TELEMETRY__LOG_FORMAT="${LOG_FORMAT:-pretty}"
+target/debug/gatekeeper serve &
+PIDS+=($!)
+GATE="http://127.0.0.1:$GATE_PORT"
+wait_for "http://127.0.0.1:$GATE_OPS_PORT/ready" gatekeeper
+
 echo "== demo data"
 bash deploy/local/demo_data.sh "$MITHRIL" "$AUTH" > "$DATA.demo.env"
 # shellcheck disable=SC1090
@@ -78,6 +92,7 @@ source "$DATA.demo.env"
 
 cat <<MSG
 
+  gateway      $GATE   (ops: http://127.0.0.1:$GATE_OPS_PORT/routes, /metrics; routes: deploy/config/gatekeeper.yaml)
   mithril-api  $MITHRIL   (docs: $MITHRIL/docs, metrics: $MITHRIL/metrics)
   auth-token   $AUTH   (docs: $AUTH/docs)
   PostgreSQL   $DB_SERVER/mithril
@@ -90,13 +105,13 @@ cat <<MSG
   A demo access token for the MSP (login → authorize → code exchange, just now):
     $DEMO_ACCESS_TOKEN
 
-  Verify it as the gatekeeper will (the MSP is a broker client, so the MIS's api-key is needed):
-    curl -s $AUTH/admin/tokens/$DEMO_ACCESS_TOKEN/verify -H 'api-key: $DEMO_MIS_API_KEY'
+  Call seed 000 through the gateway (the MSP is a broker client: the MIS sends its api-key):
+    curl -s $GATE/api/clients/$DEMO_MSP_ID/connections \\
+      -H 'authorization: Bearer $DEMO_ACCESS_TOKEN' -H 'api-key: $DEMO_MIS_API_KEY'
 
-  Until the gatekeeper lands, call a public endpoint with the identity headers it would set:
-    curl -s $MITHRIL/api/clients/$DEMO_MSP_ID/connections \\
-      -H 'x-consumer-id: $DEMO_USER_ID' \\
-      -H 'x-consumer-metadata: {"client_id":"$DEMO_MSP_ID","scope":"connection:read"}'
+  Ask the gateway why it would allow or refuse a call (nothing is forwarded):
+    curl -s http://127.0.0.1:$GATE_OPS_PORT/explain -H 'content-type: application/json' \\
+      -d '{"method":"DELETE","path":"/api/clients/$DEMO_MSP_ID/connections/$DEMO_CONNECTION_ID","token":"$DEMO_ACCESS_TOKEN","api_key":"$DEMO_MIS_API_KEY"}'
 
   Ctrl-C stops everything.
 MSG

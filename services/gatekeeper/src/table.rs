@@ -273,8 +273,11 @@ pub enum Lookup<'a> {
 }
 
 impl RouteTable {
+    /// Parses a route file; `${NAME}` and `${NAME:-default}` are replaced from the environment
+    /// first (upstream addresses differ between a laptop, compose and Kubernetes).
     pub fn parse(yaml: &str, default_body_limit: u64) -> anyhow::Result<Self> {
-        let file: RouteFile = serde_norway::from_str(yaml).context("route file is not valid")?;
+        let yaml = expand_env(yaml, |k| std::env::var(k).ok())?;
+        let file: RouteFile = serde_norway::from_str(&yaml).context("route file is not valid")?;
         Self::compile(file, default_body_limit)
     }
 
@@ -346,6 +349,42 @@ impl RouteTable {
     pub fn route_names(&self) -> Vec<&str> {
         self.routes.iter().map(|r| r.name.as_str()).collect()
     }
+}
+
+/// `${NAME}` (required) and `${NAME:-default}`; `$$` is a literal `$`.
+pub fn expand_env(text: &str, lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        if let Some(tail) = after.strip_prefix('$') {
+            out.push('$');
+            rest = tail;
+        } else if let Some(body) = after.strip_prefix('{') {
+            let end = body
+                .find('}')
+                .ok_or_else(|| anyhow::anyhow!("unclosed ${{ in the route file"))?;
+            let (name, default) = match body[..end].split_once(":-") {
+                Some((n, d)) => (n, Some(d)),
+                None => (&body[..end], None),
+            };
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                bail!("${{{}}}: not a variable name", &body[..end]);
+            }
+            match (lookup(name).filter(|v| !v.is_empty()), default) {
+                (Some(v), _) => out.push_str(&v),
+                (None, Some(d)) => out.push_str(d),
+                (None, None) => bail!("${{{name}}} is not set"),
+            }
+            rest = &body[end + 1..];
+        } else {
+            out.push('$');
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
 }
 
 fn prefix_matches(prefix: &str, path: &str) -> bool {
@@ -572,4 +611,21 @@ fn compile_cors(spec: CorsSpec, methods: &[HttpMethod]) -> anyhow::Result<Cors> 
         methods,
         max_age: spec.max_age_secs.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expands_environment_references() {
+        let env = |k: &str| (k == "UP").then(|| "http://up:1".to_owned());
+        assert_eq!(
+            expand_env("a: ${UP}/x ${NOPE:-http://d:2} $$5 $x", env).unwrap(),
+            "a: http://up:1/x http://d:2 $5 $x"
+        );
+        assert!(expand_env("${NOPE}", env).is_err());
+        assert!(expand_env("${UP", env).is_err());
+        assert!(expand_env("${A B}", env).is_err());
+    }
 }

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Gatekeeper against nginx on loopback, one origin, same box, same run (make bench-gatekeeper).
+#
+# Scenarios (wrk, 2 threads, CONNS connections, DUR seconds after a WARM-second warm-up):
+#   nginx_proxy : nginx keepalive proxy (spec/bench-reference/nginx/proxy.conf.tmpl) -> origin
+#   gk_pass     : gatekeeper, route without authentication -> origin
+#   gk_token    : gatekeeper, bearer token + scope rule, verify cache warm -> origin
+#   c1_*        : the same at one connection, plus the origin direct (latency of one hop)
+# The origin is nginx serving the reference's 316-byte JSON body. CPU per request of the proxy
+# (A) and the origin (B) come from /proc/<pid>/stat, as in spec/perf_baselines.md §2.
+# The verify answer comes from verify_stub.py: with a warm cache it is called once per run.
+# Env: DUR (15) CONNS (64) WARM (3) GK_WORKERS (1) NGINX_WORKERS (1) RUNS (1)
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+DUR=${DUR:-15}; CONNS=${CONNS:-64}; WARM=${WARM:-3}; GK_WORKERS=${GK_WORKERS:-1}; NGINX_WORKERS=${NGINX_WORKERS:-1}
+WORK="$ROOT/target/bench/gatekeeper"; HZ=$(getconf CLK_TCK)
+ORIGIN=18080; PROXY=18000; GK=18100; GK_OPS=18101; VERIFY=18102
+RESULTS="$ROOT/bench/results/gatekeeper-$(date -u +%Y%m%dT%H%M%SZ).tsv"
+TOKEN=benchmark-token-0123456789abcdefghijklmnopqrstuv
+log() { echo "[$(date +%T)] $*" >&2; }
+
+need=()
+command -v wrk >/dev/null || need+=(wrk)
+command -v nginx >/dev/null || need+=(nginx-light)
+if [ ${#need[@]} -gt 0 ]; then
+  log "installing ${need[*]}"; apt-get update -q >/dev/null; apt-get install -y -q "${need[@]}" >/dev/null
+fi
+log "building gatekeeper (release)"
+(cd "$ROOT" && cargo build -q --release -p gatekeeper)
+BIN="$ROOT/target/release/gatekeeper"
+
+rm -rf "$WORK"; mkdir -p "$WORK/logs" "$(dirname "$RESULTS")"
+PIDS=()
+stop_all() { local p; for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -TERM "$p" 2>/dev/null || true; done; PIDS=(); }
+trap stop_all EXIT
+
+start_nginx() {  # name template port upstream_port
+  local prefix="$WORK/nginx-$1"; mkdir -p "$prefix"
+  sed -e "s|\${WORKERS}|$NGINX_WORKERS|g" -e "s|\${PORT}|$3|g" -e "s|\${PREFIX}|$prefix|g" \
+      -e "s|\${PERF_DIR}|$HERE|g" -e "s|\${UPSTREAM_PORT}|${4:-0}|g" "$HERE/nginx/$2" >"$prefix/nginx.conf"
+  nginx -p "$prefix" -c "$prefix/nginx.conf" -e "$prefix/error.log"
+  local i; for i in $(seq 1 50); do [ -s "$prefix/nginx.pid" ] && break; sleep 0.1; done
+  PIDS+=("$(cat "$prefix/nginx.pid")")
+}
+tree() { echo "$1 $(ps -o pid= --ppid "$1" | tr '\n' ' ')"; }
+wait_ok() {
+  local i; for i in $(seq 1 100); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$@")" = 200 ] && return 0; sleep 0.1
+  done; log "no 200 from $*"; return 1
+}
+ticks() { local t=0 p f; for p in $1; do f=$(awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null) || f=0; t=$((t + ${f:-0})); done; echo "$t"; }
+sys_ticks() { awk '/^cpu /{busy=$2+$3+$4+$7+$8+$9; print busy, busy+$5+$6}' /proc/stat; }
+to_us() { awk -v v="$1" 'BEGIN{ if (v ~ /us$/) {sub(/us$/,"",v); print v+0} else if (v ~ /ms$/) {sub(/ms$/,"",v); print v*1000} else if (v ~ /s$/) {sub(/s$/,"",v); print v*1000000} }'; }
+
+# bench LABEL URL CONNS DUR A_PIDS B_PIDS [wrk args...]
+bench() {
+  local label=$1 url=$2 conns=$3 dur=$4 apids=$5 bpids=$6; shift 6
+  local th=2; [ "$conns" -lt 2 ] && th=1
+  wrk -t"$th" -c"$conns" -d"${WARM}s" "$@" "$url" >/dev/null 2>&1
+  local a0 b0 s0 a1 b1 s1 t0 t1 out
+  a0=$(ticks "$apids"); b0=$(ticks "$bpids"); s0=$(sys_ticks); t0=$(date +%s.%N)
+  out=$(wrk -t"$th" -c"$conns" -d"${dur}s" --latency "$@" "$url")
+  t1=$(date +%s.%N); a1=$(ticks "$apids"); b1=$(ticks "$bpids"); s1=$(sys_ticks)
+  echo "$out" >"$WORK/logs/$label.txt"
+  python3 - "$label" "$conns" "$(awk '/^Requests\/sec/{print $2}' <<<"$out")" "$(awk '/requests in/{print $1}' <<<"$out")" \
+    "$(to_us "$(awk '$1=="50%"{print $2}' <<<"$out")")" "$(to_us "$(awk '$1=="99%"{print $2}' <<<"$out")")" \
+    "$a0" "$a1" "$b0" "$b1" "$s0 $s1" "$t0" "$t1" "$HZ" "$(awk '/Non-2xx|Socket errors/{printf "%s ", $0}' <<<"$out")" <<'PY' | tee -a "$RESULTS"
+import sys
+(label, conns, rps, reqs, p50, p99, a0, a1, b0, b1, sysw, t0, t1, hz, errs) = sys.argv[1:16]
+hz = float(hz); wall = float(t1) - float(t0); reqs = float(reqs or 0)
+sb0, st0, sb1, st1 = map(float, sysw.split())
+busy = (sb1 - sb0) / (st1 - st0) * 2.0 if st1 > st0 else 0.0
+a_us = (float(a1) - float(a0)) / hz / reqs * 1e6 if reqs else 0
+b_us = (float(b1) - float(b0)) / hz / reqs * 1e6 if reqs else 0
+print("\t".join([label, conns, f"{float(rps):.0f}", f"{float(p50):.0f}", f"{float(p99):.0f}",
+                 f"{a_us:.1f}", f"{b_us:.1f}", f"{busy:.2f}", errs.strip() or "-"]))
+PY
+}
+
+printf 'label\tconns\treq_s\tp50_us\tp99_us\tproxy_cpu_us_per_req\torigin_cpu_us_per_req\tbox_busy_cores\terrors\n' | tee "$RESULTS"
+start_nginx origin origin.conf.tmpl $ORIGIN; ORIGIN_PIDS=$(tree "${PIDS[-1]}")
+start_nginx proxy proxy.conf.tmpl $PROXY $ORIGIN; PROXY_PIDS=$(tree "${PIDS[-1]}")
+python3 "$HERE/verify_stub.py" $VERIFY & PIDS+=("$!")
+sed "s|\${ORIGIN_PORT}|$ORIGIN|g" "$HERE/routes.yaml.tmpl" >"$WORK/routes.yaml"
+GATEKEEPER__SERVER__PORT=$GK GATEKEEPER__SERVER__WORKERS=$GK_WORKERS GATEKEEPER__OPS__PORT=$GK_OPS \
+GATEKEEPER__ROUTES__FILE="$WORK/routes.yaml" GATEKEEPER__VERIFY__URL="http://127.0.0.1:$VERIFY" \
+GATEKEEPER__VERIFY__CACHE_TTL_SECS=3600 GATEKEEPER__TELEMETRY__LOG_FILTER=warn \
+  "$BIN" >"$WORK/logs/gatekeeper.log" 2>&1 & PIDS+=("$!"); GK_PID=$!
+wait_ok "http://127.0.0.1:$ORIGIN/json"; wait_ok "http://127.0.0.1:$PROXY/json"
+wait_ok "http://127.0.0.1:$GK/pass/json"; wait_ok -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$GK/token/json"
+
+log "c=$CONNS: nginx proxy, gatekeeper pass-through, gatekeeper token+scope"
+bench nginx_proxy "http://127.0.0.1:$PROXY/json" "$CONNS" "$DUR" "$PROXY_PIDS" "$ORIGIN_PIDS"
+bench gk_pass "http://127.0.0.1:$GK/pass/json" "$CONNS" "$DUR" "$GK_PID" "$ORIGIN_PIDS"
+bench gk_token "http://127.0.0.1:$GK/token/json" "$CONNS" "$DUR" "$GK_PID" "$ORIGIN_PIDS" -H "Authorization: Bearer $TOKEN"
+log "c=1: origin direct, nginx proxy, gatekeeper pass-through, gatekeeper token+scope"
+bench c1_origin "http://127.0.0.1:$ORIGIN/json" 1 10 "$ORIGIN_PIDS" ""
+bench c1_nginx_proxy "http://127.0.0.1:$PROXY/json" 1 10 "$PROXY_PIDS" "$ORIGIN_PIDS"
+bench c1_gk_pass "http://127.0.0.1:$GK/pass/json" 1 10 "$GK_PID" "$ORIGIN_PIDS"
+bench c1_gk_token "http://127.0.0.1:$GK/token/json" 1 10 "$GK_PID" "$ORIGIN_PIDS" -H "Authorization: Bearer $TOKEN"
+RSS=$(awk '/VmHWM/{print $2}' "/proc/$GK_PID/status")
+printf 'gatekeeper_peak_rss_kb\t%s\n' "$RSS" | tee -a "$RESULTS"
+curl -s "http://127.0.0.1:$GK_OPS/metrics" | grep -E '^gatekeeper_verify_cache_total' >&2 || true
+log "raw results: $RESULTS"
+python3 "$HERE/summarize.py" "$RESULTS"
