@@ -6,7 +6,11 @@ pub async fn run(args: Vec<String>) -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("check-routes") => {
             let file = args.get(1).unwrap_or(&settings.routes.file);
-            let table = crate::table::RouteTable::load(file, settings.server.body_limit as u64)?;
+            let ctx = crate::table::LoadContext {
+                default_body_limit: settings.server.body_limit as u64,
+                clients: Default::default(),
+            };
+            let table = crate::table::RouteTable::load(file, &ctx)?;
             println!("{file}: {} routes, valid", table.routes.len());
             Ok(())
         }

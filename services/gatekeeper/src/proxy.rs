@@ -77,8 +77,8 @@ fn traceparent(inbound: Option<&HeaderValue>) -> String {
             ok.then(|| parts[1].to_ascii_lowercase())
         })
         .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
-    let span = uuid::Uuid::new_v4().simple().to_string();
-    format!("00-{trace_id}-{}-01", &span[..16])
+    let span = uuid::Uuid::new_v4().as_u64_pair().0;
+    format!("00-{trace_id}-{span:016x}-01")
 }
 
 pub async fn handle(

@@ -9,11 +9,11 @@ use std::time::{Duration, SystemTime};
 use arc_swap::ArcSwap;
 use serde::Serialize;
 
-use crate::table::RouteTable;
+use crate::table::{LoadContext, RouteTable};
 
 pub struct Reloader {
     path: String,
-    default_body_limit: u64,
+    ctx: LoadContext,
     state: Mutex<ReloadState>,
 }
 
@@ -43,12 +43,12 @@ fn now_rfc3339() -> String {
 
 impl Reloader {
     /// Loads the file once; startup fails when it is invalid.
-    pub fn load(path: &str, default_body_limit: u64) -> anyhow::Result<(Self, RouteTable)> {
+    pub fn load(path: &str, ctx: LoadContext) -> anyhow::Result<(Self, RouteTable)> {
         let seen = file_stamp(path);
-        let table = RouteTable::load(path, default_body_limit)?;
+        let table = RouteTable::load(path, &ctx)?;
         let reloader = Self {
             path: path.to_owned(),
-            default_body_limit,
+            ctx,
             state: Mutex::new(ReloadState {
                 status: ReloadStatus {
                     generation: 1,
@@ -75,7 +75,7 @@ impl Reloader {
     /// Reads, validates and swaps in the file; returns the new generation.
     pub fn reload_now(&self, table: &ArcSwap<RouteTable>) -> anyhow::Result<u64> {
         let stamp = file_stamp(&self.path);
-        let result = RouteTable::load(&self.path, self.default_body_limit);
+        let result = RouteTable::load(&self.path, &self.ctx);
         let mut state = self.lock();
         state.seen = stamp;
         match result {

@@ -16,7 +16,7 @@ use crate::metrics::GateMetrics;
 use crate::openapi::ApiDoc;
 use crate::ratelimit::Limiter;
 use crate::reload::Reloader;
-use crate::table::RouteTable;
+use crate::table::{Clients, LoadContext, RouteTable};
 use crate::verify::Verifier;
 
 /// What the proxy and ops handlers share (one per process).
@@ -66,8 +66,12 @@ pub(crate) fn schemas() -> anyhow::Result<Schemas> {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let default_body_limit = settings.server.body_limit as u64;
-        let (reloader, table) = Reloader::load(&settings.routes.file, default_body_limit)?;
+        let clients = Clients::default();
+        let ctx = LoadContext {
+            default_body_limit: settings.server.body_limit as u64,
+            clients: clients.clone(),
+        };
+        let (reloader, table) = Reloader::load(&settings.routes.file, ctx)?;
         let reloader = Arc::new(reloader);
         let table = Arc::new(ArcSwap::from_pointee(table));
 
@@ -84,13 +88,13 @@ impl Application {
             Duration::from_millis(settings.rate_limit.redis_timeout_ms),
             Duration::from_secs(settings.rate_limit.redis_retry_secs),
         )?;
-        let http = reqwest::Client::builder()
-            .pool_max_idle_per_host(256)
-            .tcp_nodelay(true)
-            .no_proxy()
-            .build()?;
+        let http = clients.get(settings.abac.timeout_ms)?;
         let gate = web::Data::new(Gate {
-            verifier: Verifier::new(&settings.verify, metrics.clone())?,
+            verifier: Verifier::new(
+                &settings.verify,
+                clients.get(settings.verify.timeout_ms)?,
+                metrics.clone(),
+            )?,
             settings: settings.clone(),
             table: table.clone(),
             reloader: reloader.clone(),

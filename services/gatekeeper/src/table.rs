@@ -210,6 +210,43 @@ fn default_max_age() -> u32 {
 
 // ---------------------------------------------------------------------------------------------
 
+/// What compiling a table needs besides the file.
+pub struct LoadContext {
+    /// `max_body_bytes` of routes that do not set it.
+    pub default_body_limit: u64,
+    pub clients: Clients,
+}
+
+/// Pooled HTTP clients, one per connect timeout: routes, reloads, verify and ABAC share them,
+/// so a reload keeps warm upstream connections.
+#[derive(Default, Clone)]
+pub struct Clients(
+    std::sync::Arc<std::sync::Mutex<std::collections::HashMap<u64, reqwest::Client>>>,
+);
+
+impl Clients {
+    pub fn get(&self, connect_ms: u64) -> anyhow::Result<reqwest::Client> {
+        let mut map = match self.0.lock() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some(c) = map.get(&connect_ms) {
+            return Ok(c.clone());
+        }
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_millis(connect_ms))
+            .pool_idle_timeout(Duration::from_secs(60))
+            .pool_max_idle_per_host(1024)
+            .tcp_nodelay(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .build()
+            .context("building an HTTP client")?;
+        map.insert(connect_ms, client.clone());
+        Ok(client)
+    }
+}
+
 /// A compiled, validated table.
 pub struct RouteTable {
     pub routes: Vec<Route>,
@@ -231,7 +268,7 @@ pub struct Route {
     rule_set: RegexSet,
     pub rate_limit: Option<RateLimit>,
     pub cors: Option<Cors>,
-    /// One pooled client per route: its connect timeout is the route's.
+    /// The pooled client for the route's connect timeout (shared by routes and reloads).
     pub client: reqwest::Client,
 }
 
@@ -275,19 +312,19 @@ pub enum Lookup<'a> {
 impl RouteTable {
     /// Parses a route file; `${NAME}` and `${NAME:-default}` are replaced from the environment
     /// first (upstream addresses differ between a laptop, compose and Kubernetes).
-    pub fn parse(yaml: &str, default_body_limit: u64) -> anyhow::Result<Self> {
+    pub fn parse(yaml: &str, ctx: &LoadContext) -> anyhow::Result<Self> {
         let yaml = expand_env(yaml, |k| std::env::var(k).ok())?;
         let file: RouteFile = serde_norway::from_str(&yaml).context("route file is not valid")?;
-        Self::compile(file, default_body_limit)
+        Self::compile(file, ctx)
     }
 
-    pub fn load(path: &str, default_body_limit: u64) -> anyhow::Result<Self> {
+    pub fn load(path: &str, ctx: &LoadContext) -> anyhow::Result<Self> {
         let yaml =
             std::fs::read_to_string(path).with_context(|| format!("reading route file {path}"))?;
-        Self::parse(&yaml, default_body_limit).with_context(|| format!("route file {path}"))
+        Self::parse(&yaml, ctx).with_context(|| format!("route file {path}"))
     }
 
-    pub fn compile(file: RouteFile, default_body_limit: u64) -> anyhow::Result<Self> {
+    pub fn compile(file: RouteFile, ctx: &LoadContext) -> anyhow::Result<Self> {
         let mut names = HashSet::new();
         let mut seen: Vec<(String, Methods, String)> = Vec::new();
         let mut routes = Vec::with_capacity(file.routes.len());
@@ -297,8 +334,8 @@ impl RouteTable {
             if !names.insert(name.clone()) {
                 bail!("routes[{i}]: duplicate route name {name:?}");
             }
-            let route = compile_route(spec, default_body_limit)
-                .with_context(|| format!("routes[{i}] ({name})"))?;
+            let route =
+                compile_route(spec, ctx).with_context(|| format!("routes[{i}] ({name})"))?;
             for p in &route.paths {
                 for (other_path, other_methods, other_name) in &seen {
                     if other_path == p && other_methods.0 & route.methods.0 != 0 {
@@ -424,7 +461,7 @@ impl Route {
     }
 }
 
-fn compile_route(spec: RouteSpec, default_body_limit: u64) -> anyhow::Result<Route> {
+fn compile_route(spec: RouteSpec, ctx: &LoadContext) -> anyhow::Result<Route> {
     if spec.paths.is_empty() {
         bail!("paths: at least one prefix is required");
     }
@@ -460,15 +497,7 @@ fn compile_route(spec: RouteSpec, default_body_limit: u64) -> anyhow::Result<Rou
         .cors
         .map(|c| compile_cors(c, &spec.methods))
         .transpose()?;
-    let client = reqwest::Client::builder()
-        .connect_timeout(Duration::from_millis(spec.timeouts.connect_ms))
-        .pool_idle_timeout(Duration::from_secs(60))
-        .pool_max_idle_per_host(1024)
-        .tcp_nodelay(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .build()
-        .context("building the upstream client")?;
+    let client = ctx.clients.get(spec.timeouts.connect_ms)?;
     Ok(Route {
         name: spec.name,
         paths: spec.paths,
@@ -476,7 +505,7 @@ fn compile_route(spec: RouteSpec, default_body_limit: u64) -> anyhow::Result<Rou
         upstream,
         strip_prefix: spec.strip_prefix,
         response_timeout: Duration::from_millis(spec.timeouts.response_ms),
-        max_body: spec.max_body_bytes.unwrap_or(default_body_limit),
+        max_body: spec.max_body_bytes.unwrap_or(ctx.default_body_limit),
         auth: spec.auth,
         cookie: spec.cookie,
         rules,

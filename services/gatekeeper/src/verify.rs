@@ -102,6 +102,7 @@ pub struct Verifier {
     http: reqwest::Client,
     cache: Cache<[u8; 32], Entry>,
     negative: bool,
+    timeout: Duration,
     metrics: GateMetrics,
 }
 
@@ -154,14 +155,12 @@ struct ErrorDetail {
 const INVALID_TOKEN: &str = "Invalid access token";
 
 impl Verifier {
-    pub fn new(s: &VerifySettings, metrics: GateMetrics) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder()
-            .timeout(s.timeout())
-            .connect_timeout(s.timeout())
-            .pool_max_idle_per_host(256)
-            .tcp_nodelay(true)
-            .no_proxy()
-            .build()?;
+    /// `http`'s connect timeout should be the verify timeout; each call is bounded by it too.
+    pub fn new(
+        s: &VerifySettings,
+        http: reqwest::Client,
+        metrics: GateMetrics,
+    ) -> anyhow::Result<Self> {
         let cache = Cache::builder()
             .max_capacity(s.cache_capacity)
             .expire_after(EntryExpiry {
@@ -175,6 +174,7 @@ impl Verifier {
             http,
             cache,
             negative: s.negative_ttl_secs > 0,
+            timeout: s.timeout(),
             metrics,
         })
     }
@@ -237,6 +237,7 @@ impl Verifier {
         let mut req = self
             .http
             .get(url)
+            .timeout(self.timeout)
             .header("accept", "application/json")
             .header("x-request-id", request_id);
         if let Some(k) = api_key {

@@ -75,7 +75,11 @@ fn the_default_route_file_is_valid() {
         "/../../deploy/config/gatekeeper.yaml"
     );
     let yaml = std::fs::read_to_string(path).unwrap();
-    let table = gatekeeper::table::RouteTable::parse(&yaml, 1 << 20).unwrap();
+    let ctx = gatekeeper::table::LoadContext {
+        default_body_limit: 1 << 20,
+        clients: Default::default(),
+    };
+    let table = gatekeeper::table::RouteTable::parse(&yaml, &ctx).unwrap();
     assert_eq!(
         table.route_names(),
         [
