@@ -40,6 +40,16 @@ pub fn load<T: DeserializeOwned>(
         .context("settings are invalid")
 }
 
+/// The built-in defaults alone, without file or environment (tests start from these).
+pub fn defaults<T: DeserializeOwned>(defaults_toml: &str) -> anyhow::Result<T> {
+    Config::builder()
+        .add_source(File::from_str(defaults_toml, FileFormat::Toml))
+        .build()
+        .context("reading the built-in defaults")?
+        .try_deserialize()
+        .context("the built-in defaults are invalid")
+}
+
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerSettings {

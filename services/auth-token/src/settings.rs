@@ -97,9 +97,6 @@ impl Settings {
 
     /// The built-in defaults, without file or environment (tests start from these).
     pub fn defaults() -> anyhow::Result<Self> {
-        Ok(config::Config::builder()
-            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml))
-            .build()?
-            .try_deserialize()?)
+        platform::settings::defaults(DEFAULTS)
     }
 }

@@ -1,0 +1,520 @@
+//! Rows and queries of the `prm` database. Query functions return `diesel::QueryResult`; the
+//! domain modules decide what a missing row or a violated constraint means for the caller.
+//! Every change is written with its audit row in the same transaction.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::schema::{audit_log, employee_roles, employees, healthcare_services, legal_entities};
+
+pub const ACTIVE: &str = "ACTIVE";
+pub const INACTIVE: &str = "INACTIVE";
+
+/// The role as the API shows it (spec §1.5); `legal_entity_id` is internal.
+#[derive(Queryable, Selectable, Serialize, Debug, Clone, utoipa::ToSchema)]
+#[diesel(table_name = employee_roles)]
+pub struct EmployeeRole {
+    pub id: Uuid,
+    pub healthcare_service_id: Uuid,
+    pub employee_id: Uuid,
+    #[serde(skip)]
+    pub legal_entity_id: Uuid,
+    pub start_date: DateTime<Utc>,
+    pub end_date: Option<DateTime<Utc>>,
+    pub status: String,
+    pub is_active: bool,
+    pub inserted_at: DateTime<Utc>,
+    pub inserted_by: Uuid,
+    pub updated_at: DateTime<Utc>,
+    pub updated_by: Uuid,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = employee_roles)]
+pub struct NewEmployeeRole {
+    pub id: Uuid,
+    pub healthcare_service_id: Uuid,
+    pub employee_id: Uuid,
+    pub legal_entity_id: Uuid,
+    pub start_date: DateTime<Utc>,
+    pub status: &'static str,
+    pub is_active: bool,
+    pub inserted_at: DateTime<Utc>,
+    pub inserted_by: Uuid,
+    pub updated_at: DateTime<Utc>,
+    pub updated_by: Uuid,
+}
+
+#[derive(Queryable, Selectable, Serialize, Debug, Clone, utoipa::ToSchema)]
+#[diesel(table_name = legal_entities)]
+pub struct LegalEntity {
+    pub id: Uuid,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub status: String,
+    pub is_active: bool,
+    pub inserted_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Queryable, Selectable, Serialize, Debug, Clone, utoipa::ToSchema)]
+#[diesel(table_name = employees)]
+pub struct Employee {
+    pub id: Uuid,
+    pub legal_entity_id: Uuid,
+    pub party_id: Uuid,
+    pub employee_type: String,
+    pub status: String,
+    pub is_active: bool,
+    #[schema(value_type = Option<Object>)]
+    pub speciality: Option<serde_json::Value>,
+    pub inserted_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Queryable, Selectable, Serialize, Debug, Clone, utoipa::ToSchema)]
+#[diesel(table_name = healthcare_services)]
+pub struct HealthcareService {
+    pub id: Uuid,
+    pub legal_entity_id: Uuid,
+    pub division_id: Uuid,
+    pub speciality_type: Option<String>,
+    pub category: String,
+    pub status: String,
+    pub is_active: bool,
+    pub inserted_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = legal_entities)]
+pub struct LegalEntityFields<'a> {
+    pub kind: &'a str,
+    pub status: &'a str,
+    pub is_active: bool,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = employees, treat_none_as_null = true)]
+pub struct EmployeeFields<'a> {
+    pub legal_entity_id: Uuid,
+    pub party_id: Uuid,
+    pub employee_type: &'a str,
+    pub status: &'a str,
+    pub is_active: bool,
+    pub speciality: Option<&'a serde_json::Value>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = healthcare_services, treat_none_as_null = true)]
+pub struct HealthcareServiceFields<'a> {
+    pub legal_entity_id: Uuid,
+    pub division_id: Uuid,
+    pub speciality_type: Option<&'a str>,
+    pub category: &'a str,
+    pub status: &'a str,
+    pub is_active: bool,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub async fn audit(
+    conn: &mut AsyncPgConnection,
+    actor: Uuid,
+    table: &str,
+    record: Uuid,
+    action: &str,
+    changes: serde_json::Value,
+) -> QueryResult<()> {
+    diesel::insert_into(audit_log::table)
+        .values((
+            audit_log::actor_id.eq(actor),
+            audit_log::table_name.eq(table),
+            audit_log::record_id.eq(record),
+            audit_log::action.eq(action),
+            audit_log::changes.eq(changes),
+        ))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+// ----- reference data ---------------------------------------------------------------------
+
+pub async fn legal_entity_status(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+) -> QueryResult<Option<String>> {
+    legal_entities::table
+        .find(id)
+        .select(legal_entities::status)
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn employee(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<Employee>> {
+    employees::table
+        .find(id)
+        .select(Employee::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn healthcare_service(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+) -> QueryResult<Option<HealthcareService>> {
+    healthcare_services::table
+        .find(id)
+        .select(HealthcareService::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Inserts or replaces a legal entity; `true` when it was new. Audited.
+pub async fn upsert_legal_entity(
+    conn: &mut AsyncPgConnection,
+    actor: Uuid,
+    id: Uuid,
+    fields: &LegalEntityFields<'_>,
+    changes: serde_json::Value,
+) -> QueryResult<(LegalEntity, bool)> {
+    conn.transaction(async |conn| {
+        let existed = legal_entities::table
+            .find(id)
+            .select(legal_entities::id)
+            .for_update()
+            .first::<Uuid>(conn)
+            .await
+            .optional()?
+            .is_some();
+        let row = diesel::insert_into(legal_entities::table)
+            .values((legal_entities::id.eq(id), fields))
+            .on_conflict(legal_entities::id)
+            .do_update()
+            .set(fields)
+            .returning(LegalEntity::as_returning())
+            .get_result(conn)
+            .await?;
+        let action = if existed { "UPDATE" } else { "INSERT" };
+        audit(conn, actor, "legal_entities", id, action, changes).await?;
+        Ok((row, !existed))
+    })
+    .await
+}
+
+pub async fn upsert_employee(
+    conn: &mut AsyncPgConnection,
+    actor: Uuid,
+    id: Uuid,
+    fields: &EmployeeFields<'_>,
+    changes: serde_json::Value,
+) -> QueryResult<(Employee, bool)> {
+    conn.transaction(async |conn| {
+        let existed = employees::table
+            .find(id)
+            .select(employees::id)
+            .for_update()
+            .first::<Uuid>(conn)
+            .await
+            .optional()?
+            .is_some();
+        let row = diesel::insert_into(employees::table)
+            .values((employees::id.eq(id), fields))
+            .on_conflict(employees::id)
+            .do_update()
+            .set(fields)
+            .returning(Employee::as_returning())
+            .get_result(conn)
+            .await?;
+        let action = if existed { "UPDATE" } else { "INSERT" };
+        audit(conn, actor, "employees", id, action, changes).await?;
+        Ok((row, !existed))
+    })
+    .await
+}
+
+pub async fn upsert_healthcare_service(
+    conn: &mut AsyncPgConnection,
+    actor: Uuid,
+    id: Uuid,
+    fields: &HealthcareServiceFields<'_>,
+    changes: serde_json::Value,
+) -> QueryResult<(HealthcareService, bool)> {
+    conn.transaction(async |conn| {
+        let existed = healthcare_services::table
+            .find(id)
+            .select(healthcare_services::id)
+            .for_update()
+            .first::<Uuid>(conn)
+            .await
+            .optional()?
+            .is_some();
+        let row = diesel::insert_into(healthcare_services::table)
+            .values((healthcare_services::id.eq(id), fields))
+            .on_conflict(healthcare_services::id)
+            .do_update()
+            .set(fields)
+            .returning(HealthcareService::as_returning())
+            .get_result(conn)
+            .await?;
+        let action = if existed { "UPDATE" } else { "INSERT" };
+        audit(conn, actor, "healthcare_services", id, action, changes).await?;
+        Ok((row, !existed))
+    })
+    .await
+}
+
+// ----- roles ------------------------------------------------------------------------------
+
+pub async fn role(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<EmployeeRole>> {
+    employee_roles::table
+        .find(id)
+        .select(EmployeeRole::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn active_role_exists(
+    conn: &mut AsyncPgConnection,
+    employee_id: Uuid,
+    healthcare_service_id: Uuid,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        employee_roles::table
+            .filter(employee_roles::employee_id.eq(employee_id))
+            .filter(employee_roles::healthcare_service_id.eq(healthcare_service_id))
+            .filter(employee_roles::status.eq(ACTIVE)),
+    ))
+    .get_result(conn)
+    .await
+}
+
+/// Inserts the role and its audit row in one transaction. A concurrent duplicate fails on the
+/// partial unique index (the caller turns that into 409).
+pub async fn insert_role(
+    conn: &mut AsyncPgConnection,
+    new: &NewEmployeeRole,
+) -> QueryResult<EmployeeRole> {
+    conn.transaction(async |conn| {
+        let role = diesel::insert_into(employee_roles::table)
+            .values(new)
+            .returning(EmployeeRole::as_returning())
+            .get_result(conn)
+            .await?;
+        let changes = serde_json::to_value(&role)
+            .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+        audit(
+            conn,
+            new.inserted_by,
+            "employee_roles",
+            role.id,
+            "INSERT",
+            changes,
+        )
+        .await?;
+        Ok(role)
+    })
+    .await
+}
+
+/// What a deactivation found (the transition is decided under the row lock).
+pub enum Deactivation {
+    Done(EmployeeRole),
+    /// No role with this id, or not `is_active`.
+    Missing,
+    /// The role belongs to another legal entity.
+    Foreign,
+    /// The role is not ACTIVE (its status).
+    NotActive(String),
+}
+
+/// Locks the role, checks ownership and status, sets it INACTIVE and audits, in one
+/// transaction: of two concurrent deactivations the second sees INACTIVE.
+pub async fn deactivate_role(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    legal_entity_id: Uuid,
+    actor: Uuid,
+) -> QueryResult<Deactivation> {
+    conn.transaction(async |conn| {
+        let Some(current) = employee_roles::table
+            .find(id)
+            .select(EmployeeRole::as_select())
+            .for_update()
+            .first(conn)
+            .await
+            .optional()?
+            .filter(|r| r.is_active)
+        else {
+            return Ok(Deactivation::Missing);
+        };
+        if current.legal_entity_id != legal_entity_id {
+            return Ok(Deactivation::Foreign);
+        }
+        if current.status != ACTIVE {
+            return Ok(Deactivation::NotActive(current.status));
+        }
+        let now = Utc::now();
+        let role = diesel::update(employee_roles::table.find(id))
+            .set((
+                employee_roles::end_date.eq(now),
+                employee_roles::status.eq(INACTIVE),
+                employee_roles::updated_at.eq(now),
+                employee_roles::updated_by.eq(actor),
+            ))
+            .returning(EmployeeRole::as_returning())
+            .get_result(conn)
+            .await?;
+        audit(
+            conn,
+            actor,
+            "employee_roles",
+            id,
+            "UPDATE",
+            serde_json::json!({"status": [ACTIVE, INACTIVE], "end_date": [null, now]}),
+        )
+        .await?;
+        Ok(Deactivation::Done(role))
+    })
+    .await
+}
+
+pub struct RoleFilter {
+    pub legal_entity_id: Uuid,
+    pub employee_id: Option<Uuid>,
+    pub healthcare_service_id: Option<Uuid>,
+    pub status: Option<String>,
+}
+
+/// One page of the caller's roles (active records only) and the total.
+pub async fn list_roles(
+    conn: &mut AsyncPgConnection,
+    f: &RoleFilter,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<EmployeeRole>, i64)> {
+    let query = || {
+        let mut q = employee_roles::table
+            .filter(employee_roles::legal_entity_id.eq(f.legal_entity_id))
+            .filter(employee_roles::is_active.eq(true))
+            .into_boxed();
+        if let Some(e) = f.employee_id {
+            q = q.filter(employee_roles::employee_id.eq(e));
+        }
+        if let Some(h) = f.healthcare_service_id {
+            q = q.filter(employee_roles::healthcare_service_id.eq(h));
+        }
+        if let Some(s) = &f.status {
+            q = q.filter(employee_roles::status.eq(s.clone()));
+        }
+        q
+    };
+    let total = query().count().get_result::<i64>(conn).await?;
+    let rows = query()
+        .order((employee_roles::inserted_at.desc(), employee_roles::id))
+        .offset(offset)
+        .limit(limit)
+        .select(EmployeeRole::as_select())
+        .load(conn)
+        .await?;
+    Ok((rows, total))
+}
+
+/// The roles of one employee (internal), optionally of one status.
+pub async fn roles_of_employee(
+    conn: &mut AsyncPgConnection,
+    employee_id: Uuid,
+    status: Option<&str>,
+) -> QueryResult<Vec<EmployeeRole>> {
+    let mut q = employee_roles::table
+        .filter(employee_roles::employee_id.eq(employee_id))
+        .filter(employee_roles::is_active.eq(true))
+        .into_boxed();
+    if let Some(s) = status {
+        q = q.filter(employee_roles::status.eq(s.to_owned()));
+    }
+    q.order((employee_roles::inserted_at.desc(), employee_roles::id))
+        .select(EmployeeRole::as_select())
+        .load(conn)
+        .await
+}
+
+/// Which roles a bulk deactivation takes.
+pub enum Scope {
+    Employee(Uuid),
+    LegalEntity(Uuid),
+}
+
+/// Sets every ACTIVE role in scope INACTIVE, with one audit row each, in one transaction.
+/// Returns the ids deactivated.
+pub async fn deactivate_all(
+    conn: &mut AsyncPgConnection,
+    scope: Scope,
+    actor: Uuid,
+) -> QueryResult<Vec<Uuid>> {
+    conn.transaction(async |conn| {
+        let now = Utc::now();
+        let set = (
+            employee_roles::end_date.eq(now),
+            employee_roles::status.eq(INACTIVE),
+            employee_roles::updated_at.eq(now),
+            employee_roles::updated_by.eq(actor),
+        );
+        let active = employee_roles::status
+            .eq(ACTIVE)
+            .and(employee_roles::is_active.eq(true));
+        // One conditional UPDATE: roles deactivated concurrently are simply not returned.
+        let ids: Vec<Uuid> = match scope {
+            Scope::Employee(id) => {
+                diesel::update(
+                    employee_roles::table.filter(active.and(employee_roles::employee_id.eq(id))),
+                )
+                .set(set)
+                .returning(employee_roles::id)
+                .get_results(conn)
+                .await?
+            }
+            Scope::LegalEntity(id) => {
+                diesel::update(
+                    employee_roles::table
+                        .filter(active.and(employee_roles::legal_entity_id.eq(id))),
+                )
+                .set(set)
+                .returning(employee_roles::id)
+                .get_results(conn)
+                .await?
+            }
+        };
+        if ids.is_empty() {
+            return Ok(ids);
+        }
+        let changes = serde_json::json!({"status": [ACTIVE, INACTIVE], "end_date": [null, now]});
+        let rows: Vec<_> = ids
+            .iter()
+            .map(|id| {
+                (
+                    audit_log::actor_id.eq(actor),
+                    audit_log::table_name.eq("employee_roles"),
+                    audit_log::record_id.eq(*id),
+                    audit_log::action.eq("UPDATE"),
+                    audit_log::changes.eq(changes.clone()),
+                )
+            })
+            .collect();
+        diesel::insert_into(audit_log::table)
+            .values(&rows)
+            .execute(conn)
+            .await?;
+        Ok(ids)
+    })
+    .await
+}
