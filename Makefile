@@ -1,7 +1,7 @@
 # Two commands matter: `make run` (the stack on this machine) and `make test` (everything).
 CARGO ?= cargo
 
-.PHONY: run test fmt lint build migrate clean-dev-db bench-auth bench-gatekeeper
+.PHONY: run test fmt lint build migrate clean-dev-db bench-auth bench-gatekeeper bench-roles
 
 run: ## Start Postgres (under target/) and the services, load demo data, print how to call them
 	bash deploy/local/run.sh
@@ -30,3 +30,6 @@ bench-auth: ## auth-token code exchange and verify vs pgbench on the same Postgr
 
 bench-gatekeeper: ## gatekeeper pass-through and token+scope vs an nginx keepalive proxy, one origin (bench/RESULTS.md)
 	bash bench/gatekeeper/run.sh
+
+bench-roles: ## employee-roles get-by-id and deactivate vs pgbench on the same Postgres (bench/RESULTS.md)
+	bash bench/employee-roles/run.sh
