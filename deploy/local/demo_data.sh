@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Loads the demo data set through the admin APIs (idempotent: fixed ids, upserts), runs the OAuth
 # flow once, and prints shell assignments of ids, secrets and a fresh access token.
-# Usage: demo_data.sh MITHRIL_URL AUTH_URL
+# Usage: demo_data.sh MITHRIL_URL AUTH_URL EMPLOYEE_ROLES_URL
 set -euo pipefail
-API="$1"; AUTH="$2"
+API="$1"; AUTH="$2"; ROLES="$3"
 ADMIN_ID=6d3f0a52-5a0e-4c38-9d1b-0f1e5c0a0010
 MSP_ID=6d3f0a52-5a0e-4c38-9d1b-0f1e5c0a0020
 MIS_ID=6d3f0a52-5a0e-4c38-9d1b-0f1e5c0a0030
@@ -46,9 +46,23 @@ call POST "$API/admin/users/$USER_ID/roles" "{\"user_role\":{\"role_id\":\"$(rol
 
 # The OAuth flow: login at the front-end client, authorize the MSP, exchange the code.
 call POST "$AUTH/auth/login" "{\"token\":{\"grant_type\":\"password\",\"email\":\"$EMAIL\",\"password\":\"$PASSWORD\",\"client_id\":\"$FRONT_ID\",\"scope\":\"app:authorize\"}}" >/dev/null
-SCOPE="connection:read connection:write connection:delete connection:refresh_secret"
+SCOPE="connection:read connection:write connection:delete connection:refresh_secret employee_role:read employee_role:write"
 CODE=$(call POST "$AUTH/oauth/apps/authorize" "{\"app\":{\"client_id\":\"$MSP_ID\",\"redirect_uri\":\"$REDIRECT\",\"scope\":\"$SCOPE\"}}" "x-consumer-id: $USER_ID" | json 'd["data"]["value"]')
 ACCESS=$(call POST "$AUTH/oauth/tokens" "{\"token\":{\"grant_type\":\"authorization_code\",\"client_id\":\"$MSP_ID\",\"client_secret\":\"$SECRET\",\"code\":\"$CODE\",\"redirect_uri\":\"$REDIRECT\"}}" | json 'd["data"]["value"]')
+
+# The provider registry's view of the clinic (the legal entity is the MSP client), as the registry
+# would push it, and one ACTIVE employee role to deactivate through the gateway.
+EMPLOYEE_ID=6d3f0a52-5a0e-4c38-9d1b-0f1e5c0a0050
+SERVICE_ID=6d3f0a52-5a0e-4c38-9d1b-0f1e5c0a0060
+reg() { call PUT "$ROLES/admin/$1" "$2" "x-consumer-id: $USER_ID" >/dev/null; }
+reg "legal_entities/$MSP_ID" '{"type":"PRIMARY_CARE","status":"ACTIVE","is_active":true}'
+reg "employees/$EMPLOYEE_ID" "{\"legal_entity_id\":\"$MSP_ID\",\"party_id\":\"$USER_ID\",\"employee_type\":\"DOCTOR\",\"status\":\"APPROVED\",\"is_active\":true,\"speciality\":{\"speciality\":\"FAMILY_DOCTOR\",\"speciality_officio\":true}}"
+reg "healthcare_services/$SERVICE_ID" "{\"legal_entity_id\":\"$MSP_ID\",\"division_id\":\"$MSP_ID\",\"speciality_type\":\"FAMILY_DOCTOR\",\"category\":\"MSP\",\"status\":\"ACTIVE\",\"is_active\":true}"
+# A fresh ACTIVE role each run (earlier ones may have been deactivated by the demo curl).
+curl -fsS -X PATCH "$ROLES/admin/employees/$EMPLOYEE_ID/employee_roles/actions/deactivate" -H "x-consumer-id: $USER_ID" >/dev/null
+ROLE_ID=$(curl -fsS -X POST "$ROLES/api/employee_roles" -H 'content-type: application/json' \
+  -H "x-consumer-id: $USER_ID" -H "x-consumer-metadata: {\"client_id\":\"$MSP_ID\"}" \
+  -d "{\"employee_id\":\"$EMPLOYEE_ID\",\"healthcare_service_id\":\"$SERVICE_ID\"}" | json 'd["data"]["id"]')
 
 cat <<OUT
 DEMO_USER_ID=$USER_ID
@@ -61,4 +75,6 @@ DEMO_CONNECTION_ID=$CONN
 DEMO_CONNECTION_SECRET=$SECRET
 DEMO_MIS_API_KEY=$MIS_KEY
 DEMO_ACCESS_TOKEN=$ACCESS
+DEMO_EMPLOYEE_ID=$EMPLOYEE_ID
+DEMO_ROLE_ID=$ROLE_ID
 OUT

@@ -9,6 +9,7 @@ cd "$ROOT"
 PG_PORT="${PG_PORT:-54329}"
 MITHRIL_PORT="${MITHRIL_API_PORT:-4010}"
 AUTH_PORT="${AUTH_TOKEN_PORT:-4020}"
+ROLES_PORT="${EMPLOYEE_ROLES_PORT:-4030}"
 GATE_PORT="${GATEKEEPER_PORT:-4000}"
 GATE_OPS_PORT="${GATEKEEPER_OPS_PORT:-4001}"
 DATA="$ROOT/target/dev-pg"
@@ -51,11 +52,13 @@ else
   STARTED_PG=1
   DB_SERVER="postgres://postgres@127.0.0.1:$PG_PORT"
 fi
-psql "$DB_SERVER/postgres" -qtAc "SELECT 1 FROM pg_database WHERE datname = 'mithril'" | grep -q 1 \
-  || psql "$DB_SERVER/postgres" -qc "CREATE DATABASE mithril"
+for db in mithril prm; do
+  psql "$DB_SERVER/postgres" -qtAc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1 \
+    || psql "$DB_SERVER/postgres" -qc "CREATE DATABASE $db"
+done
 
 echo "== building"
-cargo build -q -p mithril-api -p auth-token -p gatekeeper
+cargo build -q -p mithril-api -p auth-token -p employee-roles -p gatekeeper
 
 export MITHRIL_API__DATABASE__URL="$DB_SERVER/mithril"
 export MITHRIL_API__SERVER__PORT="$MITHRIL_PORT"
@@ -73,8 +76,16 @@ PIDS+=($!)
 AUTH="http://127.0.0.1:$AUTH_PORT"
 wait_for "$AUTH/ready" auth-token
 
+export EMPLOYEE_ROLES__DATABASE__URL="$DB_SERVER/prm"
+export EMPLOYEE_ROLES__SERVER__PORT="$ROLES_PORT"
+export EMPLOYEE_ROLES__TELEMETRY__LOG_FORMAT="${LOG_FORMAT:-pretty}"
+target/debug/employee-roles serve &
+PIDS+=($!)
+ROLES="http://127.0.0.1:$ROLES_PORT"
+wait_for "$ROLES/ready" employee-roles
+
 # The gateway, with the default route table pointed at these ports.
-export MITHRIL_API_URL="$MITHRIL" AUTH_TOKEN_URL="$AUTH"
+export MITHRIL_API_URL="$MITHRIL" AUTH_TOKEN_URL="$AUTH" EMPLOYEE_ROLES_URL="$ROLES"
 export GATEKEEPER__SERVER__PORT="$GATE_PORT"
 export GATEKEEPER__OPS__PORT="$GATE_OPS_PORT"
 export GATEKEEPER__ROUTES__FILE="$ROOT/deploy/config/gatekeeper.yaml"
@@ -86,7 +97,7 @@ GATE="http://127.0.0.1:$GATE_PORT"
 wait_for "http://127.0.0.1:$GATE_OPS_PORT/ready" gatekeeper
 
 echo "== demo data"
-bash deploy/local/demo_data.sh "$MITHRIL" "$AUTH" > "$DATA.demo.env"
+bash deploy/local/demo_data.sh "$MITHRIL" "$AUTH" "$ROLES" > "$DATA.demo.env"
 # shellcheck disable=SC1090
 source "$DATA.demo.env"
 
@@ -95,7 +106,8 @@ cat <<MSG
   gateway      $GATE   (ops: http://127.0.0.1:$GATE_OPS_PORT/routes, /metrics; routes: deploy/config/gatekeeper.yaml)
   mithril-api  $MITHRIL   (docs: $MITHRIL/docs, metrics: $MITHRIL/metrics)
   auth-token   $AUTH   (docs: $AUTH/docs)
-  PostgreSQL   $DB_SERVER/mithril
+  employee-roles $ROLES   (docs: $ROLES/docs)
+  PostgreSQL   $DB_SERVER/mithril, $DB_SERVER/prm
 
   Demo: MSP client $DEMO_MSP_ID (BROKER), MIS client $DEMO_MIS_ID, admin client $DEMO_ADMIN_ID
         user $DEMO_EMAIL / $DEMO_PASSWORD (OWNER of the MSP)
@@ -107,6 +119,10 @@ cat <<MSG
 
   Call seed 000 through the gateway (the MSP is a broker client: the MIS sends its api-key):
     curl -s $GATE/api/clients/$DEMO_MSP_ID/connections \\
+      -H 'authorization: Bearer $DEMO_ACCESS_TOKEN' -H 'api-key: $DEMO_MIS_API_KEY'
+
+  Seed 004 through the gateway: deactivate the demo employee role
+    curl -s -X PATCH $GATE/api/employee_roles/$DEMO_ROLE_ID/actions/deactivate \\
       -H 'authorization: Bearer $DEMO_ACCESS_TOKEN' -H 'api-key: $DEMO_MIS_API_KEY'
 
   Ask the gateway why it would allow or refuse a call (nothing is forwarded):
