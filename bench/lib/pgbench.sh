@@ -3,6 +3,9 @@
 # TSV, and the ratio table. The caller sets WORK DATA OUT RESULTS PGPORT PGBIN AS HERE DBNAME
 # and, before the runners, URL (the service) and SVC (its pid, stopped on exit).
 
+export BENCH_LIB
+BENCH_LIB="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
 start_cluster() {
   rm -rf "$WORK"; mkdir -p "$DATA" "$OUT" "$(dirname "$RESULTS")"
   [ "$(id -u)" = 0 ] && chown -R postgres: "$WORK"

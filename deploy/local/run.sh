@@ -60,29 +60,18 @@ done
 echo "== building"
 cargo build -q -p mithril-api -p auth-token -p employee-roles -p gatekeeper
 
-export MITHRIL_API__DATABASE__URL="$DB_SERVER/mithril"
-export MITHRIL_API__SERVER__PORT="$MITHRIL_PORT"
-export MITHRIL_API__TELEMETRY__LOG_FORMAT="${LOG_FORMAT:-pretty}"
-target/debug/mithril-api serve &
-PIDS+=($!)
-MITHRIL="http://127.0.0.1:$MITHRIL_PORT"
-wait_for "$MITHRIL/ready" mithril-api
-
-export AUTH_TOKEN__DATABASE__URL="$DB_SERVER/mithril"
-export AUTH_TOKEN__SERVER__PORT="$AUTH_PORT"
-export AUTH_TOKEN__TELEMETRY__LOG_FORMAT="${LOG_FORMAT:-pretty}"
-target/debug/auth-token serve &
-PIDS+=($!)
-AUTH="http://127.0.0.1:$AUTH_PORT"
-wait_for "$AUTH/ready" auth-token
-
-export EMPLOYEE_ROLES__DATABASE__URL="$DB_SERVER/prm"
-export EMPLOYEE_ROLES__SERVER__PORT="$ROLES_PORT"
-export EMPLOYEE_ROLES__TELEMETRY__LOG_FORMAT="${LOG_FORMAT:-pretty}"
-target/debug/employee-roles serve &
-PIDS+=($!)
-ROLES="http://127.0.0.1:$ROLES_PORT"
-wait_for "$ROLES/ready" employee-roles
+start() { # binary env-prefix port database → starts it and waits until it is ready
+  local prefix=$2
+  export "${prefix}__DATABASE__URL=$DB_SERVER/$4" "${prefix}__SERVER__PORT=$3" \
+    "${prefix}__TELEMETRY__LOG_FORMAT=${LOG_FORMAT:-pretty}"
+  "target/debug/$1" serve &
+  PIDS+=($!)
+  wait_for "http://127.0.0.1:$3/ready" "$1"
+}
+start mithril-api MITHRIL_API "$MITHRIL_PORT" mithril
+start auth-token AUTH_TOKEN "$AUTH_PORT" mithril
+start employee-roles EMPLOYEE_ROLES "$ROLES_PORT" prm
+MITHRIL="http://127.0.0.1:$MITHRIL_PORT" AUTH="http://127.0.0.1:$AUTH_PORT" ROLES="http://127.0.0.1:$ROLES_PORT"
 
 # The gateway, with the default route table pointed at these ports.
 export MITHRIL_API_URL="$MITHRIL" AUTH_TOKEN_URL="$AUTH" EMPLOYEE_ROLES_URL="$ROLES"

@@ -33,6 +33,18 @@ pub trait RequestSchema: DeserializeOwned + 'static {
 #[derive(Clone)]
 pub struct Schemas(Arc<HashMap<&'static str, jsonschema::Validator>>);
 
+/// Compiles request-body schemas embedded from `proto-contracts/schemas/<name>.json` at build
+/// time: `platform::schemas!("client_create", "client_update")` in a service crate.
+#[macro_export]
+macro_rules! schemas {
+    ($($name:literal),* $(,)?) => {
+        $crate::Schemas::compile(&[$((
+            $name,
+            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../proto-contracts/schemas/", $name, ".json")),
+        )),*])
+    };
+}
+
 impl Schemas {
     /// Compiles `(name, schema text)` pairs; a schema that does not compile stops startup.
     pub fn compile(sources: &[(&'static str, &str)]) -> anyhow::Result<Self> {

@@ -17,21 +17,13 @@ pub use settings::Settings;
 pub use startup::Application;
 
 pub(crate) fn schemas() -> anyhow::Result<platform::Schemas> {
-    macro_rules! schema {
-        ($name:literal) => {
-            (
-                $name,
-                include_str!(concat!("../../../proto-contracts/schemas/", $name, ".json")),
-            )
-        };
-    }
-    platform::Schemas::compile(&[
-        schema!("token_request"),
-        schema!("token_authorization_code"),
-        schema!("token_refresh_token"),
-        schema!("token_password"),
-        schema!("app_authorize"),
-    ])
+    platform::schemas!(
+        "token_request",
+        "token_authorization_code",
+        "token_refresh_token",
+        "token_password",
+        "app_authorize",
+    )
 }
 
 fn configure(cfg: &mut actix_web::web::ServiceConfig, state: startup::AppState) {

@@ -24,20 +24,12 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 pub const MIGRATION_LOCK_KEY: i64 = 0x0070_726d_726f_6c65; // "prmrole"
 
 pub(crate) fn schemas() -> anyhow::Result<platform::Schemas> {
-    macro_rules! schema {
-        ($name:literal) => {
-            (
-                $name,
-                include_str!(concat!("../../../proto-contracts/schemas/", $name, ".json")),
-            )
-        };
-    }
-    platform::Schemas::compile(&[
-        schema!("employee_role_create"),
-        schema!("legal_entity_upsert"),
-        schema!("employee_upsert"),
-        schema!("healthcare_service_upsert"),
-    ])
+    platform::schemas!(
+        "employee_role_create",
+        "legal_entity_upsert",
+        "employee_upsert",
+        "healthcare_service_upsert",
+    )
 }
 
 fn configure(cfg: &mut actix_web::web::ServiceConfig, state: startup::AppState) {

@@ -178,99 +178,56 @@ pub async fn healthcare_service(
         .optional()
 }
 
-/// Inserts or replaces a legal entity; `true` when it was new. Audited.
-pub async fn upsert_legal_entity(
-    conn: &mut AsyncPgConnection,
-    actor: Uuid,
-    id: Uuid,
-    fields: &LegalEntityFields<'_>,
-    changes: serde_json::Value,
-) -> QueryResult<(LegalEntity, bool)> {
-    conn.transaction(async |conn| {
-        let existed = legal_entities::table
-            .find(id)
-            .select(legal_entities::id)
-            .for_update()
-            .first::<Uuid>(conn)
+/// `pub async fn $name(conn, actor, id, fields, changes) -> (row, created)`: inserts or replaces
+/// one reference row by id and audits it, in one transaction; `created` is true when it was new.
+macro_rules! upsert_by_id {
+    ($name:ident, $table:ident, $fields:ident, $row:ident) => {
+        pub async fn $name(
+            conn: &mut AsyncPgConnection,
+            actor: Uuid,
+            id: Uuid,
+            fields: &$fields<'_>,
+            changes: serde_json::Value,
+        ) -> QueryResult<($row, bool)> {
+            conn.transaction(async |conn| {
+                let existed = $table::table
+                    .find(id)
+                    .select($table::id)
+                    .for_update()
+                    .first::<Uuid>(conn)
+                    .await
+                    .optional()?
+                    .is_some();
+                let row = diesel::insert_into($table::table)
+                    .values(($table::id.eq(id), fields))
+                    .on_conflict($table::id)
+                    .do_update()
+                    .set(fields)
+                    .returning($row::as_returning())
+                    .get_result(conn)
+                    .await?;
+                let action = if existed { "UPDATE" } else { "INSERT" };
+                audit(conn, actor, stringify!($table), id, action, changes).await?;
+                Ok((row, !existed))
+            })
             .await
-            .optional()?
-            .is_some();
-        let row = diesel::insert_into(legal_entities::table)
-            .values((legal_entities::id.eq(id), fields))
-            .on_conflict(legal_entities::id)
-            .do_update()
-            .set(fields)
-            .returning(LegalEntity::as_returning())
-            .get_result(conn)
-            .await?;
-        let action = if existed { "UPDATE" } else { "INSERT" };
-        audit(conn, actor, "legal_entities", id, action, changes).await?;
-        Ok((row, !existed))
-    })
-    .await
+        }
+    };
 }
 
-pub async fn upsert_employee(
-    conn: &mut AsyncPgConnection,
-    actor: Uuid,
-    id: Uuid,
-    fields: &EmployeeFields<'_>,
-    changes: serde_json::Value,
-) -> QueryResult<(Employee, bool)> {
-    conn.transaction(async |conn| {
-        let existed = employees::table
-            .find(id)
-            .select(employees::id)
-            .for_update()
-            .first::<Uuid>(conn)
-            .await
-            .optional()?
-            .is_some();
-        let row = diesel::insert_into(employees::table)
-            .values((employees::id.eq(id), fields))
-            .on_conflict(employees::id)
-            .do_update()
-            .set(fields)
-            .returning(Employee::as_returning())
-            .get_result(conn)
-            .await?;
-        let action = if existed { "UPDATE" } else { "INSERT" };
-        audit(conn, actor, "employees", id, action, changes).await?;
-        Ok((row, !existed))
-    })
-    .await
-}
-
-pub async fn upsert_healthcare_service(
-    conn: &mut AsyncPgConnection,
-    actor: Uuid,
-    id: Uuid,
-    fields: &HealthcareServiceFields<'_>,
-    changes: serde_json::Value,
-) -> QueryResult<(HealthcareService, bool)> {
-    conn.transaction(async |conn| {
-        let existed = healthcare_services::table
-            .find(id)
-            .select(healthcare_services::id)
-            .for_update()
-            .first::<Uuid>(conn)
-            .await
-            .optional()?
-            .is_some();
-        let row = diesel::insert_into(healthcare_services::table)
-            .values((healthcare_services::id.eq(id), fields))
-            .on_conflict(healthcare_services::id)
-            .do_update()
-            .set(fields)
-            .returning(HealthcareService::as_returning())
-            .get_result(conn)
-            .await?;
-        let action = if existed { "UPDATE" } else { "INSERT" };
-        audit(conn, actor, "healthcare_services", id, action, changes).await?;
-        Ok((row, !existed))
-    })
-    .await
-}
+upsert_by_id!(
+    upsert_legal_entity,
+    legal_entities,
+    LegalEntityFields,
+    LegalEntity
+);
+upsert_by_id!(upsert_employee, employees, EmployeeFields, Employee);
+upsert_by_id!(
+    upsert_healthcare_service,
+    healthcare_services,
+    HealthcareServiceFields,
+    HealthcareService
+);
 
 // ----- roles ------------------------------------------------------------------------------
 

@@ -397,26 +397,19 @@ async fn forward(
         builder = builder.body(b);
     }
     let sent = tokio::time::timeout(route.response_timeout, builder.send()).await;
+    let timed_out = || {
+        upstream_error(
+            gate,
+            &route.name,
+            StatusCode::GATEWAY_TIMEOUT,
+            "gateway_timeout",
+            "Upstream did not answer in time.",
+        )
+    };
     let upstream = match sent {
-        Err(_) => {
-            return Err(upstream_error(
-                gate,
-                &route.name,
-                StatusCode::GATEWAY_TIMEOUT,
-                "gateway_timeout",
-                "Upstream did not answer in time.",
-            ));
-        }
+        Err(_) => return Err(timed_out()),
         Ok(Err(_)) if overflow.load(Ordering::Relaxed) => return Err(too_large()),
-        Ok(Err(e)) if e.is_timeout() => {
-            return Err(upstream_error(
-                gate,
-                &route.name,
-                StatusCode::GATEWAY_TIMEOUT,
-                "gateway_timeout",
-                "Upstream did not answer in time.",
-            ));
-        }
+        Ok(Err(e)) if e.is_timeout() => return Err(timed_out()),
         Ok(Err(e)) => {
             tracing::warn!(route = %route.name, error = %e.without_url(), "upstream unreachable");
             return Err(upstream_error(

@@ -52,16 +52,7 @@ pub struct Application {
 }
 
 pub(crate) fn schemas() -> anyhow::Result<Schemas> {
-    Schemas::compile(&[
-        (
-            "gatekeeper_purge",
-            include_str!("../../../proto-contracts/schemas/gatekeeper_purge.json"),
-        ),
-        (
-            "gatekeeper_explain",
-            include_str!("../../../proto-contracts/schemas/gatekeeper_explain.json"),
-        ),
-    ])
+    platform::schemas!("gatekeeper_purge", "gatekeeper_explain")
 }
 
 impl Application {

@@ -14,29 +14,21 @@ pub use startup::Application;
 
 /// Request-body schemas, compiled once at startup (proto-contracts/schemas).
 pub(crate) fn schemas() -> anyhow::Result<platform::Schemas> {
-    macro_rules! schema {
-        ($name:literal) => {
-            (
-                $name,
-                include_str!(concat!("../../../proto-contracts/schemas/", $name, ".json")),
-            )
-        };
-    }
-    platform::Schemas::compile(&[
-        schema!("client_type_create"),
-        schema!("client_type_update"),
-        schema!("client_create"),
-        schema!("client_update"),
-        schema!("connection_upsert"),
-        schema!("connection_update"),
-        schema!("role_create"),
-        schema!("role_update"),
-        schema!("user_create"),
-        schema!("user_update"),
-        schema!("user_block"),
-        schema!("user_role_create"),
-        schema!("global_user_role_create"),
-        schema!("app_create"),
-        schema!("app_update"),
-    ])
+    platform::schemas!(
+        "client_type_create",
+        "client_type_update",
+        "client_create",
+        "client_update",
+        "connection_upsert",
+        "connection_update",
+        "role_create",
+        "role_update",
+        "user_create",
+        "user_update",
+        "user_block",
+        "user_role_create",
+        "global_user_role_create",
+        "app_create",
+        "app_update",
+    )
 }

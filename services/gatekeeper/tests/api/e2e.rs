@@ -12,14 +12,7 @@ const SCOPE: &str = "connection:read connection:write connection:delete";
 #[tokio::test(flavor = "multi_thread")]
 async fn oauth_flow_then_seeds_000_001_002() {
     let w = world().await;
-    let yaml = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../deploy/config/gatekeeper.yaml"
-    ))
-    .unwrap()
-    .replace("http://127.0.0.1:4010", &w.app.mithril)
-    .replace("http://127.0.0.1:4020", &w.app.auth);
-    let gw = gateway(&yaml, &w.app.auth, |_| {}).await;
+    let gw = default_gateway(&w, "http://127.0.0.1:4030").await;
     // The MIS may act on the clinic's connections, including deleting them.
     w.app
         .mithril(
@@ -28,72 +21,18 @@ async fn oauth_flow_then_seeds_000_001_002() {
             Some(json!({"client": {"priv_settings": {"access_type": "DIRECT", "broker_scope": SCOPE}}})),
         )
         .await;
-
-    // 1. Login (no token needed) on the front-end client.
-    let res = gw
-        .req(Method::POST, "/auth/login")
-        .json(
-            &json!({"token": {"grant_type": "password", "email": w.email, "password": PASSWORD,
-                                "client_id": w.front, "scope": "app:authorize"}}),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let login: String = json_of(res).await["data"]["value"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-
-    // 2. Authorize the clinic: the gatekeeper tells auth-token who the user is.
-    let authorize = |scope: &'static str| {
-        gw.req(Method::POST, "/oauth/apps/authorize")
-            .bearer_auth(&login)
-            .header("x-consumer-id", "00000000-0000-0000-0000-000000000000")
-            .json(&json!({"app": {"client_id": w.msp, "redirect_uri": REDIRECT, "scope": scope}}))
-            .send()
-    };
-    let res = authorize(SCOPE).await.unwrap();
-    assert_eq!(res.status(), 201);
-    let code = json_of(res).await["data"]["value"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    // authorize needs the login token; the user comes from it, never from a header the caller sends.
     let res = gw
         .req(Method::POST, "/oauth/apps/authorize")
+        .header("x-consumer-id", w.user.to_string())
         .json(&json!({"app": {"client_id": w.msp, "redirect_uri": REDIRECT}}))
         .send()
         .await
         .unwrap();
     assert_error(res, 401, "access_denied", None).await;
-
-    // 3. Exchange the code (the client authenticates with its secret; no bearer token).
-    let exchange = |code: String| {
-        gw.req(Method::POST, "/oauth/tokens")
-            .json(
-                &json!({"token": {"grant_type": "authorization_code", "client_id": w.msp,
-                "client_secret": w.secret, "code": code, "redirect_uri": REDIRECT}}),
-            )
-            .send()
-    };
-    let res = exchange(code).await.unwrap();
-    assert_eq!(res.status(), 201);
-    let token = json_of(res).await["data"]["value"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let narrow = {
-        let res = authorize("connection:read").await.unwrap();
-        let code = json_of(res).await["data"]["value"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let res = exchange(code).await.unwrap();
-        json_of(res).await["data"]["value"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
+    // login → authorize → exchange, each through the gateway.
+    let token = token_through(&gw, &w, SCOPE).await;
+    let narrow = token_through(&gw, &w, "connection:read").await;
 
     let call = |token: Option<&str>, method: Method, path: String, body: Option<Value>| {
         let mut r = gw.req(method, &path).header("api-key", &w.api_key);
@@ -216,6 +155,8 @@ async fn token_through(gw: &Gateway, w: &World, scope: &str) -> String {
     let res = gw
         .req(Method::POST, "/oauth/apps/authorize")
         .bearer_auth(&login)
+        // A spoofed user: the gateway replaces it with the login token's user.
+        .header("x-consumer-id", "00000000-0000-0000-0000-000000000000")
         .json(&json!({"app": {"client_id": w.msp, "redirect_uri": REDIRECT, "scope": scope}}))
         .send()
         .await
