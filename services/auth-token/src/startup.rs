@@ -50,8 +50,13 @@ impl Application {
             schemas,
         };
         let common = p.common;
+        let pools = p.pools;
         let server = serve(p.listener, &settings.server, move || {
-            let state = state.clone();
+            // Each worker gets its own pool: connections are opened and driven on its thread.
+            let state = AppState {
+                pool: pools.per_worker(),
+                ..state.clone()
+            };
             app(common.clone(), move |cfg| crate::configure(cfg, state))
         })?;
         Ok(Self {

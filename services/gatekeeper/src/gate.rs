@@ -28,9 +28,12 @@ pub struct Inbound<'a> {
     pub request_id: &'a str,
 }
 
-/// How each step went; `explain` returns it as is.
+/// How each step went; `explain` returns it as is. Proxied requests pass a trace that does not
+/// record (`Trace::default()`), so the hot path copies nothing into it.
 #[derive(Default, Serialize, Debug)]
 pub struct Trace {
+    #[serde(skip)]
+    pub recording: bool,
     pub normalized_path: Option<String>,
     pub route: Option<String>,
     pub prefix: Option<String>,
@@ -58,8 +61,8 @@ pub struct Passed<'t> {
     pub prefix: &'t str,
     pub path: String,
     pub identity: Option<Arc<Identity>>,
-    /// SHA-256 of the token, for rate-limit keys of tokens without a client.
-    pub token_hash: Option<[u8; 32]>,
+    /// The bearer token, for rate-limit keys of tokens without a client.
+    pub token: Option<String>,
 }
 
 /// A request answered by the gatekeeper itself.
@@ -69,6 +72,15 @@ pub struct Stop {
     pub decision: &'static str,
     /// The route, when one matched (for metrics).
     pub route: Option<String>,
+}
+
+impl Trace {
+    pub fn recording() -> Self {
+        Self {
+            recording: true,
+            ..Self::default()
+        }
+    }
 }
 
 impl Stop {
@@ -116,7 +128,9 @@ pub async fn decide<'t>(
             None,
         )
     })?;
-    trace.normalized_path = Some(path.clone());
+    if trace.recording {
+        trace.normalized_path = Some(path.clone());
+    }
     let method = HttpMethod::of(inb.method);
     let matched = match table.lookup(method, &path) {
         Lookup::Found(m) => m,
@@ -127,14 +141,15 @@ pub async fn decide<'t>(
     };
     let route = matched.route;
     let relative = relative_path(matched.prefix, &path);
-    trace.route = Some(route.name.clone());
-    trace.prefix = Some(matched.prefix.to_owned());
-    trace.relative_path = Some(relative.to_owned());
-    let (identity, token_hash) = match route.auth {
+    if trace.recording {
+        trace.route = Some(route.name.clone());
+        trace.prefix = Some(matched.prefix.to_owned());
+        trace.relative_path = Some(relative.to_owned());
+    }
+    let (identity, token) = match route.auth {
         AuthMode::None => (None, None),
         AuthMode::Token => {
             let token = bearer_token(inb, route)?;
-            let hash = Verifier::token_hash(&token);
             let verdict = deps
                 .verifier
                 .verify(&token, inb.api_key, inb.request_id)
@@ -153,11 +168,13 @@ pub async fn decide<'t>(
                 })?;
             match verdict {
                 Verdict::Valid(id) => {
-                    trace.authenticated = Some(true);
-                    trace.user_id = Some(id.user_id.clone());
-                    trace.client_id = id.client_id.clone();
-                    trace.token_scope = Some(id.scope.clone());
-                    (Some(id), Some(hash))
+                    if trace.recording {
+                        trace.authenticated = Some(true);
+                        trace.user_id = Some(id.user_id.clone());
+                        trace.client_id = id.client_id.clone();
+                        trace.token_scope = Some(id.scope.clone());
+                    }
+                    (Some(id), Some(token))
                 }
                 Verdict::Refused(message) => {
                     trace.authenticated = Some(false);
@@ -183,11 +200,13 @@ pub async fn decide<'t>(
                 Some(route),
             )
         })?;
-        trace.rule = Some(RuleTrace {
-            index: rule.index,
-            path: rule.path.as_str().to_owned(),
-            scopes: rule.scopes.clone(),
-        });
+        if trace.recording {
+            trace.rule = Some(RuleTrace {
+                index: rule.index,
+                path: rule.path.as_str().to_owned(),
+                scopes: rule.scopes.clone(),
+            });
+        }
         check_scopes(rule, who, trace).map_err(|e| Stop::new(e, "forbidden", Some(route)))?;
         if let Some(abac_rule) = &rule.abac {
             let query = parse_query(inb.query);
@@ -230,7 +249,7 @@ pub async fn decide<'t>(
         prefix: matched.prefix,
         path,
         identity,
-        token_hash,
+        token,
     })
 }
 
@@ -306,8 +325,10 @@ fn check_scopes(rule: &Rule, who: &Identity, trace: &mut Trace) -> Result<(), Ap
         .filter(|s| !who.broker_allows(s))
         .cloned()
         .collect();
-    trace.missing_scopes = missing.clone();
-    trace.missing_broker_scopes = broker_missing.clone();
+    if trace.recording {
+        trace.missing_scopes = missing.clone();
+        trace.missing_broker_scopes = broker_missing.clone();
+    }
     let list = if !missing.is_empty() {
         missing
     } else {

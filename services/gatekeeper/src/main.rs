@@ -2,7 +2,9 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
+// The proxy and ops servers run on their own worker threads; this runtime only drives them and
+// the reloader, so one thread is enough (fewer threads, less memory).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     gatekeeper::cli::run(std::env::args().skip(1).collect()).await
 }

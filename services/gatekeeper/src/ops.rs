@@ -94,7 +94,7 @@ pub async fn explain(
         request_id: &request_id,
     };
     let table = gate.table.load_full();
-    let mut trace = Trace::default();
+    let mut trace = Trace::recording();
     let outcome = gate::decide(&table, &gate.deps(), &inbound, &mut trace).await;
     let explanation = match outcome {
         Ok(_) => Explanation {

@@ -25,7 +25,7 @@ use crate::gate::{self, Inbound, Passed, Stop, Trace};
 use crate::ratelimit::Decision;
 use crate::startup::Gate;
 use crate::table::Cors;
-use crate::verify::Identity;
+use crate::verify::{Identity, Verifier};
 
 /// Request bodies up to this size (with a Content-Length) are read whole before forwarding.
 const BUFFERED_BODY: u64 = 64 * 1024;
@@ -94,10 +94,6 @@ pub async fn handle(
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let traceparent = traceparent(req.headers().get("traceparent"));
-    req.extensions_mut().insert(RequestMeta {
-        request_id: request_id.clone(),
-        idempotency_key: None,
-    });
     let table = gate.table.load_full();
     let deps = gate.deps();
     let cookie = cookie_value(&req, "authorization");
@@ -120,7 +116,7 @@ pub async fn handle(
         res
     } else {
         match gate::decide(&table, &deps, &inbound, &mut trace).await {
-            Err(stop) => stop_response(&req, &gate, stop),
+            Err(stop) => stop_response(&req, &gate, stop, &request_id),
             Ok(passed) => {
                 forward_limited(&req, payload, &gate, passed, &request_id, &traceparent).await
             }
@@ -147,7 +143,12 @@ fn cookie_value(req: &HttpRequest, name: &str) -> Option<String> {
         })
 }
 
-fn stop_response(req: &HttpRequest, gate: &Gate, stop: Stop) -> HttpResponse {
+/// The gatekeeper's own answer: the envelope, with the request id in `meta`.
+fn stop_response(req: &HttpRequest, gate: &Gate, stop: Stop, request_id: &str) -> HttpResponse {
+    req.extensions_mut().insert(RequestMeta {
+        request_id: request_id.to_owned(),
+        idempotency_key: None,
+    });
     let res = render_error(req, &stop.error);
     gate.metrics.request(
         stop.route.as_deref().unwrap_or("UNMATCHED"),
@@ -202,11 +203,11 @@ async fn forward_limited(
     let route = passed.route;
     let mut limit_headers = None;
     if let Some(limit) = &route.rate_limit {
-        let key = match (&passed.identity, &passed.token_hash) {
+        let key = match (&passed.identity, &passed.token) {
             (Some(id), _) if id.client_id.is_some() => {
                 format!("client:{}", id.client_id.as_deref().unwrap_or_default())
             }
-            (_, Some(h)) => format!("token:{}", hex::encode(&h[..16])),
+            (_, Some(t)) => format!("token:{}", hex::encode(&Verifier::token_hash(t)[..16])),
             _ => format!(
                 "ip:{}",
                 req.peer_addr()
@@ -226,6 +227,7 @@ async fn forward_limited(
                     "rate_limited",
                     Some(route),
                 ),
+                request_id,
             );
             rate_limit_headers(res.headers_mut(), &decision);
             return res;
@@ -238,7 +240,7 @@ async fn forward_limited(
                 .request(&route.name, res.status().as_u16(), "forwarded");
             res
         }
-        Err(stop) => stop_response(req, gate, stop),
+        Err(stop) => stop_response(req, gate, stop, request_id),
     };
     if let Some(d) = &limit_headers {
         rate_limit_headers(res.headers_mut(), d);

@@ -40,8 +40,13 @@ impl Application {
             client_types: Arc::new(settings.client_types.clone()),
         };
         let common = p.common;
+        let pools = p.pools;
         let server = serve(p.listener, &settings.server, move || {
-            let state = state.clone();
+            // Each worker gets its own pool: connections are opened and driven on its thread.
+            let state = AppState {
+                pool: pools.per_worker(),
+                ..state.clone()
+            };
             app(common.clone(), move |cfg| {
                 crate::routes::configure(cfg, state)
             })
