@@ -320,6 +320,36 @@ pub async fn broker_row(
         .optional()
 }
 
+/// The client behind an `api-key` (one of its connection secrets) for the gatekeeper's api-key
+/// routes (the reference's `mis_only`): the client, whether it is blocked, its type's scope.
+#[derive(Debug, QueryableByName)]
+pub struct ApiKeyRow {
+    #[diesel(sql_type = SqlUuid)]
+    pub client_id: Uuid,
+    #[diesel(sql_type = Bool)]
+    pub client_blocked: bool,
+    #[diesel(sql_type = Text)]
+    pub scope: String,
+}
+
+crate::sql::statement!(
+    ApiKeyRowSql = "SELECT c.id AS client_id, c.is_blocked AS client_blocked, ct.scope
+           FROM connections k JOIN clients c ON c.id = k.client_id
+           JOIN client_types ct ON ct.id = c.client_type_id
+          WHERE k.secret_hash = $1"
+);
+
+pub async fn api_key_row(
+    conn: &mut AsyncPgConnection,
+    api_key: &SecretHash,
+) -> QueryResult<Option<ApiKeyRow>> {
+    crate::sql::Prepared::<ApiKeyRowSql>::new()
+        .bind::<Bytea, _>(api_key.as_bytes())
+        .get_result(conn)
+        .await
+        .optional()
+}
+
 /// Expires the live tokens of a user (of one client, or all). Returns how many.
 pub async fn expire_for_user(
     conn: &mut AsyncPgConnection,

@@ -49,6 +49,10 @@ fn configure(cfg: &mut actix_web::web::ServiceConfig, state: startup::AppState) 
             "/admin/tokens/{token}/verify",
             web::get().to(verify::verify),
         )
+        .route(
+            "/admin/api_keys/verify",
+            web::get().to(verify::verify_api_key),
+        )
         .route("/admin/tokens/{token}/user", web::get().to(verify::user))
         .route(
             "/admin/users/{user_id}/tokens",

@@ -17,6 +17,7 @@ use crate::{admin, authorize, grants, verify};
         grants::login,
         authorize::authorize,
         verify::verify,
+        verify::verify_api_key,
         verify::user,
         admin::list,
         admin::show,

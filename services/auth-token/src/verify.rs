@@ -149,3 +149,50 @@ pub async fn user(state: web::Data<AppState>, token: web::Path<String>) -> ApiRe
         json!({"roles": roles, "global_roles": global, "token": {"expires_at": row.expires_at}});
     Ok(Reply::ok(data))
 }
+
+#[derive(serde::Serialize)]
+struct ApiKeyDetails {
+    client_id: uuid::Uuid,
+    scope: String,
+}
+
+#[derive(serde::Serialize)]
+struct ApiKeyVerified {
+    consumer_scope: String,
+    details: ApiKeyDetails,
+}
+
+#[utoipa::path(get, path = "/admin/api_keys/verify", tag = "verify",
+    description = "The gatekeeper's check for api-key routes (the reference's mis_only): the client that owns the connection secret sent as `api-key`, and its client type's scope. The key travels in a header, never in the path.",
+    params(("api-key" = String, Header, description = "a connection secret of the calling client")),
+    responses((status = 200, description = "data.consumer_scope and data.details {client_id, scope}; urgent.mis_client_id"),
+              (status = 401, description = "API-KEY header required / the client is blocked", body = ehealth_core::ErrorBody),
+              (status = 404, description = "unknown key", body = ehealth_core::ErrorBody)))]
+pub async fn verify_api_key(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<Reply> {
+    let api_key = req
+        .headers()
+        .get("api-key")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| ApiError::access_denied("API-KEY header required."))?;
+    let mut conn = db::conn(&state.pool).await?;
+    let row = tokens::api_key_row(&mut conn, &SecretHash::of(api_key))
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    if row.client_blocked {
+        return Err(ApiError::unauthorized(
+            "invalid_client",
+            "Authentication failed.",
+        ));
+    }
+    Ok(Reply::ok(ApiKeyVerified {
+        consumer_scope: row.scope.clone(),
+        details: ApiKeyDetails {
+            client_id: row.client_id,
+            scope: row.scope,
+        },
+    })
+    .urgent(MisClient {
+        mis_client_id: Some(row.client_id),
+    }))
+}

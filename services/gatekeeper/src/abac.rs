@@ -94,7 +94,7 @@ pub fn request<'a>(
         .collect();
     AbacRequest {
         consumer: Consumer {
-            user_id: &who.user_id,
+            user_id: who.user_id.as_deref().unwrap_or_default(),
             client_id: who.client_id.as_deref(),
             mis_client_id: who.mis_client_id.as_deref(),
             person_id: who.person_id.as_deref(),

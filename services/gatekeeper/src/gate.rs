@@ -95,6 +95,7 @@ impl Stop {
 
 pub const NO_TOKEN: &str = "Authorization header is not set or doesn't contain Bearer token";
 pub const INVALID_TOKEN: &str = "Invalid access token";
+pub const NO_API_KEY: &str = "Api key is not set";
 
 /// Everything the decision needs besides the request.
 pub struct Deps<'a> {
@@ -148,6 +149,45 @@ pub async fn decide<'t>(
     }
     let (identity, token) = match route.auth {
         AuthMode::None => (None, None),
+        AuthMode::ApiKey => {
+            let key = inb.api_key.filter(|k| !k.is_empty()).ok_or_else(|| {
+                Stop::new(unauthenticated(NO_API_KEY), "unauthenticated", Some(route))
+            })?;
+            let verdict = deps
+                .verifier
+                .verify_api_key(key, inb.request_id)
+                .await
+                .map_err(|e| {
+                    tracing::warn!(error = %e.0, "api-key verification failed");
+                    Stop::new(
+                        dependency_failure(
+                            deps,
+                            "Authorization service",
+                            unauthenticated(crate::verify::INVALID_API_KEY),
+                        ),
+                        "dependency_failure",
+                        Some(route),
+                    )
+                })?;
+            match verdict {
+                Verdict::Valid(id) => {
+                    if trace.recording {
+                        trace.authenticated = Some(true);
+                        trace.client_id = id.client_id.clone();
+                        trace.token_scope = Some(id.scope.clone());
+                    }
+                    (Some(id), None)
+                }
+                Verdict::Refused(message) => {
+                    trace.authenticated = Some(false);
+                    return Err(Stop::new(
+                        unauthenticated(message.to_string()),
+                        "unauthenticated",
+                        Some(route),
+                    ));
+                }
+            }
+        }
         AuthMode::Token => {
             let token = bearer_token(inb, route)?;
             let verdict = deps
@@ -170,7 +210,7 @@ pub async fn decide<'t>(
                 Verdict::Valid(id) => {
                     if trace.recording {
                         trace.authenticated = Some(true);
-                        trace.user_id = Some(id.user_id.clone());
+                        trace.user_id = id.user_id.clone();
                         trace.client_id = id.client_id.clone();
                         trace.token_scope = Some(id.scope.clone());
                     }

@@ -439,7 +439,7 @@ fn set_identity(out: &mut reqwest::header::HeaderMap, id: &Identity) {
             out.insert(reqwest::header::HeaderName::from_static(name), v);
         }
     };
-    put("x-consumer-id", Some(&h.consumer_id));
+    put("x-consumer-id", h.consumer_id.as_ref());
     put("x-consumer-scope", h.consumer_scope.as_ref());
     put("x-consumer-metadata", h.consumer_metadata.as_ref());
     put("x-client-id", h.client_id.as_ref());

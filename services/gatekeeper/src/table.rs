@@ -112,6 +112,9 @@ pub enum AuthMode {
     /// Bearer token verified by auth-token (the reference's default mode).
     #[default]
     Token,
+    /// The caller's `api-key` alone (the reference's `mis_only`): the client that owns that
+    /// connection secret, with its client type's scope; no user, no ABAC.
+    ApiKey,
     /// No authentication: the OAuth endpoints themselves. Identity headers are still stripped.
     None,
 }
@@ -478,6 +481,9 @@ fn compile_route(spec: RouteSpec, ctx: &LoadContext) -> anyhow::Result<Route> {
     if spec.auth == AuthMode::None && !spec.rules.is_empty() {
         bail!("rules: a route with auth none has no token to check scopes against");
     }
+    if spec.auth == AuthMode::ApiKey && spec.rules.iter().any(|r| r.abac.is_some()) {
+        bail!("rules: ABAC needs a user; routes with auth api_key have none");
+    }
     if spec.timeouts.connect_ms == 0 || spec.timeouts.response_ms == 0 {
         bail!("timeouts: must be above 0");
     }
@@ -656,5 +662,38 @@ mod tests {
         assert!(expand_env("${NOPE}", env).is_err());
         assert!(expand_env("${UP", env).is_err());
         assert!(expand_env("${A B}", env).is_err());
+    }
+
+    fn compile(yaml: &str) -> anyhow::Result<RouteTable> {
+        let ctx = LoadContext {
+            default_body_limit: 1024,
+            clients: Clients::default(),
+        };
+        RouteTable::parse(yaml, &ctx)
+    }
+
+    #[test]
+    fn rejects_what_a_schema_cannot() {
+        let route = |extra: &str| {
+            format!(
+                "routes:\n  - name: r\n    paths: [/r]\n    upstream: http://127.0.0.1:1\n{extra}"
+            )
+        };
+        assert!(compile(&route("")).is_ok());
+        let abac = "      - {methods: [GET], path: '/(?P<id>x)', scopes: [], abac: {endpoint: 'http://a:1/x', action: read, resource: r, resource_id: id}}\n";
+        assert!(compile(&route(&format!("    rules:\n{abac}"))).is_ok());
+        let err = |extra: &str| format!("{:#}", compile(&route(extra)).err().unwrap());
+        assert!(
+            err(&format!("    auth: api_key\n    rules:\n{abac}")).contains("ABAC needs a user")
+        );
+        assert!(
+            err("    auth: none\n    rules:\n      - {methods: [GET], path: '', scopes: [a]}\n")
+                .contains("auth none")
+        );
+        assert!(err("    rules:\n      - {methods: [GET], path: '/(?P<id>x)', scopes: [], abac: {endpoint: 'http://a:1/x', action: read, resource: r, resource_id: nope}}\n").contains("no group named"));
+        assert!(err("    rate_limit: {second: 5, minute: 2}\n").contains("below"));
+        assert!(err("    colour: blue\n").contains("unknown field"));
+        let two = "routes:\n  - {name: a, paths: [/x], upstream: 'http://h:1'}\n  - {name: b, paths: [/x], upstream: 'http://h:1'}\n";
+        assert!(format!("{:#}", compile(two).err().unwrap()).contains("already routed by a"));
     }
 }

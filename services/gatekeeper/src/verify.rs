@@ -23,7 +23,8 @@ use crate::settings::VerifySettings;
 /// with the header values prepared once per cached answer.
 #[derive(Debug)]
 pub struct Identity {
-    pub user_id: String,
+    /// None for api-key identities (a client, no user).
+    pub user_id: Option<String>,
     pub client_id: Option<String>,
     pub mis_client_id: Option<String>,
     pub person_id: Option<String>,
@@ -35,7 +36,7 @@ pub struct Identity {
 
 #[derive(Debug)]
 pub struct IdentityHeaders {
-    pub consumer_id: HeaderValue,
+    pub consumer_id: Option<HeaderValue>,
     pub consumer_scope: Option<HeaderValue>,
     pub consumer_metadata: Option<HeaderValue>,
     pub client_id: Option<HeaderValue>,
@@ -153,6 +154,7 @@ struct ErrorDetail {
 }
 
 const INVALID_TOKEN: &str = "Invalid access token";
+pub const INVALID_API_KEY: &str = "Invalid api key";
 
 impl Verifier {
     /// `http`'s connect timeout should be the verify timeout; each call is bounded by it too.
@@ -222,6 +224,21 @@ impl Verifier {
         Ok(entry.verdict)
     }
 
+    /// The client behind an `api-key` (routes with `auth: api_key`), cached like tokens. The key
+    /// is sent in a header to auth-token's `/admin/api_keys/verify`, never in a path.
+    pub async fn verify_api_key(
+        &self,
+        api_key: &str,
+        request_id: &str,
+    ) -> Result<Verdict, Unavailable> {
+        // The cache key of an api-key lookup: no token is empty, so it cannot collide with one.
+        let verdict = self.verify("", Some(api_key), request_id).await?;
+        Ok(match verdict {
+            Verdict::Refused(_) => Verdict::Refused(INVALID_API_KEY.into()),
+            valid => valid,
+        })
+    }
+
     async fn call(
         &self,
         token: &str,
@@ -229,11 +246,16 @@ impl Verifier {
         request_id: &str,
     ) -> Result<Verdict, Unavailable> {
         let started = Instant::now();
-        let url = format!(
-            "{}/admin/tokens/{}/verify",
-            self.base,
-            percent_encoding::utf8_percent_encode(token, percent_encoding::NON_ALPHANUMERIC)
-        );
+        let api_key_only = token.is_empty();
+        let url = if api_key_only {
+            format!("{}/admin/api_keys/verify", self.base)
+        } else {
+            format!(
+                "{}/admin/tokens/{}/verify",
+                self.base,
+                percent_encoding::utf8_percent_encode(token, percent_encoding::NON_ALPHANUMERIC)
+            )
+        };
         let mut req = self
             .http
             .get(url)
@@ -256,7 +278,7 @@ impl Verifier {
                         "auth-token answer unreadable: {}",
                         without_url(e)
                     ))),
-                    Ok(body) => interpret(status.as_u16(), &body),
+                    Ok(body) => interpret(status.as_u16(), &body, !api_key_only),
                 }
             }
         };
@@ -301,12 +323,13 @@ fn without_url(e: reqwest::Error) -> String {
     format!("{kind}: {}", e.without_url())
 }
 
-fn interpret(status: u16, body: &[u8]) -> Result<Verdict, Unavailable> {
+/// `needs_user`: a token identity must name its user; an api-key identity has none.
+fn interpret(status: u16, body: &[u8], needs_user: bool) -> Result<Verdict, Unavailable> {
     match status {
         200 => {
             let parsed: VerifyBody = serde_json::from_slice(body)
                 .map_err(|e| Unavailable(format!("auth-token answered 200 with {e}")))?;
-            Ok(identity(parsed))
+            Ok(identity(parsed, needs_user))
         }
         400..=499 => {
             let message = match status {
@@ -323,12 +346,13 @@ fn interpret(status: u16, body: &[u8]) -> Result<Verdict, Unavailable> {
     }
 }
 
-fn identity(body: VerifyBody) -> Verdict {
+fn identity(body: VerifyBody, needs_user: bool) -> Verdict {
     let data = body.data;
     let details = data.details.unwrap_or_default();
-    let Some(user_id) = data.user_id.or(data.consumer_id) else {
+    let user_id = data.user_id.or(data.consumer_id);
+    if needs_user && user_id.is_none() {
         return Verdict::Refused(INVALID_TOKEN.into());
-    };
+    }
     let detail_str = |k: &str| details.get(k).and_then(|v| v.as_str()).map(str::to_owned);
     let Some(scope) = data.consumer_scope.or_else(|| detail_str("scope")) else {
         return Verdict::Refused(INVALID_TOKEN.into());
@@ -354,8 +378,12 @@ fn identity(body: VerifyBody) -> Verdict {
         }
         serde_json::Value::Object(m).to_string()
     });
-    let Some(consumer_id) = hv(&user_id) else {
-        return Verdict::Refused(INVALID_TOKEN.into());
+    let consumer_id = match &user_id {
+        Some(u) => match hv(u) {
+            Some(v) => Some(v),
+            None => return Verdict::Refused(INVALID_TOKEN.into()),
+        },
+        None => None,
     };
     let headers = IdentityHeaders {
         consumer_id,
@@ -386,10 +414,10 @@ mod tests {
         let body = br#"{"meta":{},"data":{"id":"t","user_id":"u1","expires_at":4102444800,
             "details":{"client_id":"c1","scope":"a b","grant_type":"authorization_code",
             "redirect_uri":"https://x","broker_scope":"a"}},"urgent":{"mis_client_id":"m1"}}"#;
-        let Ok(Verdict::Valid(id)) = interpret(200, body) else {
+        let Ok(Verdict::Valid(id)) = interpret(200, body, true) else {
             panic!("not valid")
         };
-        assert_eq!(id.user_id, "u1");
+        assert_eq!(id.user_id.as_deref(), Some("u1"));
         assert_eq!(id.client_id.as_deref(), Some("c1"));
         assert_eq!(id.mis_client_id.as_deref(), Some("m1"));
         assert!(id.has_scope("b") && !id.has_scope("c"));
@@ -409,18 +437,30 @@ mod tests {
 
     #[test]
     fn classifies_answers() {
-        assert!(matches!(interpret(404, b""), Ok(Verdict::Refused(m)) if &*m == INVALID_TOKEN));
         assert!(
-            matches!(interpret(422, br#"{"error":{"message":"API-KEY header required."}}"#),
+            matches!(interpret(404, b"", true), Ok(Verdict::Refused(m)) if &*m == INVALID_TOKEN)
+        );
+        assert!(
+            matches!(interpret(422, br#"{"error":{"message":"API-KEY header required."}}"#, true),
             Ok(Verdict::Refused(m)) if &*m == "API-KEY header required.")
         );
-        assert!(interpret(500, b"").is_err());
-        assert!(interpret(503, b"").is_err());
-        assert!(interpret(200, b"<html>").is_err());
+        assert!(interpret(500, b"", true).is_err());
+        assert!(interpret(503, b"", true).is_err());
+        assert!(interpret(200, b"<html>", true).is_err());
         // No user or no scope: refused, as the reference does.
         assert!(matches!(
-            interpret(200, br#"{"data":{"details":{"scope":"a"}}}"#),
+            interpret(200, br#"{"data":{"details":{"scope":"a"}}}"#, true),
             Ok(Verdict::Refused(_))
         ));
+        // An api-key identity has a client and a scope, no user.
+        let Ok(Verdict::Valid(id)) = interpret(
+            200,
+            br#"{"data":{"consumer_scope":"a b","details":{"client_id":"c1","scope":"a b"}},"urgent":{"mis_client_id":"c1"}}"#,
+            false,
+        ) else {
+            panic!("not valid")
+        };
+        assert!(id.user_id.is_none() && id.headers.consumer_id.is_none());
+        assert_eq!(id.mis_client_id.as_deref(), Some("c1"));
     }
 }

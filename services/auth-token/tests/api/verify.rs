@@ -199,3 +199,37 @@ async fn the_token_user_with_roles() {
         .unwrap();
     assert_error(res, 404, "not_found", None).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn api_key_verify_names_the_client_and_its_type_scope() {
+    let w = world().await;
+    let check = |key: Option<&str>| {
+        let mut r = w.app.auth_req(Method::GET, "/admin/api_keys/verify");
+        if let Some(k) = key {
+            r = r.header("api-key", k);
+        }
+        r.send()
+    };
+    let res = check(Some(&w.api_key)).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let body = json_of(res).await;
+    assert_eq!(body["data"]["details"]["client_id"], w.mis.to_string());
+    assert_eq!(body["urgent"]["mis_client_id"], w.mis.to_string());
+    let scope = body["data"]["consumer_scope"].as_str().unwrap();
+    assert!(scope.split(' ').any(|s| s == "connection:read"), "{scope}");
+    assert_eq!(body["data"]["details"]["scope"], scope);
+    assert!(body["data"].get("user_id").is_none());
+
+    let res = check(None).await.unwrap();
+    assert_error(res, 401, "access_denied", Some("API-KEY header required.")).await;
+    let res = check(Some("not-a-known-key")).await.unwrap();
+    assert_error(res, 404, "not_found", None).await;
+    w.app
+        .exec(&format!(
+            "UPDATE clients SET is_blocked = true WHERE id = '{}'",
+            w.mis
+        ))
+        .await;
+    let res = check(Some(&w.api_key)).await.unwrap();
+    assert_error(res, 401, "invalid_client", Some("Authentication failed.")).await;
+}

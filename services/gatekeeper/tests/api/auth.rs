@@ -328,3 +328,55 @@ async fn explain_shows_the_decision_without_forwarding() {
     assert_eq!(res.status(), 422);
     assert!(!gw.metrics().await.contains("decision=\"forwarded\""));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn api_key_routes_identify_the_client_without_a_user() {
+    let Setup { w, gw, .. } = setup().await;
+    let res = gw.req(Method::GET, "/mis/read").send().await.unwrap();
+    assert_401(res, "Api key is not set").await;
+    let res = gw
+        .req(Method::GET, "/mis/read")
+        .header("api-key", "nope")
+        .send()
+        .await
+        .unwrap();
+    assert_401(res, "Invalid api key").await;
+    let body = echoed(
+        gw.req(Method::GET, "/mis/read")
+            .header("api-key", &w.api_key)
+            .header("x-consumer-id", "00000000-0000-0000-0000-000000000000")
+            .header("x-person-id", "evil")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let h = &body["headers"];
+    assert_eq!(h["x-client-id"], w.mis.to_string());
+    assert_eq!(h["x-mis-client-id"], w.mis.to_string());
+    assert!(
+        h["x-consumer-scope"]
+            .as_str()
+            .unwrap()
+            .contains("connection:read")
+    );
+    assert!(
+        h.get("x-consumer-id").is_none(),
+        "no user on api-key routes: {h}"
+    );
+    assert!(h.get("x-person-id").is_none());
+    // The client type's scope decides the rules.
+    let res = gw
+        .req(Method::GET, "/mis/roles")
+        .header("api-key", &w.api_key)
+        .send()
+        .await
+        .unwrap();
+    assert_error(
+        res,
+        403,
+        "forbidden",
+        Some("Invalid scopes. Missing allowances: employee_role:write"),
+    )
+    .await;
+}

@@ -29,6 +29,13 @@ routes:
   - name: authonly
     paths: [/authonly]
     upstream: "{stub}"
+  - name: mis-only
+    paths: [/mis]
+    upstream: "{stub}"
+    auth: api_key
+    rules:
+      - {methods: [GET], path: '/read', scopes: [connection:read]}
+      - {methods: [GET], path: '/roles', scopes: [employee_role:write]}
   - name: open
     paths: [/open]
     upstream: "{stub}/base"
