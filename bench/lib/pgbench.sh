@@ -72,7 +72,7 @@ http() { # kind conns script args...
   local kind=$1 c=$2 script=$3; shift 3
   quiet
   local out
-  out=$(wrk -t2 -c"$c" -d"${T}s" --latency -s "$HERE/$script" "$URL" -- "$@")
+  out=$(wrk -t"$(( c < 2 ? 1 : 2 ))" -c"$c" -d"${T}s" --latency -s "$HERE/$script" "$URL" -- "$@")
   echo "$out" > "$OUT/wrk-$kind-$c.txt"
   python3 - "$kind" "$c" >> "$RESULTS" <<PY
 import re, sys

@@ -255,32 +255,17 @@ pub async fn active_role_exists(
     .await
 }
 
-/// Inserts the role and its audit row in one transaction. A concurrent duplicate fails on the
-/// partial unique index (the caller turns that into 409).
+/// Inserts the role; the table's trigger writes the audit row in the same statement. A
+/// concurrent duplicate fails on the partial unique index (the caller turns that into 409).
 pub async fn insert_role(
     conn: &mut AsyncPgConnection,
     new: &NewEmployeeRole,
 ) -> QueryResult<EmployeeRole> {
-    conn.transaction(async |conn| {
-        let role = diesel::insert_into(employee_roles::table)
-            .values(new)
-            .returning(EmployeeRole::as_returning())
-            .get_result(conn)
-            .await?;
-        let changes = serde_json::to_value(&role)
-            .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
-        audit(
-            conn,
-            new.inserted_by,
-            "employee_roles",
-            role.id,
-            "INSERT",
-            changes,
-        )
-        .await?;
-        Ok(role)
-    })
-    .await
+    diesel::insert_into(employee_roles::table)
+        .values(new)
+        .returning(EmployeeRole::as_returning())
+        .get_result(conn)
+        .await
 }
 
 /// What a deactivation found (the transition is decided under the row lock).
@@ -294,55 +279,41 @@ pub enum Deactivation {
     NotActive(String),
 }
 
-/// Locks the role, checks ownership and status, sets it INACTIVE and audits, in one
-/// transaction: of two concurrent deactivations the second sees INACTIVE.
+/// Deactivates the role when it is the legal entity's, `is_active` and ACTIVE: one conditional
+/// UPDATE (the trigger audits it). Only when nothing was updated does a second read say why; of
+/// two concurrent deactivations the second waits for the first's row lock, then finds INACTIVE.
 pub async fn deactivate_role(
     conn: &mut AsyncPgConnection,
     id: Uuid,
     legal_entity_id: Uuid,
     actor: Uuid,
 ) -> QueryResult<Deactivation> {
-    conn.transaction(async |conn| {
-        let Some(current) = employee_roles::table
+    let now = Utc::now();
+    let updated = diesel::update(
+        employee_roles::table
             .find(id)
-            .select(EmployeeRole::as_select())
-            .for_update()
-            .first(conn)
-            .await
-            .optional()?
-            .filter(|r| r.is_active)
-        else {
-            return Ok(Deactivation::Missing);
-        };
-        if current.legal_entity_id != legal_entity_id {
-            return Ok(Deactivation::Foreign);
-        }
-        if current.status != ACTIVE {
-            return Ok(Deactivation::NotActive(current.status));
-        }
-        let now = Utc::now();
-        let role = diesel::update(employee_roles::table.find(id))
-            .set((
-                employee_roles::end_date.eq(now),
-                employee_roles::status.eq(INACTIVE),
-                employee_roles::updated_at.eq(now),
-                employee_roles::updated_by.eq(actor),
-            ))
-            .returning(EmployeeRole::as_returning())
-            .get_result(conn)
-            .await?;
-        audit(
-            conn,
-            actor,
-            "employee_roles",
-            id,
-            "UPDATE",
-            serde_json::json!({"status": [ACTIVE, INACTIVE], "end_date": [null, now]}),
-        )
-        .await?;
-        Ok(Deactivation::Done(role))
-    })
+            .filter(employee_roles::legal_entity_id.eq(legal_entity_id))
+            .filter(employee_roles::is_active.eq(true))
+            .filter(employee_roles::status.eq(ACTIVE)),
+    )
+    .set((
+        employee_roles::end_date.eq(now),
+        employee_roles::status.eq(INACTIVE),
+        employee_roles::updated_at.eq(now),
+        employee_roles::updated_by.eq(actor),
+    ))
+    .returning(EmployeeRole::as_returning())
+    .get_result(conn)
     .await
+    .optional()?;
+    if let Some(role) = updated {
+        return Ok(Deactivation::Done(role));
+    }
+    Ok(match role(conn, id).await?.filter(|r| r.is_active) {
+        None => Deactivation::Missing,
+        Some(r) if r.legal_entity_id != legal_entity_id => Deactivation::Foreign,
+        Some(r) => Deactivation::NotActive(r.status),
+    })
 }
 
 pub struct RoleFilter {
@@ -411,67 +382,43 @@ pub enum Scope {
     LegalEntity(Uuid),
 }
 
-/// Sets every ACTIVE role in scope INACTIVE, with one audit row each, in one transaction.
+/// Sets every ACTIVE role in scope INACTIVE in one statement (the trigger audits each row).
 /// Returns the ids deactivated.
 pub async fn deactivate_all(
     conn: &mut AsyncPgConnection,
     scope: Scope,
     actor: Uuid,
 ) -> QueryResult<Vec<Uuid>> {
-    conn.transaction(async |conn| {
-        let now = Utc::now();
-        let set = (
-            employee_roles::end_date.eq(now),
-            employee_roles::status.eq(INACTIVE),
-            employee_roles::updated_at.eq(now),
-            employee_roles::updated_by.eq(actor),
-        );
-        let active = employee_roles::status
-            .eq(ACTIVE)
-            .and(employee_roles::is_active.eq(true));
-        // One conditional UPDATE: roles deactivated concurrently are simply not returned.
-        let ids: Vec<Uuid> = match scope {
-            Scope::Employee(id) => {
-                diesel::update(
-                    employee_roles::table.filter(active.and(employee_roles::employee_id.eq(id))),
-                )
-                .set(set)
-                .returning(employee_roles::id)
-                .get_results(conn)
-                .await?
-            }
-            Scope::LegalEntity(id) => {
-                diesel::update(
-                    employee_roles::table
-                        .filter(active.and(employee_roles::legal_entity_id.eq(id))),
-                )
-                .set(set)
-                .returning(employee_roles::id)
-                .get_results(conn)
-                .await?
-            }
-        };
-        if ids.is_empty() {
-            return Ok(ids);
+    let now = Utc::now();
+    let set = (
+        employee_roles::end_date.eq(now),
+        employee_roles::status.eq(INACTIVE),
+        employee_roles::updated_at.eq(now),
+        employee_roles::updated_by.eq(actor),
+    );
+    let active = employee_roles::status
+        .eq(ACTIVE)
+        .and(employee_roles::is_active.eq(true));
+    // One conditional UPDATE: roles deactivated concurrently are simply not returned.
+    let ids: Vec<Uuid> = match scope {
+        Scope::Employee(id) => {
+            diesel::update(
+                employee_roles::table.filter(active.and(employee_roles::employee_id.eq(id))),
+            )
+            .set(set)
+            .returning(employee_roles::id)
+            .get_results(conn)
+            .await?
         }
-        let changes = serde_json::json!({"status": [ACTIVE, INACTIVE], "end_date": [null, now]});
-        let rows: Vec<_> = ids
-            .iter()
-            .map(|id| {
-                (
-                    audit_log::actor_id.eq(actor),
-                    audit_log::table_name.eq("employee_roles"),
-                    audit_log::record_id.eq(*id),
-                    audit_log::action.eq("UPDATE"),
-                    audit_log::changes.eq(changes.clone()),
-                )
-            })
-            .collect();
-        diesel::insert_into(audit_log::table)
-            .values(&rows)
-            .execute(conn)
-            .await?;
-        Ok(ids)
-    })
-    .await
+        Scope::LegalEntity(id) => {
+            diesel::update(
+                employee_roles::table.filter(active.and(employee_roles::legal_entity_id.eq(id))),
+            )
+            .set(set)
+            .returning(employee_roles::id)
+            .get_results(conn)
+            .await?
+        }
+    };
+    Ok(ids)
 }
