@@ -197,6 +197,50 @@ pub async fn prepare(
     })
 }
 
+/// A database-backed service's running HTTP server and its process pool.
+pub struct Running {
+    pub port: u16,
+    pub server: Server,
+    /// The process pool (readiness, background jobs, tests).
+    pub pool: crate::db::DbPool,
+}
+
+impl Running {
+    /// Runs until SIGTERM/SIGINT.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+impl Prepared {
+    /// Serves the shared app with the service's routes: each worker builds its state around its
+    /// own pool (connections are opened and driven on the worker's thread).
+    pub fn serve_routes<S, F, C>(
+        self,
+        settings: &ServerSettings,
+        state: F,
+        configure: C,
+    ) -> anyhow::Result<Running>
+    where
+        S: 'static,
+        F: Fn(crate::db::DbPool) -> S + Clone + Send + 'static,
+        C: Fn(&mut web::ServiceConfig, S) + Clone + Send + 'static,
+    {
+        let common = self.common;
+        let pools = self.pools;
+        let server = serve(self.listener, settings, move || {
+            let worker_state = state(pools.per_worker());
+            let configure = configure.clone();
+            app(common.clone(), move |cfg| configure(cfg, worker_state))
+        })?;
+        Ok(Running {
+            port: self.port,
+            server,
+            pool: self.pool,
+        })
+    }
+}
+
 /// The HTTP workers `serve` starts: the configured number, or one per available core.
 pub fn worker_count(s: &ServerSettings) -> usize {
     if s.workers > 0 {

@@ -1,9 +1,8 @@
 use std::sync::Arc;
 
-use actix_web::dev::Server;
 use platform::Schemas;
 use platform::db::DbPool;
-use platform::server::{app, prepare, serve};
+use platform::server::{Running, prepare};
 use utoipa::OpenApi;
 
 use crate::Settings;
@@ -19,9 +18,7 @@ pub struct AppState {
 }
 
 pub struct Application {
-    port: u16,
-    server: Server,
-    pool: DbPool,
+    running: Running,
     cleanup: Option<tokio::task::JoinHandle<()>>,
 }
 
@@ -44,39 +41,26 @@ impl Application {
                 settings.cleanup.clone(),
             ))
         });
-        let state = AppState {
-            pool: p.pool.clone(),
-            settings: Arc::new(settings.clone()),
-            schemas,
+        let shared = Arc::new(settings.clone());
+        let state = move |pool| AppState {
+            pool,
+            settings: shared.clone(),
+            schemas: schemas.clone(),
         };
-        let common = p.common;
-        let pools = p.pools;
-        let server = serve(p.listener, &settings.server, move || {
-            // Each worker gets its own pool: connections are opened and driven on its thread.
-            let state = AppState {
-                pool: pools.per_worker(),
-                ..state.clone()
-            };
-            app(common.clone(), move |cfg| crate::configure(cfg, state))
-        })?;
-        Ok(Self {
-            port: p.port,
-            server,
-            pool: p.pool,
-            cleanup,
-        })
+        let running = p.serve_routes(&settings.server, state, crate::configure)?;
+        Ok(Self { running, cleanup })
     }
 
     pub fn port(&self) -> u16 {
-        self.port
+        self.running.port
     }
 
     pub fn pool(&self) -> &DbPool {
-        &self.pool
+        &self.running.pool
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let result = self.server.await;
+        let result = self.running.run_until_stopped().await;
         if let Some(task) = self.cleanup {
             task.abort();
         }

@@ -1,28 +1,23 @@
 use std::sync::Arc;
 
-use actix_web::dev::Server;
 use platform::db::DbPool;
-use platform::server::{app, prepare, serve};
+use platform::server::{Running, prepare};
 use utoipa::OpenApi;
 
 use crate::Settings;
 use crate::openapi::ApiDoc;
 
-/// What every handler shares.
+/// What every handler shares (one per worker: the pool is the worker's own).
 #[derive(Clone)]
 pub struct AppState {
     pub pool: DbPool,
     pub settings: Arc<Settings>,
 }
 
-pub struct Application {
-    port: u16,
-    server: Server,
-    pool: DbPool,
-}
+pub struct Application(Running);
 
 impl Application {
-    /// Applies migrations, builds the pool and binds the listener (port 0 picks a free one).
+    /// Applies migrations, builds the pools and binds the listener (port 0 picks a free one).
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let p = prepare(
             "employee-roles",
@@ -34,36 +29,27 @@ impl Application {
             crate::schemas()?,
         )
         .await?;
-        let state = AppState {
-            pool: p.pool.clone(),
-            settings: Arc::new(settings.clone()),
+        let shared = Arc::new(settings.clone());
+        let state = move |pool| AppState {
+            pool,
+            settings: shared.clone(),
         };
-        let common = p.common;
-        let pools = p.pools;
-        let server = serve(p.listener, &settings.server, move || {
-            // Each worker gets its own pool: connections are opened and driven on its thread.
-            let state = AppState {
-                pool: pools.per_worker(),
-                ..state.clone()
-            };
-            app(common.clone(), move |cfg| crate::configure(cfg, state))
-        })?;
-        Ok(Self {
-            port: p.port,
-            server,
-            pool: p.pool,
-        })
+        Ok(Self(p.serve_routes(
+            &settings.server,
+            state,
+            crate::configure,
+        )?))
     }
 
     pub fn port(&self) -> u16 {
-        self.port
+        self.0.port
     }
 
     pub fn pool(&self) -> &DbPool {
-        &self.pool
+        &self.0.pool
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        self.0.run_until_stopped().await
     }
 }

@@ -153,78 +153,18 @@ pub async fn decide<'t>(
             let key = inb.api_key.filter(|k| !k.is_empty()).ok_or_else(|| {
                 Stop::new(unauthenticated(NO_API_KEY), "unauthenticated", Some(route))
             })?;
-            let verdict = deps
-                .verifier
-                .verify_api_key(key, inb.request_id)
-                .await
-                .map_err(|e| {
-                    tracing::warn!(error = %e.0, "api-key verification failed");
-                    Stop::new(
-                        dependency_failure(
-                            deps,
-                            "Authorization service",
-                            unauthenticated(crate::verify::INVALID_API_KEY),
-                        ),
-                        "dependency_failure",
-                        Some(route),
-                    )
-                })?;
-            match verdict {
-                Verdict::Valid(id) => {
-                    if trace.recording {
-                        trace.authenticated = Some(true);
-                        trace.client_id = id.client_id.clone();
-                        trace.token_scope = Some(id.scope.clone());
-                    }
-                    (Some(id), None)
-                }
-                Verdict::Refused(message) => {
-                    trace.authenticated = Some(false);
-                    return Err(Stop::new(
-                        unauthenticated(message.to_string()),
-                        "unauthenticated",
-                        Some(route),
-                    ));
-                }
-            }
+            let outcome = deps.verifier.verify_api_key(key, inb.request_id).await;
+            let id = identity_of(outcome, deps, route, trace, crate::verify::INVALID_API_KEY)?;
+            (Some(id), None)
         }
         AuthMode::Token => {
             let token = bearer_token(inb, route)?;
-            let verdict = deps
+            let outcome = deps
                 .verifier
                 .verify(&token, inb.api_key, inb.request_id)
-                .await
-                .map_err(|e| {
-                    tracing::warn!(error = %e.0, "token verification failed");
-                    Stop::new(
-                        dependency_failure(
-                            deps,
-                            "Authorization service",
-                            unauthenticated(INVALID_TOKEN),
-                        ),
-                        "dependency_failure",
-                        Some(route),
-                    )
-                })?;
-            match verdict {
-                Verdict::Valid(id) => {
-                    if trace.recording {
-                        trace.authenticated = Some(true);
-                        trace.user_id = id.user_id.clone();
-                        trace.client_id = id.client_id.clone();
-                        trace.token_scope = Some(id.scope.clone());
-                    }
-                    (Some(id), Some(token))
-                }
-                Verdict::Refused(message) => {
-                    trace.authenticated = Some(false);
-                    return Err(Stop::new(
-                        unauthenticated(message.to_string()),
-                        "unauthenticated",
-                        Some(route),
-                    ));
-                }
-            }
+                .await;
+            let id = identity_of(outcome, deps, route, trace, INVALID_TOKEN)?;
+            (Some(id), Some(token))
         }
     };
     if let (Some(who), Some(m)) = (&identity, method)
@@ -291,6 +231,48 @@ pub async fn decide<'t>(
         identity,
         token,
     })
+}
+
+/// The caller's identity from auth-token's answer, or the gatekeeper's 401 (refused) or 503
+/// (auth-token failing; `compat_message`'s 401 with the compatibility flag).
+fn identity_of(
+    outcome: Result<Verdict, crate::verify::Unavailable>,
+    deps: &Deps<'_>,
+    route: &Route,
+    trace: &mut Trace,
+    compat_message: &'static str,
+) -> Result<Arc<Identity>, Stop> {
+    let verdict = outcome.map_err(|e| {
+        tracing::warn!(error = %e.0, "verification failed");
+        Stop::new(
+            dependency_failure(
+                deps,
+                "Authorization service",
+                unauthenticated(compat_message),
+            ),
+            "dependency_failure",
+            Some(route),
+        )
+    })?;
+    match verdict {
+        Verdict::Valid(id) => {
+            if trace.recording {
+                trace.authenticated = Some(true);
+                trace.user_id = id.user_id.clone();
+                trace.client_id = id.client_id.clone();
+                trace.token_scope = Some(id.scope.clone());
+            }
+            Ok(id)
+        }
+        Verdict::Refused(message) => {
+            trace.authenticated = Some(false);
+            Err(Stop::new(
+                unauthenticated(message.to_string()),
+                "unauthenticated",
+                Some(route),
+            ))
+        }
+    }
 }
 
 /// The path after the route prefix ("" for the prefix itself).

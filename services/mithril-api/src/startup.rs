@@ -1,9 +1,8 @@
 use std::sync::Arc;
 
-use actix_web::dev::Server;
 use ehealth_core::ClientTypeGroups;
 use platform::db::DbPool;
-use platform::server::{app, prepare, serve};
+use platform::server::{Running, prepare};
 use utoipa::OpenApi;
 
 use crate::Settings;
@@ -16,11 +15,7 @@ pub struct AppState {
     pub client_types: Arc<ClientTypeGroups>,
 }
 
-pub struct Application {
-    port: u16,
-    server: Server,
-    pool: DbPool,
-}
+pub struct Application(Running);
 
 impl Application {
     /// Applies migrations, builds the pool and binds the listener (port 0 picks a free one).
@@ -35,38 +30,27 @@ impl Application {
             crate::schemas()?,
         )
         .await?;
-        let state = AppState {
-            pool: p.pool.clone(),
-            client_types: Arc::new(settings.client_types.clone()),
+        let client_types = Arc::new(settings.client_types.clone());
+        let state = move |pool| AppState {
+            pool,
+            client_types: client_types.clone(),
         };
-        let common = p.common;
-        let pools = p.pools;
-        let server = serve(p.listener, &settings.server, move || {
-            // Each worker gets its own pool: connections are opened and driven on its thread.
-            let state = AppState {
-                pool: pools.per_worker(),
-                ..state.clone()
-            };
-            app(common.clone(), move |cfg| {
-                crate::routes::configure(cfg, state)
-            })
-        })?;
-        Ok(Self {
-            port: p.port,
-            server,
-            pool: p.pool,
-        })
+        Ok(Self(p.serve_routes(
+            &settings.server,
+            state,
+            crate::routes::configure,
+        )?))
     }
 
     pub fn port(&self) -> u16 {
-        self.port
+        self.0.port
     }
 
     pub fn pool(&self) -> &DbPool {
-        &self.pool
+        &self.0.pool
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        self.0.run_until_stopped().await
     }
 }
