@@ -22,8 +22,6 @@ pub struct Caller {
     pub client_id: ClientId,
     /// The token's scope, space-separated.
     pub scope: String,
-    /// The whole `x-consumer-metadata` object (the token details).
-    pub details: serde_json::Value,
 }
 
 #[derive(Deserialize)]
@@ -53,9 +51,9 @@ impl Caller {
             .ok_or_else(|| missing(CONSUMER_METADATA))?
             .to_str()
             .map_err(|_| invalid(CONSUMER_METADATA))?;
-        let details: serde_json::Value =
+        // Straight into the two fields services read; other keys of the token details are skipped.
+        let meta: Metadata =
             serde_json::from_str(raw_meta).map_err(|_| invalid(CONSUMER_METADATA))?;
-        let meta = Metadata::deserialize(&details).map_err(|_| invalid(CONSUMER_METADATA))?;
         let user_id = req
             .headers()
             .get(CONSUMER_ID)
@@ -68,7 +66,6 @@ impl Caller {
             user_id,
             client_id: meta.client_id,
             scope: meta.scope.unwrap_or_default(),
-            details,
         })
     }
 }

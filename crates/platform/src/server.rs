@@ -71,15 +71,16 @@ impl RootSpanBuilder for RequestSpan {
             exception.message = tracing::field::Empty,
             exception.details = tracing::field::Empty,
         );
-        // Matching the route pattern costs a regex pass: only when the span is recorded.
+        // Matching the route pattern costs a regex pass, and the trace parent a header
+        // extraction: only when the span is recorded.
         if !span.is_disabled() {
             let route = request
                 .match_pattern()
                 .unwrap_or_else(|| "UNMATCHED".to_owned());
             span.record("http.route", route.as_str());
             span.record("otel.name", format!("{method} {route}").as_str());
+            tracing_actix_web::root_span_macro::private::set_otel_parent(request, &span);
         }
-        tracing_actix_web::root_span_macro::private::set_otel_parent(request, &span);
         span
     }
 
