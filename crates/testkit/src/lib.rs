@@ -3,8 +3,10 @@
 //! - [`pg`]: one throwaway PostgreSQL per test process, started from the local binaries
 //!   (or the server named by `TEST_DATABASE_URL`);
 //! - [`TestDb`]: a database cloned from a per-store template that is migrated once per process;
-//! - [`redis::RedisServer`]: a throwaway redis-server.
+//! - [`redis::RedisServer`]: a throwaway redis-server;
+//! - [`http`]: assertions on the response envelope.
 
+pub mod http;
 pub mod pg;
 pub mod redis;
 

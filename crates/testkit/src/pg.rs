@@ -305,6 +305,56 @@ impl TestDb {
     pub async fn connect(&self) -> anyhow::Result<AsyncPgConnection> {
         connect(&self.url).await
     }
+
+    /// Runs one statement (test setup: age a token, flip a flag).
+    pub async fn exec(&self, sql: &str) {
+        use diesel_async::RunQueryDsl;
+        let mut conn = self.connected().await;
+        if let Err(e) = diesel::sql_query(sql).execute(&mut conn).await {
+            panic!("{sql}: {e}");
+        }
+    }
+
+    /// The `n` column of a one-row query (`SELECT count(*) AS n …`).
+    pub async fn count(&self, sql: &str) -> i64 {
+        self.one::<CountRow>(sql).await.n
+    }
+
+    /// The `t` column of a one-row query (`SELECT … AS t`).
+    pub async fn text(&self, sql: &str) -> String {
+        self.one::<TextRow>(sql).await.t
+    }
+
+    async fn connected(&self) -> AsyncPgConnection {
+        match self.connect().await {
+            Ok(c) => c,
+            Err(e) => panic!("test database: {e:#}"),
+        }
+    }
+
+    async fn one<R>(&self, sql: &str) -> R
+    where
+        R: diesel::QueryableByName<diesel::pg::Pg> + Send + 'static,
+    {
+        use diesel_async::RunQueryDsl;
+        let mut conn = self.connected().await;
+        match diesel::sql_query(sql).get_result::<R>(&mut conn).await {
+            Ok(r) => r,
+            Err(e) => panic!("{sql}: {e}"),
+        }
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct CountRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+#[derive(diesel::QueryableByName)]
+struct TextRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    t: String,
 }
 
 /// Connects, retrying while the server is still starting up.

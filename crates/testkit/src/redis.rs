@@ -3,7 +3,7 @@
 //! when it is not on PATH.
 
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub struct RedisServer {
     child: Child,
@@ -29,29 +29,24 @@ impl RedisServer {
             "--protected-mode",
             "yes",
         ])
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null());
-        let child = crate::pg::spawn_tied_to_process(cmd, libc::SIGKILL)
+        let mut child = crate::pg::spawn_tied_to_process(cmd, libc::SIGKILL)
             .map_err(|e| anyhow::anyhow!("starting {bin} (apt-get install redis-server): {e:#}"))?;
-        let server = Self { child, port };
-        server.wait_ready().await?;
+        let log = child
+            .stdout
+            .take()
+            .ok_or_else(|| anyhow::anyhow!("redis-server has no stdout"))?;
+        let mut server = Self { child, port };
+        if let Err(e) = wait_ready(log).await {
+            server.kill();
+            return Err(e);
+        }
         Ok(server)
     }
 
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/0", self.port)
-    }
-
-    /// Waits until the server answers PING.
-    async fn wait_ready(&self) -> anyhow::Result<()> {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !ping(self.port) {
-            if Instant::now() > deadline {
-                anyhow::bail!("redis-server on port {} did not answer PING", self.port);
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        Ok(())
     }
 
     /// Kills the server now (a test of Redis going away).
@@ -67,12 +62,24 @@ impl Drop for RedisServer {
     }
 }
 
-fn ping(port: u16) -> bool {
-    use std::io::{Read, Write};
-    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
-    let mut buf = [0u8; 7];
-    s.write_all(b"PING\r\n").is_ok() && s.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n"
+/// Waits until the server logs that it accepts connections (then drains its log, so it never
+/// blocks on a full pipe).
+async fn wait_ready(log: std::process::ChildStdout) -> anyhow::Result<()> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut tx = Some(tx);
+        for line in std::io::BufReader::new(log).lines().map_while(Result::ok) {
+            if line.contains("Ready to accept connections")
+                && let Some(tx) = tx.take()
+            {
+                let _ = tx.send(());
+            }
+        }
+    });
+    match tokio::time::timeout(Duration::from_secs(10), rx).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => anyhow::bail!("redis-server exited before it was ready"),
+        Err(_) => anyhow::bail!("redis-server was not ready within 10 s"),
+    }
 }

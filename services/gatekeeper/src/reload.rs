@@ -8,28 +8,26 @@ use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwap;
 use serde::Serialize;
+use tokio::sync::watch;
 
 use crate::table::{LoadContext, RouteTable};
 
 pub struct Reloader {
     path: String,
     ctx: LoadContext,
-    state: Mutex<ReloadState>,
+    /// (modified, len) of the file as last read; the lock also serializes reloads.
+    seen: Mutex<Option<(SystemTime, u64)>>,
+    /// The current status, for /routes and for whoever waits for a reload.
+    status: watch::Sender<ReloadStatus>,
 }
 
-#[derive(Clone, Serialize, Default)]
+#[derive(Clone, Serialize, Default, Debug)]
 pub struct ReloadStatus {
     /// 1 for the table loaded at startup, +1 per successful reload.
     pub generation: u64,
     pub loaded_at: Option<String>,
     /// Why the last attempt failed, when it did (cleared by the next success).
     pub last_error: Option<String>,
-}
-
-struct ReloadState {
-    status: ReloadStatus,
-    /// (modified, len) of the file as last read.
-    seen: Option<(SystemTime, u64)>,
 }
 
 fn file_stamp(path: &str) -> Option<(SystemTime, u64)> {
@@ -49,51 +47,55 @@ impl Reloader {
         let reloader = Self {
             path: path.to_owned(),
             ctx,
-            state: Mutex::new(ReloadState {
-                status: ReloadStatus {
-                    generation: 1,
-                    loaded_at: Some(now_rfc3339()),
-                    last_error: None,
-                },
-                seen,
+            seen: Mutex::new(seen),
+            status: watch::Sender::new(ReloadStatus {
+                generation: 1,
+                loaded_at: Some(now_rfc3339()),
+                last_error: None,
             }),
         };
         Ok((reloader, table))
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, ReloadState> {
-        match self.state.lock() {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<(SystemTime, u64)>> {
+        match self.seen.lock() {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
         }
     }
 
     pub fn status(&self) -> ReloadStatus {
-        self.lock().status.clone()
+        self.status.borrow().clone()
+    }
+
+    /// Changes of the status as they happen (a test or an operator waiting for a reload).
+    pub fn subscribe(&self) -> watch::Receiver<ReloadStatus> {
+        self.status.subscribe()
     }
 
     /// Reads, validates and swaps in the file; returns the new generation.
     pub fn reload_now(&self, table: &ArcSwap<RouteTable>) -> anyhow::Result<u64> {
         let stamp = file_stamp(&self.path);
         let result = RouteTable::load(&self.path, &self.ctx);
-        let mut state = self.lock();
-        state.seen = stamp;
+        let mut seen = self.lock();
+        *seen = stamp;
         match result {
             Ok(new) => {
                 table.store(Arc::new(new));
-                state.status.generation += 1;
-                state.status.loaded_at = Some(now_rfc3339());
-                state.status.last_error = None;
-                tracing::info!(
-                    file = %self.path,
-                    generation = state.status.generation,
-                    "route table reloaded"
-                );
-                Ok(state.status.generation)
+                let mut generation = 0;
+                self.status.send_modify(|s| {
+                    s.generation += 1;
+                    s.loaded_at = Some(now_rfc3339());
+                    s.last_error = None;
+                    generation = s.generation;
+                });
+                tracing::info!(file = %self.path, generation, "route table reloaded");
+                Ok(generation)
             }
             Err(e) => {
                 tracing::error!(file = %self.path, error = format!("{e:#}"), "route file rejected; keeping the table in force");
-                state.status.last_error = Some(format!("{e:#}"));
+                self.status
+                    .send_modify(|s| s.last_error = Some(format!("{e:#}")));
                 Err(e)
             }
         }
@@ -101,7 +103,7 @@ impl Reloader {
 
     fn changed(&self) -> bool {
         let stamp = file_stamp(&self.path);
-        stamp.is_some() && stamp != self.lock().seen
+        stamp.is_some() && stamp != *self.lock()
     }
 
     /// Runs until the process ends: SIGHUP and (when `interval` > 0) file polling.

@@ -150,8 +150,9 @@ impl Application {
         self.ops_port
     }
 
-    pub fn gate(&self) -> &Gate {
-        &self.gate
+    /// The route table's reload status, as it changes.
+    pub fn reload_status(&self) -> tokio::sync::watch::Receiver<crate::reload::ReloadStatus> {
+        self.gate.reloader.subscribe()
     }
 
     /// Serves both ports until SIGTERM/SIGINT (actix stops both servers on the signal).

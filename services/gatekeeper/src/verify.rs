@@ -305,10 +305,6 @@ impl Verifier {
     pub fn purge_all(&self) {
         self.cache.invalidate_all();
     }
-
-    pub fn cached_entries(&self) -> u64 {
-        self.cache.entry_count()
-    }
 }
 
 /// The request URL holds the token: never let it reach a log.
@@ -433,6 +429,41 @@ mod tests {
             meta,
             r#"{"broker_scope":"a","client_id":"c1","grant_type":"authorization_code","redirect_uri":"https://x","scope":"a b"}"#
         );
+    }
+
+    #[test]
+    fn a_positive_answer_lives_no_longer_than_the_token() {
+        let expiry = EntryExpiry {
+            ttl: Duration::from_secs(60),
+            negative_ttl: Duration::from_secs(5),
+        };
+        let entry = |expires_at: i64| {
+            Entry {
+            verdict: match interpret(
+                200,
+                format!(r#"{{"data":{{"user_id":"u","expires_at":{expires_at},"details":{{"scope":"a"}}}}}}"#)
+                    .as_bytes(),
+                true,
+            ) {
+                Ok(v) => v,
+                Err(e) => panic!("{e:?}"),
+            },
+            token_hash: [0; 32],
+        }
+        };
+        let ttl = |e: &Entry| expiry.expire_after_create(&[0; 32], e, Instant::now());
+        assert_eq!(
+            ttl(&entry(unix_now() + 3600)),
+            Some(Duration::from_secs(60))
+        );
+        let soon = ttl(&entry(unix_now() + 10)).unwrap();
+        assert!(soon <= Duration::from_secs(10) && soon >= Duration::from_secs(9));
+        assert_eq!(ttl(&entry(unix_now() - 5)), Some(Duration::ZERO));
+        let refused = Entry {
+            verdict: Verdict::Refused("no".into()),
+            token_hash: [0; 32],
+        };
+        assert_eq!(ttl(&refused), Some(Duration::from_secs(5)));
     }
 
     #[test]

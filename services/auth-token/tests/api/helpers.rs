@@ -1,6 +1,3 @@
-use diesel::QueryableByName;
-use diesel::sql_types::{BigInt, Text};
-use diesel_async::RunQueryDsl;
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{Value, json};
 use testkit::TestDb;
@@ -59,18 +56,6 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut auth_token::Settings)) -> TestAp
     }
 }
 
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-#[derive(QueryableByName)]
-struct TextRow {
-    #[diesel(sql_type = Text)]
-    t: String,
-}
-
 impl TestApp {
     pub fn auth_req(&self, method: Method, path: &str) -> RequestBuilder {
         self.http.request(method, format!("{}{}", self.auth, path))
@@ -89,30 +74,21 @@ impl TestApp {
     }
 
     pub async fn exec(&self, sql: &str) {
-        let mut conn = self.db.connect().await.unwrap();
-        diesel::sql_query(sql).execute(&mut conn).await.unwrap();
+        self.db.exec(sql).await
     }
 
     pub async fn count(&self, sql: &str) -> i64 {
-        let mut conn = self.db.connect().await.unwrap();
-        diesel::sql_query(sql)
-            .get_result::<Count>(&mut conn)
-            .await
-            .unwrap()
-            .n
+        self.db.count(sql).await
     }
 
     /// Every row of the credential-bearing tables, as text.
     pub async fn dump(&self) -> String {
-        let mut conn = self.db.connect().await.unwrap();
-        diesel::sql_query(
-            "SELECT coalesce((SELECT string_agg(row_to_json(t)::text, E'\\n') FROM tokens t), '') || E'\\n' ||
-                    coalesce((SELECT string_agg(row_to_json(c)::text, E'\\n') FROM connections c), '') AS t",
-        )
-        .get_result::<TextRow>(&mut conn)
-        .await
-        .unwrap()
-        .t
+        self.db
+            .text(
+                "SELECT coalesce((SELECT string_agg(row_to_json(t)::text, E'\\n') FROM tokens t), '') || E'\\n' ||
+                        coalesce((SELECT string_agg(row_to_json(c)::text, E'\\n') FROM connections c), '') AS t",
+            )
+            .await
     }
 
     pub async fn type_id(&self, name: &str) -> Uuid {
@@ -319,18 +295,4 @@ impl World {
     }
 }
 
-pub async fn json_of(res: Response) -> Value {
-    res.json().await.expect("a JSON body")
-}
-
-/// Asserts an error envelope: status, `error.type` and `error.message`.
-pub async fn assert_error(res: Response, status: u16, kind: &str, message: Option<&str>) -> Value {
-    assert_eq!(res.status(), status, "status");
-    let body = json_of(res).await;
-    assert_eq!(body["error"]["type"], kind, "type in {body}");
-    if let Some(m) = message {
-        assert_eq!(body["error"]["message"], m, "message in {body}");
-    }
-    assert_eq!(body["meta"]["code"], status);
-    body
-}
+pub use testkit::http::{assert_error, json_of};

@@ -1,6 +1,3 @@
-use diesel::QueryableByName;
-use diesel::sql_types::{BigInt, Text};
-use diesel_async::RunQueryDsl;
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{Value, json};
 use testkit::TestDb;
@@ -41,18 +38,6 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut employee_roles::Settings)) -> Te
         db,
         actor: Uuid::new_v4(),
     }
-}
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-#[derive(QueryableByName)]
-struct TextRow {
-    #[diesel(sql_type = Text)]
-    t: String,
 }
 
 /// A legal entity's user: the identity the gatekeeper would vouch for.
@@ -131,34 +116,25 @@ impl TestApp {
     }
 
     pub async fn count(&self, sql: &str) -> i64 {
-        let mut conn = self.db.connect().await.unwrap();
-        diesel::sql_query(sql)
-            .get_result::<Count>(&mut conn)
-            .await
-            .unwrap()
-            .n
+        self.db.count(sql).await
     }
 
     pub async fn exec(&self, sql: &str) {
-        let mut conn = self.db.connect().await.unwrap();
-        diesel::sql_query(sql).execute(&mut conn).await.unwrap();
+        self.db.exec(sql).await
     }
 
     /// Every row of the writable tables, as text (to show that a refused request wrote nothing).
     pub async fn snapshot(&self) -> String {
-        let mut conn = self.db.connect().await.unwrap();
-        diesel::sql_query(
-            "SELECT concat_ws(E'\\n',
-               (SELECT string_agg(row_to_json(r)::text, E'\\n' ORDER BY r.id) FROM employee_roles r),
-               (SELECT string_agg(row_to_json(a)::text, E'\\n' ORDER BY a.id) FROM audit_log a),
-               (SELECT string_agg(row_to_json(e)::text, E'\\n' ORDER BY e.id) FROM employees e),
-               (SELECT string_agg(row_to_json(h)::text, E'\\n' ORDER BY h.id) FROM healthcare_services h),
-               (SELECT string_agg(row_to_json(l)::text, E'\\n' ORDER BY l.id) FROM legal_entities l)) AS t",
-        )
-        .get_result::<TextRow>(&mut conn)
-        .await
-        .unwrap()
-        .t
+        self.db
+            .text(
+                "SELECT concat_ws(E'\\n',
+                   (SELECT string_agg(row_to_json(r)::text, E'\\n' ORDER BY r.id) FROM employee_roles r),
+                   (SELECT string_agg(row_to_json(a)::text, E'\\n' ORDER BY a.id) FROM audit_log a),
+                   (SELECT string_agg(row_to_json(e)::text, E'\\n' ORDER BY e.id) FROM employees e),
+                   (SELECT string_agg(row_to_json(h)::text, E'\\n' ORDER BY h.id) FROM healthcare_services h),
+                   (SELECT string_agg(row_to_json(l)::text, E'\\n' ORDER BY l.id) FROM legal_entities l)) AS t",
+            )
+            .await
     }
 }
 
@@ -217,21 +193,7 @@ impl Clinic {
     }
 }
 
-pub async fn json_of(res: Response) -> Value {
-    res.json().await.expect("a JSON body")
-}
-
-/// Asserts an error envelope: status, `error.type` and `error.message`.
-pub async fn assert_error(res: Response, status: u16, kind: &str, message: Option<&str>) -> Value {
-    assert_eq!(res.status(), status, "status");
-    let body = json_of(res).await;
-    assert_eq!(body["error"]["type"], kind, "type in {body}");
-    if let Some(m) = message {
-        assert_eq!(body["error"]["message"], m, "message in {body}");
-    }
-    assert_eq!(body["meta"]["code"], status);
-    body
-}
+pub use testkit::http::{assert_error, json_of};
 
 /// Asserts a 422 with one invalid entry at `entry`.
 pub async fn assert_invalid(res: Response, entry: &str, description: Option<&str>) {

@@ -12,6 +12,8 @@ pub struct Gateway {
     pub ops: String,
     pub routes_file: PathBuf,
     pub http: reqwest::Client,
+    /// The route table's reload status as it changes (generation, last error).
+    pub reload: tokio::sync::watch::Receiver<gatekeeper::reload::ReloadStatus>,
 }
 
 /// The route table most tests use. `{stub}`, `{abac}`, `{dead}`, `{mithril}` and `{auth}` are
@@ -118,12 +120,14 @@ pub async fn gateway(
     let app = gatekeeper::Application::build(s).await.unwrap();
     let url = format!("http://127.0.0.1:{}", app.port());
     let ops = format!("http://127.0.0.1:{}", app.ops_port());
+    let reload = app.reload_status();
     tokio::spawn(app.run_until_stopped());
     Gateway {
         url,
         ops,
         routes_file,
         http: reqwest::Client::new(),
+        reload,
     }
 }
 
@@ -209,7 +213,17 @@ impl Gateway {
     }
 }
 
-/// Polls `probe` until it returns true, for at most `limit`.
+/// Waits until the route table's reload status satisfies `done` (the watcher noticed the file).
+pub async fn reloaded(gw: &Gateway, done: impl FnMut(&gatekeeper::reload::ReloadStatus) -> bool) {
+    let mut rx = gw.reload.clone();
+    match tokio::time::timeout(Duration::from_secs(5), rx.wait_for(done)).await {
+        Ok(Ok(_)) => {}
+        other => panic!("no such reload within 5 s: {other:?}"),
+    }
+}
+
+/// Polls `probe` until it returns true, for at most `limit`. Only for conditions that are about
+/// time itself (a cache TTL running out), where there is no event to wait for.
 pub async fn eventually<F, Fut>(limit: Duration, mut probe: F)
 where
     F: FnMut() -> Fut,

@@ -1,7 +1,5 @@
 //! The route table reloads on change and keeps the table in force when the new file is bad.
 
-use std::time::Duration;
-
 use reqwest::Method;
 
 use crate::helpers::*;
@@ -21,10 +19,7 @@ async fn hot_reload_good_then_bad_file() {
         upstreams.stub
     );
     std::fs::write(&gw.routes_file, &added).unwrap();
-    eventually(Duration::from_secs(5), || async {
-        gw.ops_get("/routes").await["data"]["generation"] == 2
-    })
-    .await;
+    reloaded(&gw, |s| s.generation == 2).await;
     assert_eq!(
         echoed(gw.req(Method::GET, "/fresh/x").send().await.unwrap()).await["path"],
         "/fresh/x"
@@ -36,10 +31,7 @@ async fn hot_reload_good_then_bad_file() {
         "rate_limit: {second: 5, minute: 2}",
     );
     std::fs::write(&gw.routes_file, &bad).unwrap();
-    eventually(Duration::from_secs(5), || async {
-        gw.ops_get("/routes").await["data"]["last_error"].is_string()
-    })
-    .await;
+    reloaded(&gw, |s| s.last_error.is_some()).await;
     let status = gw.ops_get("/routes").await;
     assert_eq!(status["data"]["generation"], 2);
     let why = status["data"]["last_error"].as_str().unwrap();

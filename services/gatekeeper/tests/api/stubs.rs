@@ -1,13 +1,13 @@
 //! Stub servers for what is outside this system: an upstream service and ABAC.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use serde_json::{Value, json};
 
 /// An upstream that echoes what it received: method, path, query, headers, body length.
-/// `/slow…` answers after 2 s; `…/status/{code}` answers that status with an empty body.
+/// `/slow…` never answers (the gatekeeper's timeout ends it); `…/status/{code}` answers that
+/// status with an empty body.
 pub async fn upstream() -> String {
     let server = HttpServer::new(|| App::new().default_service(web::to(echo)))
         .workers(1)
@@ -21,7 +21,7 @@ pub async fn upstream() -> String {
 async fn echo(req: HttpRequest, body: web::Bytes) -> HttpResponse {
     let path = req.path().to_owned();
     if path.starts_with("/slow") {
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        std::future::pending::<()>().await;
     }
     if let Some(code) = path.rsplit_once("/status/").map(|(_, c)| c) {
         return HttpResponse::build(
@@ -45,7 +45,7 @@ async fn echo(req: HttpRequest, body: web::Bytes) -> HttpResponse {
 }
 
 /// A stub ABAC that answers by `resource.id`: `allow`, `deny`, `malformed` (a 200 whose result
-/// is the string "true"), `slow` (3 s), `broken` (500); and records every request body.
+/// is the string "true"), `slow` (never answers), `broken` (500); and records every request body.
 pub struct Abac {
     pub url: String,
     pub seen: Arc<Mutex<Vec<Value>>>,
@@ -65,10 +65,7 @@ pub async fn abac() -> Abac {
                     match body["resource"]["id"].as_str().unwrap_or("") {
                         "allow" => HttpResponse::Ok().json(json!({"data": {"result": true}})),
                         "malformed" => HttpResponse::Ok().json(json!({"data": {"result": "true"}})),
-                        "slow" => {
-                            tokio::time::sleep(Duration::from_secs(3)).await;
-                            HttpResponse::Ok().json(json!({"data": {"result": true}}))
-                        }
+                        "slow" => std::future::pending().await,
                         "broken" => HttpResponse::InternalServerError().finish(),
                         _ => HttpResponse::Ok().json(json!({"data": {"result": false}})),
                     }
