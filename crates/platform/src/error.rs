@@ -14,7 +14,6 @@ use std::borrow::Cow;
 use std::fmt;
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use ehealth_core::envelope::{MALFORMED_MESSAGE, VALIDATION_FAILED_MESSAGE};
 use ehealth_core::{ErrorBody, InvalidEntry};
@@ -240,15 +239,29 @@ impl ApiError {
         }
     }
 
+    /// The envelope's bytes for a request's `meta` (url, id, idempotency key). Servers that are
+    /// not actix (the gatekeeper's proxy port) render errors with this and [`Self::headers`].
+    pub fn envelope(&self, meta: ehealth_core::Meta) -> Vec<u8> {
+        let body = serde_json::json!({"meta": meta, "error": self.body()});
+        // A `Value` of strings and numbers always serializes.
+        serde_json::to_vec(&body).unwrap_or_default()
+    }
+
+    /// The headers this error adds to its response: `Retry-After`, `WWW-Authenticate`.
+    pub fn headers(&self) -> impl Iterator<Item = (&'static str, String)> {
+        let retry = self.retry_after.map(|s| ("retry-after", s.to_string()));
+        let auth = self
+            .www_authenticate
+            .then(|| ("www-authenticate", "Bearer".to_owned()));
+        retry.into_iter().chain(auth)
+    }
+
     /// The response without its body: status and headers. The body is written by
     /// [`crate::request_context`], which knows the request's url and id.
     pub(crate) fn response_head(&self) -> actix_web::HttpResponseBuilder {
         let mut res = HttpResponse::build(self.status);
-        if let Some(secs) = self.retry_after {
-            res.insert_header((header::RETRY_AFTER, secs.to_string()));
-        }
-        if self.www_authenticate {
-            res.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+        for (name, value) in self.headers() {
+            res.insert_header((name, value));
         }
         res
     }

@@ -8,7 +8,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{HttpMessage, HttpRequest, HttpResponse, ResponseError};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 
 use ehealth_core::Meta;
 
@@ -134,14 +134,9 @@ pub fn render_error(req: &HttpRequest, err: &ApiError) -> HttpResponse {
         request_id,
         idempotency_key,
     };
-    let body = serde_json::json!({"meta": meta, "error": err.body()});
-    match serde_json::to_vec(&body) {
-        Ok(bytes) => err
-            .response_head()
-            .content_type("application/json")
-            .body(bytes),
-        Err(_) => err.error_response(),
-    }
+    err.response_head()
+        .content_type("application/json")
+        .body(err.envelope(meta))
 }
 
 #[cfg(test)]

@@ -8,7 +8,6 @@ pub async fn run(args: Vec<String>) -> anyhow::Result<()> {
             let file = args.get(1).unwrap_or(&settings.routes.file);
             let ctx = crate::table::LoadContext {
                 default_body_limit: settings.server.body_limit as u64,
-                clients: Default::default(),
             };
             let table = crate::table::RouteTable::load(file, &ctx)?;
             println!("{file}: {} routes, valid", table.routes.len());

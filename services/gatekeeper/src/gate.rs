@@ -17,7 +17,7 @@ use crate::verify::{Identity, Verdict, Verifier};
 
 /// What the caller sent that the decision reads.
 pub struct Inbound<'a> {
-    pub method: &'a actix_web::http::Method,
+    pub method: &'a str,
     pub raw_path: &'a str,
     pub query: &'a str,
     /// Every `Authorization` header value (more than one is refused).

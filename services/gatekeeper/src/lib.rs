@@ -5,6 +5,7 @@
 //! purge, explain and the route table.
 
 mod abac;
+mod body;
 pub mod cli;
 pub mod gate;
 pub mod metrics;
@@ -14,9 +15,11 @@ pub mod path;
 mod proxy;
 pub mod ratelimit;
 pub mod reload;
+mod server;
 pub mod settings;
 pub mod startup;
 pub mod table;
+pub mod upstream;
 pub mod verify;
 
 pub use settings::Settings;

@@ -85,7 +85,7 @@ pub async fn explain(
     let authorization = body.token.as_ref().map(|t| format!("Bearer {t}"));
     let request_id = uuid::Uuid::new_v4().to_string();
     let inbound = Inbound {
-        method: &method,
+        method: method.as_str(),
         raw_path: path,
         query,
         authorization: authorization.iter().map(|a| a.as_bytes()).collect(),

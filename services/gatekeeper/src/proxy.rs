@@ -1,51 +1,59 @@
-//! The proxy port: every request goes through [`crate::gate::decide`], then the rate limit, then
-//! to the upstream over the route's pooled keep-alive client. Bodies stream both ways; only a
-//! request body with a known length under 64 KiB is read whole first (one write upstream).
+//! The proxy port's handler: every request goes through [`crate::gate::decide`], then the rate
+//! limit, then to the upstream over the worker's pooled keep-alive client. Requests and answers
+//! keep hyper's own types end to end: headers are filtered in place, the upstream's body streams
+//! back as hyper received it, and only a request body with a known length under 64 KiB is read
+//! whole first (one write upstream).
 //!
 //! The gatekeeper's own answers are envelopes; the upstream's answers pass untouched except for
 //! hop-by-hop headers, `x-request-id` and `traceparent`.
 
-use std::io;
-use std::pin::Pin;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Poll};
 
-use actix_web::body::{BodyStream, SizedStream};
-use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
-use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
-use bytes::{Bytes, BytesMut};
-use futures_util::StreamExt;
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, Request, Response, StatusCode, Uri, Version};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
 use platform::ApiError;
-use platform::request_context::{RequestMeta, is_sane_request_id, render_error};
-use tokio::sync::mpsc;
+use platform::request_context::is_sane_request_id;
 
+use crate::body::{ReqBody, ResBody};
 use crate::gate::{self, Inbound, Passed, Stop, Trace};
 use crate::ratelimit::Decision;
 use crate::startup::Gate;
-use crate::table::Cors;
+use crate::table::{Cors, Route};
+use crate::upstream::Upstreams;
 use crate::verify::{Identity, Verifier};
 
 /// Request bodies up to this size (with a Content-Length) are read whole before forwarding.
 const BUFFERED_BODY: u64 = 64 * 1024;
 
-/// Hop-by-hop headers (RFC 9110 §7.6.1) and the ones this hop sets itself.
-fn is_hop_by_hop(name: &str) -> bool {
-    matches!(
-        name,
-        "connection"
-            | "keep-alive"
-            | "proxy-authenticate"
-            | "proxy-authorization"
-            | "proxy-connection"
-            | "te"
-            | "trailer"
-            | "transfer-encoding"
-            | "upgrade"
-            | "host"
-            | "content-length"
-    )
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+
+/// Hop-by-hop headers (RFC 9110 §7.6.1), dropped in both directions.
+const HOP_BY_HOP: [HeaderName; 9] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    HeaderName::from_static("proxy-connection"),
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+];
+
+/// Request headers this hop drops besides the hop-by-hop ones: the client's `host` (the
+/// upstream's is set from its URI), `content-length` (set from the body sent) and `expect`
+/// (the 100-continue is answered here).
+fn is_hop_by_hop_request(name: &HeaderName) -> bool {
+    HOP_BY_HOP.contains(name)
+        || name == header::HOST
+        || name == header::CONTENT_LENGTH
+        || name == header::EXPECT
 }
 
 /// Headers only the gatekeeper may set (spec §4 W9): every inbound copy is dropped.
@@ -81,60 +89,91 @@ fn traceparent(inbound: Option<&HeaderValue>) -> String {
     format!("00-{trace_id}-{span:016x}-01")
 }
 
+/// What the handler knows of the request besides its parts.
+struct Call<'a> {
+    gate: &'a Gate,
+    upstreams: &'a Upstreams,
+    peer: SocketAddr,
+    request_id: &'a str,
+    traceparent: &'a str,
+    /// `meta.url` of the gatekeeper's own answers.
+    url: String,
+}
+
 pub async fn handle(
-    req: HttpRequest,
-    payload: web::Payload,
-    gate: web::Data<Gate>,
-) -> HttpResponse {
+    gate: &Gate,
+    upstreams: &Upstreams,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+) -> Response<ResBody> {
     let request_id = req
         .headers()
-        .get("x-request-id")
+        .get(REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .filter(|v| is_sane_request_id(v))
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let traceparent = traceparent(req.headers().get("traceparent"));
-    let table = gate.table.load_full();
-    let deps = gate.deps();
-    let cookie = cookie_value(&req, "authorization");
-    let inbound = Inbound {
-        method: req.method(),
-        raw_path: req.uri().path(),
-        query: req.uri().query().unwrap_or(""),
-        authorization: req
-            .headers()
-            .get_all(header::AUTHORIZATION)
-            .map(|v| v.as_bytes())
-            .collect(),
-        cookie,
-        api_key: req.headers().get("api-key").and_then(|v| v.to_str().ok()),
+    let traceparent = traceparent(req.headers().get(TRACEPARENT));
+    let call = Call {
+        gate,
+        upstreams,
+        peer,
         request_id: &request_id,
+        traceparent: &traceparent,
+        url: request_url(&req),
     };
-    let mut trace = Trace::default();
-    let preflight = preflight(&req, &table, &inbound);
-    let mut res = if let Some(res) = preflight {
-        res
-    } else {
-        match gate::decide(&table, &deps, &inbound, &mut trace).await {
-            Err(stop) => stop_response(&req, &gate, stop, &request_id),
-            Ok(passed) => {
-                forward_limited(&req, payload, &gate, passed, &request_id, &traceparent).await
+    let table = gate.table.load_full();
+    let mut res = match preflight(&req, &table) {
+        Some(res) => res,
+        None => {
+            let decided = {
+                let inbound = Inbound {
+                    method: req.method().as_str(),
+                    raw_path: req.uri().path(),
+                    query: req.uri().query().unwrap_or(""),
+                    authorization: req
+                        .headers()
+                        .get_all(header::AUTHORIZATION)
+                        .iter()
+                        .map(|v| v.as_bytes())
+                        .collect(),
+                    cookie: cookie_value(req.headers(), "authorization"),
+                    api_key: req.headers().get("api-key").and_then(|v| v.to_str().ok()),
+                    request_id: &request_id,
+                };
+                gate::decide(&table, &gate.deps(), &inbound, &mut Trace::default()).await
+            };
+            match decided {
+                Err(stop) => stop_response(&call, stop),
+                Ok(passed) => forward_limited(&call, req, passed).await,
             }
         }
     };
     let h = res.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&request_id) {
-        h.insert(HeaderName::from_static("x-request-id"), v);
+        h.insert(REQUEST_ID, v);
     }
     if let Ok(v) = HeaderValue::from_str(&traceparent) {
-        h.insert(HeaderName::from_static("traceparent"), v);
+        h.insert(TRACEPARENT, v);
     }
     res
 }
 
-fn cookie_value(req: &HttpRequest, name: &str) -> Option<String> {
-    req.headers()
+/// `http://host/path`, as the other services put in `meta.url`.
+fn request_url(req: &Request<Incoming>) -> String {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()))
+        .unwrap_or("localhost");
+    format!("http://{host}{}", req.uri().path())
+}
+
+fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
         .get_all(header::COOKIE)
+        .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .find_map(|pair| {
@@ -143,14 +182,35 @@ fn cookie_value(req: &HttpRequest, name: &str) -> Option<String> {
         })
 }
 
-/// The gatekeeper's own answer: the envelope, with the request id in `meta`.
-fn stop_response(req: &HttpRequest, gate: &Gate, stop: Stop, request_id: &str) -> HttpResponse {
-    req.extensions_mut().insert(RequestMeta {
+/// An envelope: the error, with the request's url and id in `meta`.
+pub fn error_response(err: &ApiError, url: String, request_id: &str) -> Response<ResBody> {
+    let meta = ehealth_core::Meta {
+        url,
+        kind: "object",
+        code: err.status().as_u16(),
         request_id: request_id.to_owned(),
         idempotency_key: None,
-    });
-    let res = render_error(req, &stop.error);
-    gate.metrics.request(
+    };
+    let mut res = Response::new(ResBody::Full(Some(Bytes::from(err.envelope(meta)))));
+    *res.status_mut() =
+        StatusCode::from_u16(err.status().as_u16()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    for (name, value) in err.headers() {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(HeaderName::from_static(name), v);
+        }
+    }
+    res
+}
+
+/// The gatekeeper's own answer, counted in the request metric.
+fn stop_response(call: &Call<'_>, stop: Stop) -> Response<ResBody> {
+    let res = error_response(&stop.error, call.url.clone(), call.request_id);
+    call.gate.metrics.request(
         stop.route.as_deref().unwrap_or("UNMATCHED"),
         res.status().as_u16(),
         stop.decision,
@@ -161,46 +221,50 @@ fn stop_response(req: &HttpRequest, gate: &Gate, stop: Stop, request_id: &str) -
 /// CORS preflight on routes that enable CORS: answered before authentication (as the
 /// reference's cors plugin, which ran first).
 fn preflight(
-    req: &HttpRequest,
+    req: &Request<Incoming>,
     table: &crate::table::RouteTable,
-    inb: &Inbound<'_>,
-) -> Option<HttpResponse> {
-    if req.method() != actix_web::http::Method::OPTIONS
+) -> Option<Response<ResBody>> {
+    if req.method() != Method::OPTIONS
         || !req
             .headers()
             .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
     {
         return None;
     }
-    let path = crate::path::normalize(inb.raw_path).ok()?;
+    let path = crate::path::normalize(req.uri().path()).ok()?;
     let route = table.cors_route(&path)?;
     let cors = route.cors.as_ref()?;
-    let mut res = HttpResponse::NoContent();
-    if let Some(origin) = allowed_origin(req, cors) {
-        res.insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, origin))
-            .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, cors.methods.as_str()))
-            .insert_header((header::ACCESS_CONTROL_ALLOW_HEADERS, cors.headers.as_str()))
-            .insert_header((header::ACCESS_CONTROL_MAX_AGE, cors.max_age.as_str()))
-            .insert_header((header::VARY, "Origin"));
+    let mut res = Response::new(ResBody::empty());
+    *res.status_mut() = StatusCode::NO_CONTENT;
+    if let Some(origin) = allowed_origin(req.headers(), cors) {
+        let h = res.headers_mut();
+        let mut set = |name: HeaderName, value: &str| {
+            if let Ok(v) = HeaderValue::from_str(value) {
+                h.insert(name, v);
+            }
+        };
+        set(header::ACCESS_CONTROL_ALLOW_METHODS, &cors.methods);
+        set(header::ACCESS_CONTROL_ALLOW_HEADERS, &cors.headers);
+        set(header::ACCESS_CONTROL_MAX_AGE, &cors.max_age);
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        h.insert(header::VARY, HeaderValue::from_static("Origin"));
     }
-    Some(res.finish())
+    Some(res)
 }
 
-fn allowed_origin(req: &HttpRequest, cors: &Cors) -> Option<HeaderValue> {
-    let origin = req.headers().get(header::ORIGIN)?;
+fn allowed_origin(headers: &HeaderMap, cors: &Cors) -> Option<HeaderValue> {
+    let origin = headers.get(header::ORIGIN)?;
     let s = origin.to_str().ok()?;
     (cors.any_origin || cors.origins.contains(s)).then(|| origin.clone())
 }
 
 async fn forward_limited(
-    req: &HttpRequest,
-    payload: web::Payload,
-    gate: &Gate,
+    call: &Call<'_>,
+    req: Request<Incoming>,
     passed: Passed<'_>,
-    request_id: &str,
-    traceparent: &str,
-) -> HttpResponse {
+) -> Response<ResBody> {
     let route = passed.route;
+    let gate = call.gate;
     let mut limit_headers = None;
     if let Some(limit) = &route.rate_limit {
         let key = match (&passed.identity, &passed.token) {
@@ -208,44 +272,39 @@ async fn forward_limited(
                 format!("client:{}", id.client_id.as_deref().unwrap_or_default())
             }
             (_, Some(t)) => format!("token:{}", hex::encode(&Verifier::token_hash(t)[..16])),
-            _ => format!(
-                "ip:{}",
-                req.peer_addr()
-                    .map(|a| a.ip().to_string())
-                    .unwrap_or_default()
-            ),
+            _ => format!("ip:{}", call.peer.ip()),
         };
         let (decision, backend) = gate.limiter.check(&route.name, &key, limit).await;
         if !decision.allowed {
             gate.metrics
                 .rate_limited(&route.name, &format!("{backend:?}").to_lowercase());
-            let mut res = stop_response(
-                req,
-                gate,
-                Stop::new(
-                    ApiError::too_many_requests(decision.reset_secs),
-                    "rate_limited",
-                    Some(route),
-                ),
-                request_id,
+            let stop = Stop::new(
+                ApiError::too_many_requests(decision.reset_secs),
+                "rate_limited",
+                Some(route),
             );
+            let mut res = stop_response(call, stop);
             rate_limit_headers(res.headers_mut(), &decision);
             return res;
         }
         limit_headers = Some(decision);
     }
-    let mut res = match forward(req, payload, gate, &passed, request_id, traceparent).await {
+    let origin = route
+        .cors
+        .as_ref()
+        .and_then(|c| allowed_origin(req.headers(), c));
+    let mut res = match forward(call, req, &passed).await {
         Ok(res) => {
             gate.metrics
                 .request(&route.name, res.status().as_u16(), "forwarded");
             res
         }
-        Err(stop) => stop_response(req, gate, stop, request_id),
+        Err(stop) => stop_response(call, stop),
     };
     if let Some(d) = &limit_headers {
         rate_limit_headers(res.headers_mut(), d);
     }
-    if let Some(origin) = route.cors.as_ref().and_then(|c| allowed_origin(req, c)) {
+    if let Some(origin) = origin {
         res.headers_mut()
             .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
         res.headers_mut()
@@ -256,20 +315,18 @@ async fn forward_limited(
 
 /// IETF RateLimit header fields (draft-ietf-httpapi-ratelimit-headers).
 fn rate_limit_headers(h: &mut HeaderMap, d: &Decision) {
-    let mut set = |name: &'static str, v: String| {
-        if let Ok(v) = HeaderValue::from_str(&v) {
-            h.insert(HeaderName::from_static(name), v);
-        }
+    let mut set = |name: &'static str, v: u64| {
+        h.insert(HeaderName::from_static(name), HeaderValue::from(v));
     };
-    set("ratelimit-limit", d.limit.to_string());
-    set("ratelimit-remaining", d.remaining.to_string());
-    set("ratelimit-reset", d.reset_secs.to_string());
+    set("ratelimit-limit", d.limit.into());
+    set("ratelimit-remaining", d.remaining.into());
+    set("ratelimit-reset", d.reset_secs);
 }
 
 fn upstream_error(
     gate: &Gate,
     route: &str,
-    status: StatusCode,
+    status: actix_web::http::StatusCode,
     kind: &'static str,
     message: &'static str,
 ) -> Stop {
@@ -281,15 +338,17 @@ fn upstream_error(
     }
 }
 
-async fn forward(
-    req: &HttpRequest,
-    payload: web::Payload,
-    gate: &Gate,
-    passed: &Passed<'_>,
-    request_id: &str,
-    traceparent: &str,
-) -> Result<HttpResponse, Stop> {
-    let route = passed.route;
+fn bad_request(route: &Route, message: &'static str) -> Stop {
+    Stop::new(ApiError::malformed_with(message), "bad_request", Some(route))
+}
+
+/// The request body to send: none, read whole (small, with a length) or streamed with a limit.
+async fn request_body(
+    route: &Route,
+    headers: &HeaderMap,
+    body: Incoming,
+    overflow: &Arc<AtomicBool>,
+) -> Result<ReqBody, Stop> {
     let too_large = || {
         Stop::new(
             ApiError::payload_too_large(route.max_body as usize),
@@ -297,146 +356,178 @@ async fn forward(
             Some(route),
         )
     };
-    let length = match req.headers().get(header::CONTENT_LENGTH) {
+    let length = match headers.get(header::CONTENT_LENGTH) {
         None => None,
         Some(v) => Some(
             v.to_str()
                 .ok()
                 .and_then(|s| s.parse::<u64>().ok())
-                .ok_or_else(|| {
-                    Stop::new(
-                        ApiError::malformed_with("Content-Length is not valid."),
-                        "bad_request",
-                        Some(route),
-                    )
-                })?,
+                .ok_or_else(|| bad_request(route, "Content-Length is not valid."))?,
         ),
     };
     if length.is_some_and(|l| l > route.max_body) {
         return Err(too_large());
     }
-    let chunked = req.headers().contains_key(header::TRANSFER_ENCODING);
+    let chunked = headers.contains_key(header::TRANSFER_ENCODING);
+    Ok(match length {
+        Some(0) => ReqBody::Empty,
+        None if !chunked => ReqBody::Empty,
+        Some(l) if l <= BUFFERED_BODY && !chunked => {
+            let whole = body
+                .collect()
+                .await
+                .map_err(|_| bad_request(route, "Request body could not be read."))?;
+            ReqBody::Full(Some(whole.to_bytes()))
+        }
+        _ => ReqBody::Stream {
+            inner: body,
+            seen: 0,
+            limit: route.max_body,
+            overflow: overflow.clone(),
+        },
+    })
+}
+
+async fn forward(
+    call: &Call<'_>,
+    req: Request<Incoming>,
+    passed: &Passed<'_>,
+) -> Result<Response<ResBody>, Stop> {
+    let route = passed.route;
+    let gate = call.gate;
+    let (mut parts, body) = req.into_parts();
     let overflow = Arc::new(AtomicBool::new(false));
-    let body = match length {
-        Some(0) => None,
-        Some(l) if l <= BUFFERED_BODY && !chunked => Some(reqwest::Body::from(
-            read_small(payload, l).await.map_err(|_| {
-                Stop::new(
-                    ApiError::malformed_with("Request body could not be read."),
-                    "bad_request",
-                    Some(route),
-                )
-            })?,
-        )),
-        None if !chunked => None,
-        _ => Some(stream_body(payload, route.max_body, overflow.clone())),
-    };
+    let body = request_body(route, &parts.headers, body, &overflow).await?;
+    let head = parts.method == Method::HEAD;
 
-    let mut url = route.upstream.clone();
-    url.set_path(&route.upstream_path(passed.prefix, &passed.path));
-    url.set_query(req.uri().query());
-    let method = reqwest::Method::from_bytes(req.method().as_str().as_bytes())
-        .map_err(|_| Stop::new(ApiError::method_not_allowed(), "no_route", Some(route)))?;
-    let mut out = reqwest::header::HeaderMap::with_capacity(req.headers().len() + 8);
-    let connection_listed: Vec<String> = req
-        .headers()
-        .get_all(header::CONNECTION)
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(',').map(|s| s.trim().to_ascii_lowercase()))
-        .collect();
-    for (name, value) in req.headers() {
-        let n = name.as_str();
-        if is_hop_by_hop(n) || is_identity_header(n) || connection_listed.iter().any(|c| c == n) {
-            continue;
-        }
-        if let (Ok(k), Ok(v)) = (
-            reqwest::header::HeaderName::from_bytes(n.as_bytes()),
-            reqwest::header::HeaderValue::from_bytes(value.as_bytes()),
-        ) {
-            out.append(k, v);
-        }
+    let mut target = route.upstream_path(passed.prefix, &passed.path);
+    if let Some(q) = parts.uri.query() {
+        target.push('?');
+        target.push_str(q);
     }
-    if let Some(l) = length
-        && body.is_some()
-        && !chunked
-        && let Ok(v) = reqwest::header::HeaderValue::from_str(&l.to_string())
-    {
-        out.insert(reqwest::header::CONTENT_LENGTH, v);
-    }
-    let mut set = |name: &'static str, v: &[u8]| {
-        if let Ok(v) = reqwest::header::HeaderValue::from_bytes(v) {
-            out.insert(reqwest::header::HeaderName::from_static(name), v);
-        }
-    };
-    set("x-request-id", request_id.as_bytes());
-    set("traceparent", traceparent.as_bytes());
-    let (scheme, host) = {
-        let info = req.connection_info();
-        (info.scheme().to_owned(), info.host().to_owned())
-    };
-    let peer = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
-    let forwarded_for = match req
-        .headers()
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-    {
-        Some(prior) if !peer.is_empty() => format!("{prior}, {peer}"),
-        Some(prior) => prior.to_owned(),
-        None => peer,
-    };
-    set("x-forwarded-for", forwarded_for.as_bytes());
-    set("x-forwarded-proto", scheme.as_bytes());
-    set("x-forwarded-host", host.as_bytes());
-    if let Some(id) = &passed.identity {
-        set_identity(&mut out, id);
-    }
+    parts.uri = Uri::builder()
+        .scheme(route.origin.scheme.clone())
+        .authority(route.origin.authority.clone())
+        .path_and_query(target)
+        .build()
+        .map_err(|_| bad_request(route, "Request path is not valid."))?;
+    parts.version = Version::HTTP_11;
+    parts.headers = upstream_headers(call, &mut parts.headers, &body, passed.identity.as_deref());
 
-    let mut builder = route.client.request(method, url).headers(out);
-    if let Some(b) = body {
-        builder = builder.body(b);
-    }
-    let sent = tokio::time::timeout(route.response_timeout, builder.send()).await;
+    let sent = tokio::time::timeout(
+        route.response_timeout,
+        call.upstreams
+            .request(route.connect_timeout_ms, Request::from_parts(parts, body)),
+    )
+    .await;
     let timed_out = || {
         upstream_error(
             gate,
             &route.name,
-            StatusCode::GATEWAY_TIMEOUT,
+            actix_web::http::StatusCode::GATEWAY_TIMEOUT,
             "gateway_timeout",
             "Upstream did not answer in time.",
         )
     };
     let upstream = match sent {
         Err(_) => return Err(timed_out()),
-        Ok(Err(_)) if overflow.load(Ordering::Relaxed) => return Err(too_large()),
-        Ok(Err(e)) if e.is_timeout() => return Err(timed_out()),
+        Ok(Err(_)) if overflow.load(Ordering::Relaxed) => {
+            return Err(Stop::new(
+                ApiError::payload_too_large(route.max_body as usize),
+                "bad_request",
+                Some(route),
+            ));
+        }
         Ok(Err(e)) => {
-            tracing::warn!(route = %route.name, error = %e.without_url(), "upstream unreachable");
+            tracing::warn!(route = %route.name, error = %e, "upstream unreachable");
             return Err(upstream_error(
                 gate,
                 &route.name,
-                StatusCode::BAD_GATEWAY,
+                actix_web::http::StatusCode::BAD_GATEWAY,
                 "bad_gateway",
                 "Upstream is unreachable.",
             ));
         }
         Ok(Ok(res)) => res,
     };
-    Ok(respond(
-        upstream,
-        req.method() == actix_web::http::Method::HEAD,
-    ))
+    let (mut parts, body) = upstream.into_parts();
+    drop_hop_by_hop(&mut parts.headers);
+    let body = if head {
+        ResBody::empty()
+    } else {
+        ResBody::Upstream(body)
+    };
+    Ok(Response::from_parts(parts, body))
 }
 
-fn set_identity(out: &mut reqwest::header::HeaderMap, id: &Identity) {
+/// The headers sent upstream: the caller's, minus hop-by-hop, `Connection`-listed and identity
+/// headers (moved, not copied), plus this hop's: request id, traceparent, x-forwarded-*, the
+/// body's length and the trusted identity.
+fn upstream_headers(
+    call: &Call<'_>,
+    inbound: &mut HeaderMap,
+    body: &ReqBody,
+    identity: Option<&Identity>,
+) -> HeaderMap {
+    let connection_listed: Vec<String> = inbound
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(',').map(|s| s.trim().to_ascii_lowercase()))
+        .collect();
+    let forwarded_for = match inbound
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(prior) => format!("{prior}, {}", call.peer.ip()),
+        None => call.peer.ip().to_string(),
+    };
+    let host = inbound.get(header::HOST).cloned();
+
+    let mut out = HeaderMap::with_capacity(inbound.len() + 12);
+    let mut current: Option<HeaderName> = None;
+    let mut keep = false;
+    for (name, value) in inbound.drain() {
+        if let Some(name) = name {
+            keep = !(is_hop_by_hop_request(&name)
+                || is_identity_header(name.as_str())
+                || connection_listed.iter().any(|c| c == name.as_str()));
+            current = Some(name);
+        }
+        if keep && let Some(name) = &current {
+            out.append(name.clone(), value);
+        }
+    }
+    if let ReqBody::Full(Some(b)) = body {
+        out.insert(header::CONTENT_LENGTH, HeaderValue::from(b.len()));
+    } else if let ReqBody::Stream { inner, .. } = body
+        && let Some(len) = http_body::Body::size_hint(inner).exact()
+    {
+        out.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    }
+    let mut set = |name: &'static str, v: &str| {
+        if let Ok(v) = HeaderValue::from_str(v) {
+            out.insert(HeaderName::from_static(name), v);
+        }
+    };
+    set("x-request-id", call.request_id);
+    set("traceparent", call.traceparent);
+    set("x-forwarded-for", &forwarded_for);
+    set("x-forwarded-proto", "http");
+    if let Some(host) = host {
+        out.insert(HeaderName::from_static("x-forwarded-host"), host);
+    }
+    if let Some(id) = identity {
+        set_identity(&mut out, id);
+    }
+    out
+}
+
+fn set_identity(out: &mut HeaderMap, id: &Identity) {
     let h = &id.headers;
     let mut put = |name: &'static str, v: Option<&HeaderValue>| {
-        if let Some(v) = v
-            && let Ok(v) = reqwest::header::HeaderValue::from_bytes(v.as_bytes())
-        {
-            out.insert(reqwest::header::HeaderName::from_static(name), v);
+        if let Some(v) = v {
+            out.insert(HeaderName::from_static(name), v.clone());
         }
     };
     put("x-consumer-id", h.consumer_id.as_ref());
@@ -447,85 +538,18 @@ fn set_identity(out: &mut reqwest::header::HeaderMap, id: &Identity) {
     put("x-person-id", h.person_id.as_ref());
 }
 
-fn respond(upstream: reqwest::Response, head: bool) -> HttpResponse {
-    let status =
-        StatusCode::from_u16(upstream.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
-    let mut res = HttpResponse::build(status);
-    let mut length = None;
-    for (name, value) in upstream.headers() {
-        let n = name.as_str();
-        if n == "content-length" {
-            length = value.to_str().ok().and_then(|s| s.parse::<u64>().ok());
-            continue;
-        }
-        if is_hop_by_hop(n) {
-            continue;
-        }
-        if let (Ok(k), Ok(v)) = (
-            HeaderName::from_bytes(n.as_bytes()),
-            HeaderValue::from_bytes(value.as_bytes()),
-        ) {
-            res.append_header((k, v));
+/// Drops hop-by-hop headers and those the `Connection` header lists.
+fn drop_hop_by_hop(h: &mut HeaderMap) {
+    if let Some(listed) = h.get(header::CONNECTION).and_then(|v| v.to_str().ok()) {
+        let listed: Vec<String> = listed
+            .split(',')
+            .map(|s| s.trim().to_ascii_lowercase())
+            .collect();
+        for name in listed {
+            h.remove(name.as_str());
         }
     }
-    if head || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED {
-        return res.finish();
-    }
-    let stream = upstream.bytes_stream();
-    match length {
-        Some(len) => res.body(SizedStream::new(len, stream)),
-        None => res.body(BodyStream::new(stream)),
-    }
-}
-
-async fn read_small(mut payload: web::Payload, expected: u64) -> Result<Bytes, ()> {
-    let mut buf = BytesMut::with_capacity(expected as usize);
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| ())?;
-        if (buf.len() + chunk.len()) as u64 > expected {
-            return Err(());
-        }
-        buf.extend_from_slice(&chunk);
-    }
-    Ok(buf.freeze())
-}
-
-/// actix's payload is not `Send`; a local task feeds it to the upstream client through a
-/// channel, counting bytes: past `limit` it stops and flags the overflow (answered 413).
-fn stream_body(mut payload: web::Payload, limit: u64, overflow: Arc<AtomicBool>) -> reqwest::Body {
-    let (tx, rx) = mpsc::channel::<Result<Bytes, io::Error>>(8);
-    actix_web::rt::spawn(async move {
-        let mut total = 0u64;
-        while let Some(chunk) = payload.next().await {
-            match chunk {
-                Ok(bytes) => {
-                    total += bytes.len() as u64;
-                    if total > limit {
-                        overflow.store(true, Ordering::Relaxed);
-                        let _ = tx
-                            .send(Err(io::Error::other("request body too large")))
-                            .await;
-                        return;
-                    }
-                    if tx.send(Ok(bytes)).await.is_err() {
-                        return;
-                    }
-                }
-                Err(e) => {
-                    let _ = tx.send(Err(io::Error::other(e.to_string()))).await;
-                    return;
-                }
-            }
-        }
-    });
-    reqwest::Body::wrap_stream(ChannelBody(rx))
-}
-
-struct ChannelBody(mpsc::Receiver<Result<Bytes, io::Error>>);
-
-impl futures_util::Stream for ChannelBody {
-    type Item = Result<Bytes, io::Error>;
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.0.poll_recv(cx)
+    for name in &HOP_BY_HOP {
+        h.remove(name);
     }
 }

@@ -2,7 +2,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::{App, web};
+use actix_web::web;
 use arc_swap::ArcSwap;
 use platform::Schemas;
 use platform::ops::OpsState;
@@ -16,7 +16,9 @@ use crate::metrics::GateMetrics;
 use crate::openapi::ApiDoc;
 use crate::ratelimit::Limiter;
 use crate::reload::Reloader;
-use crate::table::{Clients, LoadContext, RouteTable};
+use crate::server::ProxyServer;
+use crate::table::{LoadContext, RouteTable};
+use crate::upstream::{Clients, Upstreams};
 use crate::verify::Verifier;
 
 /// What the proxy and ops handlers share (one per process).
@@ -45,7 +47,7 @@ impl Gate {
 pub struct Application {
     port: u16,
     ops_port: u16,
-    proxy: Server,
+    proxy: ProxyServer,
     ops: Server,
     gate: web::Data<Gate>,
     background: Vec<tokio::task::JoinHandle<()>>,
@@ -60,7 +62,6 @@ impl Application {
         let clients = Clients::default();
         let ctx = LoadContext {
             default_body_limit: settings.server.body_limit as u64,
-            clients: clients.clone(),
         };
         let (reloader, table) = Reloader::load(&settings.routes.file, ctx)?;
         let reloader = Arc::new(reloader);
@@ -80,7 +81,7 @@ impl Application {
             Duration::from_secs(settings.rate_limit.redis_retry_secs),
         )?;
         let http = clients.get(settings.abac.timeout_ms)?;
-        let gate = web::Data::new(Gate {
+        let gate = Arc::new(Gate {
             verifier: Verifier::new(
                 &settings.verify,
                 clients.get(settings.verify.timeout_ms)?,
@@ -96,12 +97,14 @@ impl Application {
 
         let listener = bind(&settings.server)?;
         let port = listener.local_addr()?.port();
-        let proxy_gate = gate.clone();
-        let proxy = serve(listener, &settings.server, move || {
-            App::new()
-                .app_data(proxy_gate.clone())
-                .default_service(web::to(crate::proxy::handle))
-        })?;
+        let proxy = ProxyServer::start(
+            listener,
+            platform::server::worker_count(&settings.server),
+            gate.clone(),
+            &Upstreams::new()?,
+            Duration::from_secs(settings.server.shutdown_timeout_secs),
+        )?;
+        let gate = web::Data::from(gate);
 
         let ops_server = platform::settings::ServerSettings {
             host: settings.ops.host.clone(),
@@ -155,12 +158,48 @@ impl Application {
         self.gate.reloader.subscribe()
     }
 
-    /// Serves both ports until SIGTERM/SIGINT (actix stops both servers on the signal).
+    /// Serves both ports until SIGTERM/SIGINT: actix stops the ops port on the signal, and the
+    /// proxy port stops accepting and lets open requests finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let (a, b) = tokio::join!(self.proxy, self.ops);
-        for task in self.background {
+        let Self {
+            proxy,
+            ops,
+            background,
+            ..
+        } = self;
+        let ops = tokio::spawn(ops);
+        shutdown_signal().await;
+        proxy.stop();
+        proxy.stopped().await;
+        for task in background {
             task.abort();
         }
-        a.and(b)
+        match ops.await {
+            Ok(result) => result,
+            Err(e) => Err(std::io::Error::other(e)),
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
     }
 }

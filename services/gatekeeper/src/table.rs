@@ -74,16 +74,15 @@ fn all_methods() -> Vec<HttpMethod> {
 }
 
 impl HttpMethod {
-    pub fn of(m: &actix_web::http::Method) -> Option<Self> {
-        use actix_web::http::Method;
-        Some(match *m {
-            Method::GET => Self::Get,
-            Method::HEAD => Self::Head,
-            Method::POST => Self::Post,
-            Method::PUT => Self::Put,
-            Method::PATCH => Self::Patch,
-            Method::DELETE => Self::Delete,
-            Method::OPTIONS => Self::Options,
+    pub fn of(m: &str) -> Option<Self> {
+        Some(match m {
+            "GET" => Self::Get,
+            "HEAD" => Self::Head,
+            "POST" => Self::Post,
+            "PUT" => Self::Put,
+            "PATCH" => Self::Patch,
+            "DELETE" => Self::Delete,
+            "OPTIONS" => Self::Options,
             _ => return None,
         })
     }
@@ -217,37 +216,6 @@ fn default_max_age() -> u32 {
 pub struct LoadContext {
     /// `max_body_bytes` of routes that do not set it.
     pub default_body_limit: u64,
-    pub clients: Clients,
-}
-
-/// Pooled HTTP clients, one per connect timeout: routes, reloads, verify and ABAC share them,
-/// so a reload keeps warm upstream connections.
-#[derive(Default, Clone)]
-pub struct Clients(
-    std::sync::Arc<std::sync::Mutex<std::collections::HashMap<u64, reqwest::Client>>>,
-);
-
-impl Clients {
-    pub fn get(&self, connect_ms: u64) -> anyhow::Result<reqwest::Client> {
-        let mut map = match self.0.lock() {
-            Ok(m) => m,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        if let Some(c) = map.get(&connect_ms) {
-            return Ok(c.clone());
-        }
-        let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_millis(connect_ms))
-            .pool_idle_timeout(Duration::from_secs(60))
-            .pool_max_idle_per_host(1024)
-            .tcp_nodelay(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .build()
-            .context("building an HTTP client")?;
-        map.insert(connect_ms, client.clone());
-        Ok(client)
-    }
 }
 
 /// A compiled, validated table.
@@ -271,8 +239,16 @@ pub struct Route {
     rule_set: RegexSet,
     pub rate_limit: Option<RateLimit>,
     pub cors: Option<Cors>,
-    /// The pooled client for the route's connect timeout (shared by routes and reloads).
-    pub client: reqwest::Client,
+    /// The upstream's scheme and authority, parsed once for every request URI.
+    pub origin: Origin,
+    /// Picks the worker's pooled client (one per connect timeout, kept across reloads).
+    pub connect_timeout_ms: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct Origin {
+    pub scheme: http::uri::Scheme,
+    pub authority: http::uri::Authority,
 }
 
 pub struct Rule {
@@ -503,7 +479,15 @@ fn compile_route(spec: RouteSpec, ctx: &LoadContext) -> anyhow::Result<Route> {
         .cors
         .map(|c| compile_cors(c, &spec.methods))
         .transpose()?;
-    let client = ctx.clients.get(spec.timeouts.connect_ms)?;
+    let origin = Origin {
+        scheme: upstream
+            .scheme()
+            .parse()
+            .context("upstream: the scheme")?,
+        authority: upstream[url::Position::BeforeHost..url::Position::AfterPort]
+            .parse()
+            .context("upstream: the host and port")?,
+    };
     Ok(Route {
         name: spec.name,
         paths: spec.paths,
@@ -518,7 +502,8 @@ fn compile_route(spec: RouteSpec, ctx: &LoadContext) -> anyhow::Result<Route> {
         rule_set,
         rate_limit,
         cors,
-        client,
+        origin,
+        connect_timeout_ms: spec.timeouts.connect_ms,
     })
 }
 
@@ -667,7 +652,6 @@ mod tests {
     fn compile(yaml: &str) -> anyhow::Result<RouteTable> {
         let ctx = LoadContext {
             default_body_limit: 1024,
-            clients: Clients::default(),
         };
         RouteTable::parse(yaml, &ctx)
     }

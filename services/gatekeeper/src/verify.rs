@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use actix_web::http::header::HeaderValue;
+use http::header::HeaderValue;
 use moka::Expiry;
 use moka::future::Cache;
 use serde::Deserialize;

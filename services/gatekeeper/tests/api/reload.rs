@@ -69,7 +69,6 @@ fn the_default_route_file_is_valid() {
     let yaml = std::fs::read_to_string(path).unwrap();
     let ctx = gatekeeper::table::LoadContext {
         default_body_limit: 1 << 20,
-        clients: Default::default(),
     };
     let table = gatekeeper::table::RouteTable::parse(&yaml, &ctx).unwrap();
     assert_eq!(
