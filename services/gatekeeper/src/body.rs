@@ -11,6 +11,8 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 
+use crate::upstream::Lease;
+
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A request body on its way upstream.
@@ -78,10 +80,11 @@ impl Body for ReqBody {
     }
 }
 
-/// A response body: the gatekeeper's own (an envelope, or nothing) or the upstream's.
+/// A response body: the gatekeeper's own (an envelope, or nothing) or the upstream's, whose
+/// connection goes back to the pool when the body has been read to its end.
 pub enum ResBody {
     Full(Option<Bytes>),
-    Upstream(Incoming),
+    Upstream(Incoming, Lease),
 }
 
 impl ResBody {
@@ -100,21 +103,27 @@ impl Body for ResBody {
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         match self.get_mut() {
             ResBody::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
-            ResBody::Upstream(inner) => Pin::new(inner).poll_frame(cx),
+            ResBody::Upstream(inner, lease) => {
+                let frame = ready!(Pin::new(&mut *inner).poll_frame(cx));
+                if frame.is_none() || inner.is_end_stream() {
+                    lease.release();
+                }
+                Poll::Ready(frame)
+            }
         }
     }
 
     fn is_end_stream(&self) -> bool {
         match self {
             ResBody::Full(b) => b.is_none(),
-            ResBody::Upstream(inner) => inner.is_end_stream(),
+            ResBody::Upstream(inner, _) => inner.is_end_stream(),
         }
     }
 
     fn size_hint(&self) -> SizeHint {
         match self {
             ResBody::Full(b) => SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
-            ResBody::Upstream(inner) => inner.size_hint(),
+            ResBody::Upstream(inner, _) => inner.size_hint(),
         }
     }
 }

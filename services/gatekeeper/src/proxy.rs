@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode, Uri, Version};
+use http_body::Body as _;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use platform::ApiError;
@@ -24,7 +25,7 @@ use crate::gate::{self, Inbound, Passed, Stop, Trace};
 use crate::ratelimit::Decision;
 use crate::startup::Gate;
 use crate::table::{Cors, Route};
-use crate::upstream::Upstreams;
+use crate::upstream::{SendError, Upstreams};
 use crate::verify::{Identity, Verifier};
 
 /// Request bodies up to this size (with a Content-Length) are read whole before forwarding.
@@ -32,6 +33,9 @@ const BUFFERED_BODY: u64 = 64 * 1024;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 
 /// Hop-by-hop headers (RFC 9110 §7.6.1), dropped in both directions.
 const HOP_BY_HOP: [HeaderName; 9] = [
@@ -66,61 +70,115 @@ pub fn is_identity_header(name: &str) -> bool {
         || name.starts_with("x-forwarded-")
 }
 
+/// A new request id: a UUID, hyphenated.
+fn new_request_id() -> HeaderValue {
+    let mut buf = [0u8; 36];
+    let id = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf);
+    HeaderValue::from_str(id).unwrap_or(HeaderValue::from_static("-"))
+}
+
+/// The caller's `x-request-id` when it is sane, else a new one.
+fn request_id(inbound: Option<&HeaderValue>) -> HeaderValue {
+    match inbound {
+        Some(v) if v.to_str().is_ok_and(is_sane_request_id) => v.clone(),
+        _ => new_request_id(),
+    }
+}
+
 /// W3C trace context: keep the caller's trace id when its `traceparent` is well formed, with a
 /// new parent id for this hop; else start a trace.
-fn traceparent(inbound: Option<&HeaderValue>) -> String {
-    let trace_id = inbound
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            let parts: Vec<&str> = v.split('-').collect();
-            let ok = parts.len() == 4
-                && parts[0] == "00"
-                && parts[1].len() == 32
-                && parts[2].len() == 16
-                && parts[3].len() == 2
-                && parts[1..]
-                    .iter()
-                    .all(|p| p.bytes().all(|b| b.is_ascii_hexdigit()))
-                && parts[1] != "00000000000000000000000000000000";
-            ok.then(|| parts[1].to_ascii_lowercase())
-        })
-        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+fn traceparent(inbound: Option<&HeaderValue>) -> HeaderValue {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    // 00-<32 hex trace id>-<16 hex parent id>-01
+    let mut out = *b"00-00000000000000000000000000000000-0000000000000000-01";
+    let inbound = inbound.map(HeaderValue::as_bytes).filter(|v| {
+        v.len() == 55
+            && v.starts_with(b"00-")
+            && v[35] == b'-'
+            && v[52] == b'-'
+            && v[3..35]
+                .iter()
+                .chain(&v[36..52])
+                .chain(&v[53..])
+                .all(u8::is_ascii_hexdigit)
+            && v[3..35].iter().any(|&b| b != b'0')
+    });
+    match inbound {
+        Some(v) => {
+            for (o, i) in out[3..35].iter_mut().zip(&v[3..35]) {
+                *o = i.to_ascii_lowercase();
+            }
+        }
+        None => {
+            let id = uuid::Uuid::new_v4().simple();
+            let mut buf = [0u8; 32];
+            out[3..35].copy_from_slice(id.encode_lower(&mut buf).as_bytes());
+        }
+    }
     let span = uuid::Uuid::new_v4().as_u64_pair().0;
-    format!("00-{trace_id}-{span:016x}-01")
+    for (i, o) in out[36..52].iter_mut().enumerate() {
+        *o = HEX[((span >> (60 - 4 * i)) & 0xf) as usize];
+    }
+    HeaderValue::from_bytes(&out).unwrap_or(HeaderValue::from_static("-"))
+}
+
+/// The caller, as this hop sees it: its address, and that address as the last
+/// `x-forwarded-for` entry (made once per connection).
+pub struct Peer {
+    pub addr: SocketAddr,
+    pub forwarded_for: HeaderValue,
+}
+
+impl Peer {
+    pub fn new(addr: SocketAddr) -> Self {
+        let forwarded_for = HeaderValue::from_str(&addr.ip().to_string())
+            .unwrap_or(HeaderValue::from_static("unknown"));
+        Self {
+            addr,
+            forwarded_for,
+        }
+    }
 }
 
 /// What the handler knows of the request besides its parts.
 struct Call<'a> {
     gate: &'a Gate,
     upstreams: &'a Upstreams,
-    peer: SocketAddr,
-    request_id: &'a str,
-    traceparent: &'a str,
-    /// `meta.url` of the gatekeeper's own answers.
-    url: String,
+    peer: &'a Peer,
+    request_id: HeaderValue,
+    traceparent: HeaderValue,
+    /// The request's target and `Host`, for `meta.url` of the gatekeeper's own answers.
+    uri: Uri,
+    host: Option<HeaderValue>,
+}
+
+impl Call<'_> {
+    /// `http://host/path`, as the other services put in `meta.url`.
+    fn url(&self) -> String {
+        let host = self
+            .host
+            .as_ref()
+            .and_then(|v| v.to_str().ok())
+            .or_else(|| self.uri.authority().map(|a| a.as_str()))
+            .unwrap_or("localhost");
+        format!("http://{host}{}", self.uri.path())
+    }
 }
 
 pub async fn handle(
     gate: &Gate,
     upstreams: &Upstreams,
-    peer: SocketAddr,
+    peer: &Peer,
     req: Request<Incoming>,
 ) -> Response<ResBody> {
-    let request_id = req
-        .headers()
-        .get(REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| is_sane_request_id(v))
-        .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let traceparent = traceparent(req.headers().get(TRACEPARENT));
     let call = Call {
         gate,
         upstreams,
         peer,
-        request_id: &request_id,
-        traceparent: &traceparent,
-        url: request_url(&req),
+        request_id: request_id(req.headers().get(REQUEST_ID)),
+        traceparent: traceparent(req.headers().get(TRACEPARENT)),
+        uri: req.uri().clone(),
+        host: req.headers().get(header::HOST).cloned(),
     };
     let table = gate.table.load_full();
     let mut res = match preflight(&req, &table) {
@@ -139,7 +197,7 @@ pub async fn handle(
                         .collect(),
                     cookie: cookie_value(req.headers(), "authorization"),
                     api_key: req.headers().get("api-key").and_then(|v| v.to_str().ok()),
-                    request_id: &request_id,
+                    request_id: call.request_id.to_str().unwrap_or_default(),
                 };
                 gate::decide(&table, &gate.deps(), &inbound, &mut Trace::default()).await
             };
@@ -150,24 +208,9 @@ pub async fn handle(
         }
     };
     let h = res.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&request_id) {
-        h.insert(REQUEST_ID, v);
-    }
-    if let Ok(v) = HeaderValue::from_str(&traceparent) {
-        h.insert(TRACEPARENT, v);
-    }
+    h.insert(REQUEST_ID, call.request_id);
+    h.insert(TRACEPARENT, call.traceparent);
     res
-}
-
-/// `http://host/path`, as the other services put in `meta.url`.
-fn request_url(req: &Request<Incoming>) -> String {
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .or_else(|| req.uri().authority().map(|a| a.as_str()))
-        .unwrap_or("localhost");
-    format!("http://{host}{}", req.uri().path())
 }
 
 fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -209,7 +252,11 @@ pub fn error_response(err: &ApiError, url: String, request_id: &str) -> Response
 
 /// The gatekeeper's own answer, counted in the request metric.
 fn stop_response(call: &Call<'_>, stop: Stop) -> Response<ResBody> {
-    let res = error_response(&stop.error, call.url.clone(), call.request_id);
+    let res = error_response(
+        &stop.error,
+        call.url(),
+        call.request_id.to_str().unwrap_or_default(),
+    );
     call.gate.metrics.request(
         stop.route.as_deref().unwrap_or("UNMATCHED"),
         res.status().as_u16(),
@@ -272,7 +319,7 @@ async fn forward_limited(
                 format!("client:{}", id.client_id.as_deref().unwrap_or_default())
             }
             (_, Some(t)) => format!("token:{}", hex::encode(&Verifier::token_hash(t)[..16])),
-            _ => format!("ip:{}", call.peer.ip()),
+            _ => format!("ip:{}", call.peer.addr.ip()),
         };
         let (decision, backend) = gate.limiter.check(&route.name, &key, limit).await;
         if !decision.allowed {
@@ -339,7 +386,11 @@ fn upstream_error(
 }
 
 fn bad_request(route: &Route, message: &'static str) -> Stop {
-    Stop::new(ApiError::malformed_with(message), "bad_request", Some(route))
+    Stop::new(
+        ApiError::malformed_with(message),
+        "bad_request",
+        Some(route),
+    )
 }
 
 /// The request body to send: none, read whole (small, with a length) or streamed with a limit.
@@ -405,19 +456,21 @@ async fn forward(
         target.push('?');
         target.push_str(q);
     }
-    parts.uri = Uri::builder()
-        .scheme(route.origin.scheme.clone())
-        .authority(route.origin.authority.clone())
-        .path_and_query(target)
-        .build()
-        .map_err(|_| bad_request(route, "Request path is not valid."))?;
+    parts.uri =
+        Uri::try_from(target).map_err(|_| bad_request(route, "Request path is not valid."))?;
     parts.version = Version::HTTP_11;
     parts.headers = upstream_headers(call, &mut parts.headers, &body, passed.identity.as_deref());
+    parts
+        .headers
+        .insert(header::HOST, route.origin.host.clone());
 
     let sent = tokio::time::timeout(
         route.response_timeout,
-        call.upstreams
-            .request(route.connect_timeout_ms, Request::from_parts(parts, body)),
+        call.upstreams.send(
+            &route.origin,
+            route.connect_timeout,
+            Request::from_parts(parts, body),
+        ),
     )
     .await;
     let timed_out = || {
@@ -429,8 +482,8 @@ async fn forward(
             "Upstream did not answer in time.",
         )
     };
-    let upstream = match sent {
-        Err(_) => return Err(timed_out()),
+    let (upstream, mut lease) = match sent {
+        Err(_) | Ok(Err(SendError::ConnectTimeout)) => return Err(timed_out()),
         Ok(Err(_)) if overflow.load(Ordering::Relaxed) => {
             return Err(Stop::new(
                 ApiError::payload_too_large(route.max_body as usize),
@@ -448,14 +501,15 @@ async fn forward(
                 "Upstream is unreachable.",
             ));
         }
-        Ok(Ok(res)) => res,
+        Ok(Ok(answer)) => answer,
     };
     let (mut parts, body) = upstream.into_parts();
     drop_hop_by_hop(&mut parts.headers);
-    let body = if head {
+    let body = if head || body.is_end_stream() {
+        lease.release();
         ResBody::empty()
     } else {
-        ResBody::Upstream(body)
+        ResBody::Upstream(body, lease)
     };
     Ok(Response::from_parts(parts, body))
 }
@@ -475,12 +529,15 @@ fn upstream_headers(
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(',').map(|s| s.trim().to_ascii_lowercase()))
         .collect();
-    let forwarded_for = match inbound
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-    {
-        Some(prior) => format!("{prior}, {}", call.peer.ip()),
-        None => call.peer.ip().to_string(),
+    let forwarded_for = match inbound.get("x-forwarded-for") {
+        Some(prior) => {
+            let mut v = Vec::with_capacity(prior.len() + 2 + call.peer.forwarded_for.len());
+            v.extend_from_slice(prior.as_bytes());
+            v.extend_from_slice(b", ");
+            v.extend_from_slice(call.peer.forwarded_for.as_bytes());
+            HeaderValue::from_bytes(&v).unwrap_or_else(|_| call.peer.forwarded_for.clone())
+        }
+        None => call.peer.forwarded_for.clone(),
     };
     let host = inbound.get(header::HOST).cloned();
 
@@ -505,17 +562,12 @@ fn upstream_headers(
     {
         out.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     }
-    let mut set = |name: &'static str, v: &str| {
-        if let Ok(v) = HeaderValue::from_str(v) {
-            out.insert(HeaderName::from_static(name), v);
-        }
-    };
-    set("x-request-id", call.request_id);
-    set("traceparent", call.traceparent);
-    set("x-forwarded-for", &forwarded_for);
-    set("x-forwarded-proto", "http");
+    out.insert(REQUEST_ID, call.request_id.clone());
+    out.insert(TRACEPARENT, call.traceparent.clone());
+    out.insert(X_FORWARDED_FOR, forwarded_for);
+    out.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
     if let Some(host) = host {
-        out.insert(HeaderName::from_static("x-forwarded-host"), host);
+        out.insert(X_FORWARDED_HOST, host);
     }
     if let Some(id) = identity {
         set_identity(&mut out, id);

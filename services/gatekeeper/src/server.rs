@@ -43,9 +43,7 @@ impl ProxyServer {
         let (stop, stopping) = watch::channel(false);
         let mut done = Vec::with_capacity(workers);
         for i in 0..workers.max(1) {
-            let listener = listener
-                .try_clone()
-                .context("sharing the proxy listener")?;
+            let listener = listener.try_clone().context("sharing the proxy listener")?;
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -139,7 +137,6 @@ impl Worker {
             tracing::warn!("proxy connections still open after the shutdown timeout");
         }
     }
-
 }
 
 /// One connection's service: the proxy handler with the worker's gate and clients.
@@ -153,9 +150,13 @@ fn service(
     Error = Infallible,
     Future = impl Future<Output = Result<http::Response<ResBody>, Infallible>> + Send,
 > {
+    // One shared value per connection: a request costs one reference count.
+    let conn = Arc::new((gate, upstreams, crate::proxy::Peer::new(peer)));
     service_fn(move |req| {
-        let gate = gate.clone();
-        let upstreams = upstreams.clone();
-        async move { Ok(crate::proxy::handle(&gate, &upstreams, peer, req).await) }
+        let conn = conn.clone();
+        async move {
+            let (gate, upstreams, peer) = &*conn;
+            Ok(crate::proxy::handle(gate, upstreams, peer, req).await)
+        }
     })
 }

@@ -241,14 +241,19 @@ pub struct Route {
     pub cors: Option<Cors>,
     /// The upstream's scheme and authority, parsed once for every request URI.
     pub origin: Origin,
-    /// Picks the worker's pooled client (one per connect timeout, kept across reloads).
-    pub connect_timeout_ms: u64,
+    pub connect_timeout: Duration,
 }
 
 #[derive(Clone, Debug)]
 pub struct Origin {
     pub scheme: http::uri::Scheme,
     pub authority: http::uri::Authority,
+    /// The `Host` header sent upstream.
+    pub host: http::HeaderValue,
+    /// `scheme://authority`: the connection pool's key.
+    pub key: std::sync::Arc<str>,
+    /// `host:port`, the port made explicit.
+    pub connect_to: String,
 }
 
 pub struct Rule {
@@ -479,14 +484,17 @@ fn compile_route(spec: RouteSpec, ctx: &LoadContext) -> anyhow::Result<Route> {
         .cors
         .map(|c| compile_cors(c, &spec.methods))
         .transpose()?;
+    let authority = &upstream[url::Position::BeforeHost..url::Position::AfterPort];
     let origin = Origin {
-        scheme: upstream
-            .scheme()
-            .parse()
-            .context("upstream: the scheme")?,
-        authority: upstream[url::Position::BeforeHost..url::Position::AfterPort]
-            .parse()
-            .context("upstream: the host and port")?,
+        scheme: upstream.scheme().parse().context("upstream: the scheme")?,
+        authority: authority.parse().context("upstream: the host and port")?,
+        host: authority.parse().context("upstream: the host and port")?,
+        key: format!("{}://{authority}", upstream.scheme()).into(),
+        connect_to: format!(
+            "{}:{}",
+            upstream.host_str().unwrap_or_default(),
+            upstream.port_or_known_default().unwrap_or(80)
+        ),
     };
     Ok(Route {
         name: spec.name,
@@ -503,7 +511,7 @@ fn compile_route(spec: RouteSpec, ctx: &LoadContext) -> anyhow::Result<Route> {
         rate_limit,
         cors,
         origin,
-        connect_timeout_ms: spec.timeouts.connect_ms,
+        connect_timeout: Duration::from_millis(spec.timeouts.connect_ms),
     })
 }
 

@@ -2,24 +2,31 @@
 //!
 //! - [`Clients`]: reqwest clients for its dependencies (auth-token's verify, ABAC), one per
 //!   connect timeout, shared by every worker.
-//! - [`Upstreams`]: the proxy's hyper clients, one per connect timeout *per worker thread*. Each
-//!   worker runs its own single-threaded runtime, and a pooled connection is driven by the
-//!   runtime that opened it, so a worker keeps its own keep-alive pool (as nginx workers do):
-//!   no request waits on another thread to move its bytes.
+//! - [`Upstreams`]: the proxy's keep-alive connections (hyper's HTTP/1.1 client connections),
+//!   one pool per worker thread. Each worker runs its own single-threaded runtime, and a
+//!   connection is driven by the runtime that opened it, so a worker keeps its own pool (as
+//!   nginx workers do): no request waits on another thread to move its bytes. hyper-util's
+//!   pooled client was measured here and spent more per request than the whole proxy hop
+//!   needs (a connector clone, a pool key hash and a spawned task to return each connection).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use std::time::Instant;
+
 use anyhow::Context;
-use http::Request;
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::{Client, ResponseFuture};
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use http::{Request, Response};
+use hyper::body::Incoming;
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper_util::rt::TokioIo;
+use rustls::pki_types::ServerName;
 use rustls_platform_verifier::BuilderVerifierExt;
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
 
 use crate::body::ReqBody;
+use crate::table::Origin;
 
 fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     match m.lock() {
@@ -52,14 +59,46 @@ impl Clients {
     }
 }
 
-type UpstreamClient = Client<HttpsConnector<HttpConnector>, ReqBody>;
+/// How long an idle upstream connection is kept; upstreams (nginx: 75 s) close theirs later.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Idle connections kept per upstream and worker.
+const MAX_IDLE: usize = 1024;
 
-/// One worker's upstream clients. Routes name a connect timeout; the client for it is made on
-/// first use and kept for the worker's life, across route reloads.
+/// Why a request did not get an answer.
+pub enum SendError {
+    /// No connection within the route's connect timeout.
+    ConnectTimeout,
+    Connect(std::io::Error),
+    Tls(std::io::Error),
+    Http(hyper::Error),
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SendError::ConnectTimeout => write!(f, "connect timed out"),
+            SendError::Connect(e) => write!(f, "connect: {e}"),
+            SendError::Tls(e) => write!(f, "TLS: {e}"),
+            SendError::Http(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+struct Idle {
+    sender: SendRequest<ReqBody>,
+    since: Instant,
+}
+
+type Pools = HashMap<Arc<str>, Vec<Idle>>;
+
+/// One worker's keep-alive connections to the upstreams, most recently used first. A
+/// connection goes back only once its answer's body has been read to the end ([`Lease`]), so
+/// one taken from here is free; one the upstream closed is skipped, and a request that never
+/// left on a stale connection is sent again on another.
 #[derive(Clone)]
 pub struct Upstreams {
-    tls: Arc<rustls::ClientConfig>,
-    by_connect_ms: Arc<Mutex<HashMap<u64, UpstreamClient>>>,
+    tls: TlsConnector,
+    idle: Arc<Mutex<Pools>>,
 }
 
 impl Upstreams {
@@ -73,41 +112,135 @@ impl Upstreams {
             .context("the platform's certificate verifier")?
             .with_no_client_auth();
         Ok(Self {
-            tls: Arc::new(tls),
-            by_connect_ms: Arc::default(),
+            tls: TlsConnector::from(Arc::new(tls)),
+            idle: Arc::default(),
         })
     }
 
-    /// An empty set of clients for one more worker.
+    /// An empty pool for one more worker.
     pub fn for_worker(&self) -> Self {
         Self {
             tls: self.tls.clone(),
-            by_connect_ms: Arc::default(),
+            idle: Arc::default(),
         }
     }
 
-    /// Sends `req` (an absolute URI) over the pooled client for `connect_ms`.
-    pub fn request(&self, connect_ms: u64, req: Request<ReqBody>) -> ResponseFuture {
-        let mut map = locked(&self.by_connect_ms);
-        map.entry(connect_ms)
-            .or_insert_with(|| self.client(connect_ms))
-            .request(req)
+    /// Sends `req` (origin-form URI, `Host` set) to `origin` over an idle connection or a new
+    /// one. The [`Lease`] gives the connection back once the answer's body has been read.
+    pub async fn send(
+        &self,
+        origin: &Origin,
+        connect_timeout: Duration,
+        mut req: Request<ReqBody>,
+    ) -> Result<(Response<Incoming>, Lease), SendError> {
+        while let Some(mut sender) = self.checkout(&origin.key) {
+            if !sender.is_ready() && sender.ready().await.is_err() {
+                continue;
+            }
+            match sender.try_send_request(req).await {
+                Ok(res) => return Ok((res, self.lease(origin, sender))),
+                Err(mut e) => match e.take_message() {
+                    // Never written: the connection had closed under us. Try the next one.
+                    Some(unsent) => req = unsent,
+                    None => return Err(SendError::Http(e.into_error())),
+                },
+            }
+        }
+        let mut sender = self.connect(origin, connect_timeout).await?;
+        match sender.send_request(req).await {
+            Ok(res) => Ok((res, self.lease(origin, sender))),
+            Err(e) => Err(SendError::Http(e)),
+        }
     }
 
-    fn client(&self, connect_ms: u64) -> UpstreamClient {
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_nodelay(true);
-        http.set_connect_timeout(Some(Duration::from_millis(connect_ms)));
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config((*self.tls).clone())
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
-        Client::builder(TokioExecutor::new())
-            .pool_timer(TokioTimer::new())
-            .pool_idle_timeout(Duration::from_secs(60))
-            .pool_max_idle_per_host(1024)
-            .build(https)
+    fn lease(&self, origin: &Origin, sender: SendRequest<ReqBody>) -> Lease {
+        Lease {
+            pool: self.idle.clone(),
+            key: origin.key.clone(),
+            sender: Some(sender),
+        }
+    }
+
+    fn checkout(&self, key: &Arc<str>) -> Option<SendRequest<ReqBody>> {
+        let mut pools = locked(&self.idle);
+        let idle = pools.get_mut(key)?;
+        let now = Instant::now();
+        // The oldest sit at the front: drop the expired ones.
+        let expired = idle
+            .iter()
+            .take_while(|i| now.duration_since(i.since) > IDLE_TIMEOUT)
+            .count();
+        idle.drain(..expired);
+        while let Some(i) = idle.pop() {
+            if !i.sender.is_closed() {
+                return Some(i.sender);
+            }
+        }
+        None
+    }
+
+    async fn connect(
+        &self,
+        origin: &Origin,
+        timeout: Duration,
+    ) -> Result<SendRequest<ReqBody>, SendError> {
+        let connect = TcpStream::connect(origin.connect_to.as_str());
+        let tcp = match tokio::time::timeout(timeout, connect).await {
+            Err(_) => return Err(SendError::ConnectTimeout),
+            Ok(Err(e)) => return Err(SendError::Connect(e)),
+            Ok(Ok(tcp)) => tcp,
+        };
+        let _ = tcp.set_nodelay(true);
+        if origin.scheme == http::uri::Scheme::HTTPS {
+            let name = ServerName::try_from(origin.authority.host().to_owned())
+                .map_err(|e| SendError::Tls(std::io::Error::other(e)))?;
+            let tls = match tokio::time::timeout(timeout, self.tls.connect(name, tcp)).await {
+                Err(_) => return Err(SendError::ConnectTimeout),
+                Ok(Err(e)) => return Err(SendError::Tls(e)),
+                Ok(Ok(tls)) => tls,
+            };
+            handshake(TokioIo::new(tls)).await
+        } else {
+            handshake(TokioIo::new(tcp)).await
+        }
+    }
+}
+
+async fn handshake<T>(io: T) -> Result<SendRequest<ReqBody>, SendError>
+where
+    T: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let (sender, conn) = http1::handshake(io).await.map_err(SendError::Http)?;
+    tokio::spawn(async move {
+        // The connection ends when the upstream closes it or its last sender is dropped.
+        if let Err(e) = conn.await {
+            tracing::debug!(error = %e, "upstream connection ended");
+        }
+    });
+    Ok(sender)
+}
+
+/// A connection lent to one request: back to the pool once the answer's body has been read to
+/// the end; closed if the answer is dropped before that.
+pub struct Lease {
+    pool: Arc<Mutex<Pools>>,
+    key: Arc<str>,
+    sender: Option<SendRequest<ReqBody>>,
+}
+
+impl Lease {
+    pub fn release(&mut self) {
+        if let Some(sender) = self.sender.take()
+            && !sender.is_closed()
+        {
+            let mut pools = locked(&self.pool);
+            let idle = pools.entry(self.key.clone()).or_default();
+            if idle.len() < MAX_IDLE {
+                idle.push(Idle {
+                    sender,
+                    since: Instant::now(),
+                });
+            }
+        }
     }
 }

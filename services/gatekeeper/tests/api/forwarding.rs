@@ -277,3 +277,27 @@ async fn cors_preflight_before_auth() {
         "https://app.example.com"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn upstream_connections_are_kept_alive_and_closed_ones_replaced() {
+    let upstream = crate::stubs::counting_upstream().await;
+    let routes = format!(
+        "routes:\n  - {{name: keep, paths: [/keep], upstream: '{upstream}', auth: none}}\n"
+    );
+    let gw = gateway(&routes, "http://127.0.0.1:1", |_| {}).await;
+    let conn = |path: &'static str| {
+        let req = gw.req(Method::GET, path);
+        async move {
+            let res = req.send().await.unwrap();
+            assert_eq!(res.status(), 200);
+            json_of(res).await["conn"].as_u64().unwrap()
+        }
+    };
+    // One after another, the requests share one upstream connection.
+    assert_eq!(conn("/keep/a").await, 1);
+    assert_eq!(conn("/keep/b").await, 1);
+    // The upstream closes it after this answer; the next request goes on a new one, not a 502.
+    assert_eq!(conn("/keep/close").await, 1);
+    assert_eq!(conn("/keep/c").await, 2);
+    assert_eq!(conn("/keep/d").await, 2);
+}

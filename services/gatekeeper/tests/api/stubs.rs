@@ -92,3 +92,48 @@ pub fn closed_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// A raw HTTP/1.1 upstream that numbers its connections and answers `{"conn":N}` on each,
+/// keeping it open; after answering a path that ends in `/close` it closes that connection (as
+/// an upstream whose keep-alive timeout ran out).
+pub async fn counting_upstream() -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut count = 0;
+        loop {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            count += 1;
+            let conn = count;
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    let end = loop {
+                        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break i + 4;
+                        }
+                        match sock.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    };
+                    let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+                    buf.drain(..end);
+                    let path = head.split_whitespace().nth(1).unwrap_or("").to_owned();
+                    let body = format!(r#"{{"conn":{conn}}}"#);
+                    let answer = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if sock.write_all(answer.as_bytes()).await.is_err() || path.ends_with("/close")
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    format!("http://127.0.0.1:{port}")
+}
