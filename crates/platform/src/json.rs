@@ -195,6 +195,16 @@ impl<T> ValidatedJson<T> {
     }
 }
 
+impl<T: RequestSchema> ValidatedJson<T> {
+    /// The same checks as the extractor, run when the handler asks: for endpoints whose
+    /// contract puts a check before the body's (employee-roles' party gate).
+    pub async fn read(req: HttpRequest, payload: web::Payload) -> Result<T, ApiError> {
+        parse_body::<T>(req, payload.into_inner(), false)
+            .await?
+            .ok_or_else(ApiError::malformed)
+    }
+}
+
 fn is_json_content_type(req: &HttpRequest) -> bool {
     req.headers()
         .get(header::CONTENT_TYPE)

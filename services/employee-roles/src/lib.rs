@@ -29,6 +29,7 @@ pub(crate) fn schemas() -> anyhow::Result<platform::Schemas> {
         "legal_entity_upsert",
         "employee_upsert",
         "healthcare_service_upsert",
+        "party_upsert",
     )
 }
 
@@ -57,6 +58,7 @@ fn configure(cfg: &mut actix_web::web::ServiceConfig, state: startup::AppState) 
             "/admin/healthcare_services/{id}",
             web::put().to(registry::put_healthcare_service),
         )
+        .route("/admin/parties/{id}", web::put().to(registry::put_party))
         .route(
             "/admin/employees/{id}/employee_roles",
             web::get().to(internal::roles_of_employee),

@@ -15,6 +15,7 @@ use utoipa::OpenApi;
         crate::registry::put_legal_entity,
         crate::registry::put_employee,
         crate::registry::put_healthcare_service,
+        crate::registry::put_party,
         crate::internal::roles_of_employee,
         crate::internal::deactivate_for_employee,
         crate::internal::deactivate_for_legal_entity
@@ -28,6 +29,9 @@ use utoipa::OpenApi;
         crate::registry::LegalEntityBody,
         crate::registry::EmployeeBody,
         crate::registry::HealthcareServiceBody,
+        crate::registry::PartyBody,
+        crate::registry::PartyView,
+        crate::store::Party,
         ehealth_core::ErrorBody
     ))
 )]

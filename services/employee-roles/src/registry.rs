@@ -1,5 +1,5 @@
 //! Reference data from the provider registry: `PUT /admin/legal_entities/{id}`,
-//! `/admin/employees/{id}`, `/admin/healthcare_services/{id}`. Internal (never routed by the
+//! `/admin/employees/{id}`, `/admin/healthcare_services/{id}`, `/admin/parties/{id}`. Internal (never routed by the
 //! gatekeeper); idempotent upserts, 201 when new and 200 when replaced, audited with the actor
 //! in `x-consumer-id`.
 
@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::startup::AppState;
-use crate::store::{self, EmployeeFields, HealthcareServiceFields, LegalEntityFields};
+use crate::store::{self, EmployeeFields, HealthcareServiceFields, LegalEntityFields, PartyFields};
 
 #[derive(Deserialize, Serialize, utoipa::ToSchema)]
 pub struct LegalEntityBody {
@@ -55,6 +55,26 @@ pub struct HealthcareServiceBody {
 
 impl RequestSchema for HealthcareServiceBody {
     const SCHEMA: &'static str = "healthcare_service_upsert";
+}
+
+#[derive(Deserialize, Serialize, utoipa::ToSchema)]
+pub struct PartyBody {
+    verification_status: String,
+    /// The registry's last change of the party (the party gate measures from it).
+    updated_at: chrono::DateTime<Utc>,
+    /// The OAuth users that act for the party: exactly these, afterwards.
+    users: Vec<Uuid>,
+}
+
+impl RequestSchema for PartyBody {
+    const SCHEMA: &'static str = "party_upsert";
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PartyView {
+    #[serde(flatten)]
+    party: store::Party,
+    users: Vec<Uuid>,
 }
 
 fn status_of(created: bool) -> StatusCode {
@@ -160,4 +180,32 @@ pub async fn put_healthcare_service(
             .await
             .map_err(unknown_legal_entity)?;
     Ok(Reply::object(status_of(created), row))
+}
+
+#[utoipa::path(put, path = "/admin/parties/{id}", tag = "registry",
+    params(("id" = Uuid, Path)), request_body = PartyBody,
+    responses((status = 201, body = PartyView), (status = 200, body = PartyView),
+              (status = 401, body = ehealth_core::ErrorBody), (status = 422, body = ehealth_core::ErrorBody)))]
+pub async fn put_party(
+    state: web::Data<AppState>,
+    actor: ConsumerId,
+    id: web::Path<Uuid>,
+    body: ValidatedJson<PartyBody>,
+) -> ApiResult<Reply> {
+    let body = body.into_inner();
+    let mut users = body.users.clone();
+    users.sort();
+    users.dedup();
+    let fields = PartyFields {
+        verification_status: &body.verification_status,
+        updated_at: body.updated_at,
+        synced_at: Utc::now(),
+    };
+    let mut conn = db::conn(&state.pool).await?;
+    let (party, users, created) =
+        store::upsert_party(&mut conn, actor.0.0, *id, &fields, &users, changes(&body)?).await?;
+    Ok(Reply::object(
+        status_of(created),
+        PartyView { party, users },
+    ))
 }

@@ -10,10 +10,13 @@
 //! - the officio speciality differs from the service's speciality_type: 422 at `$.employee_id`;
 //!   a service without speciality_type skips that match unless
 //!   `roles.require_speciality_type` is set (then 422 at `$.healthcare_service_id`);
+//! - the party gate (§1.1 #3, `roles.block_unverified_party_users`): a user with no party in
+//!   the registry data is refused as unverified (403 "Access denied. Party is not verified");
+//!   the cut-off is midnight UTC of `current_date - unverified_party_period_days_allowed`;
 //! - the list needs one of employee_id, healthcare_service_id, status (page and page_size do not
 //!   count): else 422 `query_parameter`; status is matched case-insensitively.
 
-use actix_web::web;
+use actix_web::{HttpRequest, web};
 use chrono::Utc;
 use ehealth_core::InvalidEntry;
 use ehealth_core::Paging;
@@ -45,6 +48,24 @@ fn invalid(path: &str, rule: &str, description: &str) -> ApiError {
     ApiError::validation(vec![InvalidEntry::body(path, rule, description)])
 }
 
+pub const PARTY_NOT_VERIFIED: &str = "Access denied. Party is not verified";
+
+/// Spec §1.1 #3: the user's party is not NOT_VERIFIED, or has been since before the cut-off.
+async fn require_verified_party(
+    conn: &mut db::DbConn,
+    caller: &Caller,
+    roles: &crate::settings::RoleSettings,
+) -> ApiResult<()> {
+    let cutoff = (Utc::now().date_naive()
+        - chrono::Days::new(u64::from(roles.unverified_party_period_days_allowed)))
+    .and_time(chrono::NaiveTime::MIN)
+    .and_utc();
+    match store::party_of_user(conn, caller.user_id.0).await? {
+        Some((status, updated_at)) if status != "NOT_VERIFIED" || updated_at <= cutoff => Ok(()),
+        _ => Err(ApiError::forbidden_with(PARTY_NOT_VERIFIED)),
+    }
+}
+
 /// Spec §1.1 #5 and §1.4 #2: the caller's legal entity is ACTIVE or SUSPENDED.
 async fn require_active_legal_entity(conn: &mut db::DbConn, caller: &Caller) -> ApiResult<()> {
     match store::legal_entity_status(conn, caller.client_id.0)
@@ -61,14 +82,21 @@ async fn require_active_legal_entity(conn: &mut db::DbConn, caller: &Caller) -> 
     request_body = CreateRole,
     responses((status = 201, body = EmployeeRole),
               (status = 401, description = "Missing or invalid identity headers", body = ehealth_core::ErrorBody),
+              (status = 403, description = "Access denied. Party is not verified (roles.block_unverified_party_users)", body = ehealth_core::ErrorBody),
               (status = 409, description = "Legal entity must be ACTIVE or SUSPENDED / Duplicated employee role for this employee and healthcare service / Healthcare service is not active / Employee is not active", body = ehealth_core::ErrorBody),
               (status = 422, description = "Schema, or $.healthcare_service_id / $.employee_id not found, of another legal entity, or speciality mismatch", body = ehealth_core::ErrorBody)))]
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
-    body: ValidatedJson<CreateRole>,
+    req: HttpRequest,
+    payload: web::Payload,
 ) -> ApiResult<Reply> {
-    let body = body.into_inner();
+    // §1.1 order: the party gate (#3) comes before the body's schema (#4).
+    if state.settings.roles.block_unverified_party_users {
+        let mut conn = db::conn(&state.pool).await?;
+        require_verified_party(&mut conn, &caller, &state.settings.roles).await?;
+    }
+    let body = ValidatedJson::<CreateRole>::read(req, payload).await?;
     let mut conn = db::conn(&state.pool).await?;
     require_active_legal_entity(&mut conn, &caller).await?;
     let le = caller.client_id.0;

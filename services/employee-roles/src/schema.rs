@@ -13,6 +13,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    parties (id) {
+        id -> Uuid,
+        verification_status -> Text,
+        updated_at -> Timestamptz,
+        synced_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    party_users (user_id) {
+        user_id -> Uuid,
+        party_id -> Uuid,
+    }
+}
+
+diesel::joinable!(party_users -> parties (party_id));
+
+diesel::table! {
     employees (id) {
         id -> Uuid,
         legal_entity_id -> Uuid,
@@ -75,4 +93,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     healthcare_services,
     employee_roles,
     audit_log,
+    parties,
+    party_users,
 );

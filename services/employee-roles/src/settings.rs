@@ -24,6 +24,8 @@ log_format = "json"
 
 [roles]
 require_speciality_type = false
+block_unverified_party_users = false
+unverified_party_period_days_allowed = 60
 "#;
 
 #[derive(Clone, Debug, Deserialize)]
@@ -41,6 +43,11 @@ pub struct RoleSettings {
     /// Refuse roles on healthcare services without a speciality_type (e.g. PHARMACY category)
     /// instead of skipping the speciality match for them (spec §7).
     pub require_speciality_type: bool,
+    /// Spec §1.1 #3 (`BLOCK_UNVERIFIED_PARTY_USERS`): creating a role needs the user's party to
+    /// be verified, or NOT_VERIFIED since before `current_date - unverified_party_period_days_allowed`.
+    pub block_unverified_party_users: bool,
+    /// `UNVERIFIED_PARTY_PERIOD_DAYS_ALLOWED`. The spec gives no default; 60 is ours.
+    pub unverified_party_period_days_allowed: u32,
 }
 
 impl Settings {

@@ -8,7 +8,9 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::schema::{audit_log, employee_roles, employees, healthcare_services, legal_entities};
+use crate::schema::{
+    audit_log, employee_roles, employees, healthcare_services, legal_entities, parties, party_users,
+};
 
 pub const ACTIVE: &str = "ACTIVE";
 pub const INACTIVE: &str = "INACTIVE";
@@ -228,6 +230,83 @@ upsert_by_id!(
     HealthcareServiceFields,
     HealthcareService
 );
+
+// ----- parties ----------------------------------------------------------------------------
+
+#[derive(Queryable, Selectable, Serialize, Debug, Clone, utoipa::ToSchema)]
+#[diesel(table_name = parties)]
+pub struct Party {
+    pub id: Uuid,
+    pub verification_status: String,
+    pub updated_at: DateTime<Utc>,
+    pub synced_at: DateTime<Utc>,
+}
+
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = parties)]
+pub struct PartyFields<'a> {
+    pub verification_status: &'a str,
+    pub updated_at: DateTime<Utc>,
+    pub synced_at: DateTime<Utc>,
+}
+
+upsert_by_id!(upsert_party_row, parties, PartyFields, Party);
+
+/// The party and, exactly, the users that act for it (a user moves from its previous party).
+pub async fn upsert_party(
+    conn: &mut AsyncPgConnection,
+    actor: Uuid,
+    id: Uuid,
+    fields: &PartyFields<'_>,
+    users: &[Uuid],
+    changes: serde_json::Value,
+) -> QueryResult<(Party, Vec<Uuid>, bool)> {
+    conn.transaction(async |conn| {
+        let (party, created) = upsert_party_row(conn, actor, id, fields, changes).await?;
+        diesel::delete(
+            party_users::table
+                .filter(party_users::party_id.eq(id))
+                .filter(party_users::user_id.ne_all(users)),
+        )
+        .execute(conn)
+        .await?;
+        let rows: Vec<_> = users
+            .iter()
+            .map(|u| (party_users::user_id.eq(*u), party_users::party_id.eq(id)))
+            .collect();
+        if !rows.is_empty() {
+            diesel::insert_into(party_users::table)
+                .values(&rows)
+                .on_conflict(party_users::user_id)
+                .do_update()
+                .set(party_users::party_id.eq(id))
+                .execute(conn)
+                .await?;
+        }
+        let mut users = party_users::table
+            .filter(party_users::party_id.eq(id))
+            .select(party_users::user_id)
+            .load::<Uuid>(conn)
+            .await?;
+        users.sort();
+        Ok((party, users, created))
+    })
+    .await
+}
+
+/// The verification status and the registry's `updated_at` of the party the user acts for.
+pub async fn party_of_user(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+) -> QueryResult<Option<(String, DateTime<Utc>)>> {
+    party_users::table
+        .inner_join(parties::table)
+        .filter(party_users::user_id.eq(user_id))
+        .select((parties::verification_status, parties::updated_at))
+        .get_result(conn)
+        .await
+        .optional()
+}
 
 // ----- roles ------------------------------------------------------------------------------
 

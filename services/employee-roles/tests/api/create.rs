@@ -303,3 +303,80 @@ async fn bad_input_changes_nothing() {
     .await;
     assert_eq!(c.app.snapshot().await, before);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_party_gate_refuses_unverified_users_before_reading_the_body() {
+    let c = clinic_with(|s| {
+        s.roles.block_unverified_party_users = true;
+        s.roles.unverified_party_period_days_allowed = 30;
+    })
+    .await;
+    let app = &c.app;
+    let denied = |res| {
+        assert_error(
+            res,
+            403,
+            "forbidden",
+            Some("Access denied. Party is not verified"),
+        )
+    };
+    // A user with no party in the registry data.
+    denied(app.create(c.caller, c.employee, c.service).await).await;
+    // NOT_VERIFIED, changed recently: refused, even with a body that fails the schema (#3 is
+    // checked before #4), and nothing is written.
+    let recent = (chrono::Utc::now() - chrono::Duration::days(29)).to_rfc3339();
+    let party = app.party("NOT_VERIFIED", &recent, &[c.caller.user]).await;
+    let before = app.snapshot().await;
+    denied(app.create(c.caller, c.employee, c.service).await).await;
+    let res = app
+        .as_caller(c.caller, Method::POST, "/api/employee_roles")
+        .json(&json!({"employee_id": "not-a-uuid"}))
+        .send()
+        .await
+        .unwrap();
+    denied(res).await;
+    assert_eq!(app.snapshot().await, before);
+    // NOT_VERIFIED since before the cut-off (midnight UTC, 30 days back): allowed through to
+    // the body's checks.
+    let old = (chrono::Utc::now() - chrono::Duration::days(31)).to_rfc3339();
+    let res = app
+        .put(
+            &format!("/admin/parties/{party}"),
+            json!({"verification_status": "NOT_VERIFIED", "updated_at": old, "users": [c.caller.user]}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let res = app
+        .as_caller(c.caller, Method::POST, "/api/employee_roles")
+        .json(&json!({"employee_id": "not-a-uuid"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    assert_eq!(
+        app.create(c.caller, c.employee, c.service).await.status(),
+        201
+    );
+    // VERIFIED, whenever it changed.
+    let other = Caller {
+        user: uuid::Uuid::new_v4(),
+        le: c.caller.le,
+    };
+    app.party("VERIFIED", &chrono::Utc::now().to_rfc3339(), &[other.user])
+        .await;
+    let service = app
+        .service(c.caller.le, "ACTIVE", Some("FAMILY_DOCTOR"))
+        .await;
+    assert_eq!(app.create(other, c.employee, service).await.status(), 201);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_the_party_gate_unverified_users_create_roles() {
+    let c = clinic().await;
+    let recent = chrono::Utc::now().to_rfc3339();
+    c.app.party("NOT_VERIFIED", &recent, &[c.caller.user]).await;
+    assert_eq!(
+        c.app.create(c.caller, c.employee, c.service).await.status(),
+        201
+    );
+}

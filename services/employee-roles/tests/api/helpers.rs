@@ -107,6 +107,19 @@ impl TestApp {
         id
     }
 
+    /// A party (`verification_status`, registry `updated_at`) that `users` act for.
+    pub async fn party(&self, status: &str, updated_at: &str, users: &[Uuid]) -> Uuid {
+        let id = Uuid::new_v4();
+        let res = self
+            .put(
+                &format!("/admin/parties/{id}"),
+                json!({"verification_status": status, "updated_at": updated_at, "users": users}),
+            )
+            .await;
+        assert_eq!(res.status(), 201);
+        id
+    }
+
     pub async fn create(&self, c: Caller, employee: Uuid, service: Uuid) -> Response {
         self.as_caller(c, Method::POST, "/api/employee_roles")
             .json(&json!({"employee_id": employee, "healthcare_service_id": service}))
@@ -132,7 +145,9 @@ impl TestApp {
                    (SELECT string_agg(row_to_json(a)::text, E'\\n' ORDER BY a.id) FROM audit_log a),
                    (SELECT string_agg(row_to_json(e)::text, E'\\n' ORDER BY e.id) FROM employees e),
                    (SELECT string_agg(row_to_json(h)::text, E'\\n' ORDER BY h.id) FROM healthcare_services h),
-                   (SELECT string_agg(row_to_json(l)::text, E'\\n' ORDER BY l.id) FROM legal_entities l)) AS t",
+                   (SELECT string_agg(row_to_json(l)::text, E'\\n' ORDER BY l.id) FROM legal_entities l),
+                   (SELECT string_agg(row_to_json(p)::text, E'\\n' ORDER BY p.id) FROM parties p),
+                   (SELECT string_agg(row_to_json(u)::text, E'\\n' ORDER BY u.user_id) FROM party_users u)) AS t",
             )
             .await
     }

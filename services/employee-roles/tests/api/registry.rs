@@ -157,3 +157,55 @@ async fn ops_and_openapi_snapshot() {
         ),
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn parties_carry_their_users_exactly() {
+    let app = spawn().await;
+    let (a, b, c) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    let at = "2026-01-02T03:04:05Z";
+    let party = app.party("VERIFIED", at, &[a, b]).await;
+    let res = app
+        .put(
+            &format!("/admin/parties/{party}"),
+            json!({"verification_status": "NOT_VERIFIED", "updated_at": at, "users": [b, c, c]}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let body = json_of(res).await;
+    assert_eq!(body["data"]["verification_status"], "NOT_VERIFIED");
+    assert_eq!(body["data"]["updated_at"], at);
+    let mut want = vec![b.to_string(), c.to_string()];
+    want.sort();
+    assert_eq!(body["data"]["users"], json!(want));
+    // A user moves to the party that names it last.
+    let other = app.party("VERIFIED", at, &[c]).await;
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) AS n FROM party_users WHERE user_id = '{c}' AND party_id = '{other}'"
+        ))
+        .await,
+        1
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) AS n FROM audit_log WHERE table_name = 'parties' AND record_id = '{party}'"
+        ))
+        .await,
+        2
+    );
+    // Bad input: a 422 and nothing written.
+    let before = app.snapshot().await;
+    for bad in [
+        json!({"verification_status": "NOT_VERIFIED", "updated_at": at}),
+        json!({"verification_status": "not verified", "updated_at": at, "users": []}),
+        json!({"verification_status": "VERIFIED", "updated_at": "yesterday", "users": []}),
+        json!({"verification_status": "VERIFIED", "updated_at": at, "users": ["x"]}),
+        json!({"verification_status": "VERIFIED", "updated_at": at, "users": [], "colour": 1}),
+    ] {
+        let res = app
+            .put(&format!("/admin/parties/{party}"), bad.clone())
+            .await;
+        assert_eq!(res.status(), 422, "{bad}");
+    }
+    assert_eq!(app.snapshot().await, before);
+}

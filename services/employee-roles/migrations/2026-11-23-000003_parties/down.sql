@@ -1,0 +1,2 @@
+DROP TABLE party_users;
+DROP TABLE parties;
