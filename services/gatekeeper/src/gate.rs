@@ -191,14 +191,15 @@ pub async fn decide<'t>(
         if let Some(abac_rule) = &rule.abac {
             let query = parse_query(inb.query);
             let body = abac::request(abac_rule, &rule.path, relative, &query, who);
-            let answer = abac::decide(
+            // Boxed, like the verify call: a rare path should not enlarge every request's future.
+            let answer = Box::pin(abac::decide(
                 deps.http,
                 &abac_rule.endpoint,
                 &body,
                 inb.request_id,
                 Duration::from_millis(deps.settings.abac.timeout_ms),
                 deps.metrics,
-            )
+            ))
             .await;
             trace.abac = Some(answer.clone());
             match answer {

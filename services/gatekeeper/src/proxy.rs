@@ -38,23 +38,26 @@ const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto
 const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 
 /// Hop-by-hop headers (RFC 9110 §7.6.1), dropped in both directions.
-const HOP_BY_HOP: [HeaderName; 9] = [
-    header::CONNECTION,
-    HeaderName::from_static("keep-alive"),
-    header::PROXY_AUTHENTICATE,
-    header::PROXY_AUTHORIZATION,
-    HeaderName::from_static("proxy-connection"),
-    header::TE,
-    header::TRAILER,
-    header::TRANSFER_ENCODING,
-    header::UPGRADE,
-];
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "connection"
+            | "keep-alive"
+            | "proxy-authenticate"
+            | "proxy-authorization"
+            | "proxy-connection"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
+    )
+}
 
 /// Request headers this hop drops besides the hop-by-hop ones: the client's `host` (the
 /// upstream's is set from its URI), `content-length` (set from the body sent) and `expect`
 /// (the 100-continue is answered here).
 fn is_hop_by_hop_request(name: &HeaderName) -> bool {
-    HOP_BY_HOP.contains(name)
+    is_hop_by_hop(name)
         || name == header::HOST
         || name == header::CONTENT_LENGTH
         || name == header::EXPECT
@@ -545,7 +548,12 @@ fn upstream_headers(
         }
         None => call.peer.forwarded_for.clone(),
     };
-    let host = headers.remove(header::HOST);
+    // HTTP/2 callers name the host in the URI's authority, not in `Host`.
+    let host = headers.remove(header::HOST).or_else(|| {
+        call.uri
+            .authority()
+            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+    });
     let dropped: Vec<HeaderName> = headers
         .keys()
         .filter(|name| {
@@ -596,11 +604,7 @@ fn set_identity(out: &mut HeaderMap, id: &Identity) {
 /// Drops hop-by-hop headers and those the `Connection` header lists (one pass finds them; most
 /// answers carry only `Connection: keep-alive`).
 fn drop_hop_by_hop(h: &mut HeaderMap) {
-    let found: Vec<HeaderName> = h
-        .keys()
-        .filter(|n| HOP_BY_HOP.contains(n))
-        .cloned()
-        .collect();
+    let found: Vec<HeaderName> = h.keys().filter(|n| is_hop_by_hop(n)).cloned().collect();
     if found.is_empty() {
         return;
     }

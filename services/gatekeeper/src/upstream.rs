@@ -146,7 +146,8 @@ impl Upstreams {
                 },
             }
         }
-        let mut sender = self.connect(origin, connect_timeout).await?;
+        // Boxed: the connect (and TLS) state would otherwise make every request's future larger.
+        let mut sender = Box::pin(self.connect(origin, connect_timeout)).await?;
         match sender.send_request(req).await {
             Ok(res) => Ok((res, self.lease(origin, sender))),
             Err(e) => Err(SendError::Http(e)),

@@ -206,6 +206,18 @@ impl Verifier {
             return Ok(e.verdict);
         }
         self.metrics.cache("miss");
+        // Boxed: the call's state (an HTTP request) would otherwise enlarge every request's
+        // future, cache hits and routes without a token included.
+        Box::pin(self.miss(key, token, api_key, request_id)).await
+    }
+
+    async fn miss(
+        &self,
+        key: [u8; 32],
+        token: &str,
+        api_key: Option<&str>,
+        request_id: &str,
+    ) -> Result<Verdict, Unavailable> {
         let entry = self
             .cache
             .try_get_with(key, async {

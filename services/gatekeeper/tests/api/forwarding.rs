@@ -301,3 +301,35 @@ async fn upstream_connections_are_kept_alive_and_closed_ones_replaced() {
     assert_eq!(conn("/keep/c").await, 2);
     assert_eq!(conn("/keep/d").await, 2);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn http2_callers_are_served_and_forwarded_over_http1() {
+    let Setup { gw, .. } = setup().await;
+    let h2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let res = h2
+        .get(format!("{}/open/hello?x=1", gw.url))
+        .header("x-consumer-id", "spoofed")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.version(), reqwest::Version::HTTP_2);
+    assert_eq!(res.status(), 200);
+    assert!(res.headers().contains_key("x-request-id"));
+    let body = echoed(res).await;
+    assert_eq!(body["path"], "/base/hello");
+    assert_eq!(body["query"], "x=1");
+    let authority = gw.url.trim_start_matches("http://");
+    assert_eq!(body["headers"]["x-forwarded-host"], authority);
+    assert!(body["headers"].get("x-consumer-id").is_none());
+    // The gatekeeper's own answers too.
+    let res = h2
+        .get(format!("{}/echo/read", gw.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.version(), reqwest::Version::HTTP_2);
+    assert_error(res, 401, "access_denied", None).await;
+}
