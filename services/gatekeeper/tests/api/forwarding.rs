@@ -333,3 +333,23 @@ async fn http2_callers_are_served_and_forwarded_over_http1() {
     assert_eq!(res.version(), reqwest::Version::HTTP_2);
     assert_error(res, 401, "access_denied", None).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upstream_that_does_not_answer_the_connect_is_a_504() {
+    let (port, _listener, _queue) = crate::stubs::unanswering_port().await;
+    let routes = format!(
+        "routes:\n  - {{name: silent, paths: [/silent], upstream: 'http://127.0.0.1:{port}', auth: none, timeouts: {{connect_ms: 200, response_ms: 10000}}}}\n"
+    );
+    let gw = gateway(&routes, "http://127.0.0.1:1", |_| {}).await;
+    let started = std::time::Instant::now();
+    let res = gw.req(Method::GET, "/silent/x").send().await.unwrap();
+    // The connect timeout ended it, not the 10 s response timeout.
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert_error(
+        res,
+        504,
+        "gateway_timeout",
+        Some("Upstream did not answer in time."),
+    )
+    .await;
+}

@@ -137,3 +137,23 @@ pub async fn counting_upstream() -> String {
     });
     format!("http://127.0.0.1:{port}")
 }
+
+/// A loopback port that listens but never accepts, its accept queue already full: a connect to
+/// it gets no answer (the kernel drops the SYN), as an upstream that is down behind a firewall.
+/// Keep the returned listener and sockets alive for as long as the port is used.
+pub async fn unanswering_port() -> (u16, tokio::net::TcpListener, Vec<tokio::net::TcpStream>) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(0).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut fillers = Vec::new();
+    // Connect until one hangs: the queue is full then.
+    loop {
+        let connect = tokio::net::TcpStream::connect(("127.0.0.1", port));
+        match tokio::time::timeout(std::time::Duration::from_millis(300), connect).await {
+            Ok(Ok(s)) => fillers.push(s),
+            _ => break,
+        }
+    }
+    (port, listener, fillers)
+}
