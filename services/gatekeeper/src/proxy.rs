@@ -396,20 +396,21 @@ fn bad_request(route: &Route, message: &'static str) -> Stop {
     )
 }
 
-/// The request body to send: none, read whole (small, with a length) or streamed with a limit.
+fn too_large(route: &Route) -> Stop {
+    Stop::new(
+        ApiError::payload_too_large(route.max_body as usize),
+        "bad_request",
+        Some(route),
+    )
+}
+
+/// The request body to send: none, read whole (small, with a length) or streamed with a limit;
+/// for a streamed one, the flag its stream raises when the body outgrows the limit.
 async fn request_body(
     route: &Route,
     headers: &HeaderMap,
     body: Incoming,
-    overflow: &Arc<AtomicBool>,
-) -> Result<ReqBody, Stop> {
-    let too_large = || {
-        Stop::new(
-            ApiError::payload_too_large(route.max_body as usize),
-            "bad_request",
-            Some(route),
-        )
-    };
+) -> Result<(ReqBody, Option<Arc<AtomicBool>>), Stop> {
     let length = match headers.get(header::CONTENT_LENGTH) {
         None => None,
         Some(v) => Some(
@@ -420,25 +421,29 @@ async fn request_body(
         ),
     };
     if length.is_some_and(|l| l > route.max_body) {
-        return Err(too_large());
+        return Err(too_large(route));
     }
     let chunked = headers.contains_key(header::TRANSFER_ENCODING);
     Ok(match length {
-        Some(0) => ReqBody::Empty,
-        None if !chunked => ReqBody::Empty,
+        Some(0) => (ReqBody::Empty, None),
+        None if !chunked => (ReqBody::Empty, None),
         Some(l) if l <= BUFFERED_BODY && !chunked => {
             let whole = body
                 .collect()
                 .await
                 .map_err(|_| bad_request(route, "Request body could not be read."))?;
-            ReqBody::Full(Some(whole.to_bytes()))
+            (ReqBody::Full(Some(whole.to_bytes())), None)
         }
-        _ => ReqBody::Stream {
-            inner: body,
-            seen: 0,
-            limit: route.max_body,
-            overflow: overflow.clone(),
-        },
+        _ => {
+            let overflow = Arc::new(AtomicBool::new(false));
+            let stream = ReqBody::Stream {
+                inner: body,
+                seen: 0,
+                limit: route.max_body,
+                overflow: overflow.clone(),
+            };
+            (stream, Some(overflow))
+        }
     })
 }
 
@@ -450,8 +455,7 @@ async fn forward(
     let route = passed.route;
     let gate = call.gate;
     let (mut parts, body) = req.into_parts();
-    let overflow = Arc::new(AtomicBool::new(false));
-    let body = request_body(route, &parts.headers, body, &overflow).await?;
+    let (body, overflow) = request_body(route, &parts.headers, body).await?;
     let head = parts.method == Method::HEAD;
 
     let mut target = route.upstream_path(passed.prefix, &passed.path);
@@ -492,12 +496,8 @@ async fn forward(
     };
     let (upstream, mut lease) = match sent {
         Err(_) | Ok(Err(SendError::ConnectTimeout)) => return Err(timed_out()),
-        Ok(Err(_)) if overflow.load(Ordering::Relaxed) => {
-            return Err(Stop::new(
-                ApiError::payload_too_large(route.max_body as usize),
-                "bad_request",
-                Some(route),
-            ));
+        Ok(Err(_)) if overflow.as_ref().is_some_and(|o| o.load(Ordering::Relaxed)) => {
+            return Err(too_large(route));
         }
         Ok(Err(e)) => {
             tracing::warn!(route = %route.name, error = %e, "upstream unreachable");

@@ -4,6 +4,16 @@
 use crate::helpers::*;
 use reqwest::Method;
 
+async fn assert_gateway_timeout(res: reqwest::Response) {
+    assert_error(
+        res,
+        504,
+        "gateway_timeout",
+        Some("Upstream did not answer in time."),
+    )
+    .await;
+}
+
 const SPOOFED: [(&str, &str); 7] = [
     ("x-consumer-id", "00000000-0000-0000-0000-000000000000"),
     (
@@ -179,13 +189,7 @@ async fn upstream_failures_and_body_limits() {
     let res = gw.req(Method::GET, "/dead/x").send().await.unwrap();
     assert_error(res, 502, "bad_gateway", Some("Upstream is unreachable.")).await;
     let res = gw.req(Method::GET, "/slow").send().await.unwrap();
-    assert_error(
-        res,
-        504,
-        "gateway_timeout",
-        Some("Upstream did not answer in time."),
-    )
-    .await;
+    assert_gateway_timeout(res).await;
     // Within the limit: forwarded whole, with its length.
     let body = echoed(
         gw.req(Method::POST, "/open/upload")
@@ -345,11 +349,5 @@ async fn an_upstream_that_does_not_answer_the_connect_is_a_504() {
     let res = gw.req(Method::GET, "/silent/x").send().await.unwrap();
     // The connect timeout ended it, not the 10 s response timeout.
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
-    assert_error(
-        res,
-        504,
-        "gateway_timeout",
-        Some("Upstream did not answer in time."),
-    )
-    .await;
+    assert_gateway_timeout(res).await;
 }
