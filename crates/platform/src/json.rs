@@ -199,9 +199,7 @@ impl<T: RequestSchema> ValidatedJson<T> {
     /// The same checks as the extractor, run when the handler asks: for endpoints whose
     /// contract puts a check before the body's (employee-roles' party gate).
     pub async fn read(req: HttpRequest, payload: web::Payload) -> Result<T, ApiError> {
-        parse_body::<T>(req, payload.into_inner(), false)
-            .await?
-            .ok_or_else(ApiError::malformed)
+        read_required(req, payload.into_inner()).await
     }
 }
 
@@ -285,18 +283,23 @@ async fn parse_body<T: RequestSchema>(
         .map_err(|e| ApiError::invalid_field("$", "cast", e.to_string()))
 }
 
+/// A body that must be present and pass every check.
+async fn read_required<T: RequestSchema>(
+    req: HttpRequest,
+    payload: Payload,
+) -> Result<T, ApiError> {
+    parse_body::<T>(req, payload, false)
+        .await?
+        .ok_or_else(ApiError::malformed)
+}
+
 impl<T: RequestSchema> FromRequest for ValidatedJson<T> {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let (req, payload) = (req.clone(), payload.take());
-        Box::pin(async move {
-            match parse_body::<T>(req, payload, false).await? {
-                Some(v) => Ok(ValidatedJson(v)),
-                None => Err(ApiError::malformed()),
-            }
-        })
+        Box::pin(async move { read_required(req, payload).await.map(ValidatedJson) })
     }
 }
 
