@@ -7,6 +7,7 @@
 mod abac;
 mod body;
 pub mod cli;
+pub mod forwarded;
 pub mod gate;
 pub mod metrics;
 pub mod openapi;

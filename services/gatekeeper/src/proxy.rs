@@ -7,7 +7,7 @@
 //! The gatekeeper's own answers are envelopes; the upstream's answers pass untouched except for
 //! hop-by-hop headers, `x-request-id` and `traceparent`.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -17,15 +17,18 @@ use http::{Method, Request, Response, StatusCode, Uri, Version};
 use http_body::Body as _;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
+use hyper::upgrade::OnUpgrade;
+use hyper_util::rt::TokioIo;
 use platform::ApiError;
 use platform::request_context::is_sane_request_id;
 
 use crate::body::{ReqBody, ResBody};
+use crate::forwarded::TrustedProxies;
 use crate::gate::{self, Inbound, Passed, Stop, Trace};
 use crate::ratelimit::Decision;
 use crate::startup::Gate;
 use crate::table::{Cors, Route};
-use crate::upstream::{SendError, Upstreams};
+use crate::upstream::{Lease, SendError, Upstreams};
 use crate::verify::{Identity, Verifier};
 
 /// Request bodies up to this size (with a Content-Length) are read whole before forwarding.
@@ -125,21 +128,38 @@ fn traceparent(inbound: Option<&HeaderValue>) -> HeaderValue {
     HeaderValue::from_bytes(&out).unwrap_or(HeaderValue::from_static("-"))
 }
 
-/// The caller, as this hop sees it: its address, and that address as the last
-/// `x-forwarded-for` entry (made once per connection).
+/// The connection's other end, as this hop sees it: its address, that address as the last
+/// `x-forwarded-for` entry (made once per connection), and whether it is a trusted proxy
+/// ([`crate::forwarded`]).
 pub struct Peer {
     pub addr: SocketAddr,
     pub forwarded_for: HeaderValue,
+    pub trusted: bool,
 }
 
 impl Peer {
-    pub fn new(addr: SocketAddr) -> Self {
+    pub fn new(addr: SocketAddr, trusted_proxies: &TrustedProxies) -> Self {
         let forwarded_for = HeaderValue::from_str(&addr.ip().to_string())
             .unwrap_or(HeaderValue::from_static("unknown"));
         Self {
             addr,
             forwarded_for,
+            trusted: trusted_proxies.contains(addr.ip()),
         }
+    }
+
+    /// The client's address: this peer, or behind a trusted proxy the one its
+    /// `x-forwarded-for` names.
+    fn client(&self, headers: &HeaderMap, trusted_proxies: &TrustedProxies) -> IpAddr {
+        if !self.trusted {
+            return self.addr.ip();
+        }
+        let listed: Vec<&str> = headers
+            .get_all(X_FORWARDED_FOR)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        trusted_proxies.client(self.addr.ip(), &listed)
     }
 }
 
@@ -322,7 +342,10 @@ async fn forward_limited(
                 format!("client:{}", id.client_id.as_deref().unwrap_or_default())
             }
             (_, Some(t)) => format!("token:{}", hex::encode(&Verifier::token_hash(t)[..16])),
-            _ => format!("ip:{}", call.peer.addr.ip()),
+            _ => format!(
+                "ip:{}",
+                call.peer.client(req.headers(), &gate.trusted_proxies)
+            ),
         };
         let (decision, backend) = gate.limiter.check(&route.name, &key, limit).await;
         if !decision.allowed {
@@ -453,10 +476,10 @@ async fn forward(
     passed: &Passed<'_>,
 ) -> Result<Response<ResBody>, Stop> {
     let route = passed.route;
-    let gate = call.gate;
     let (mut parts, body) = req.into_parts();
     let (body, overflow) = request_body(route, &parts.headers, body).await?;
     let head = parts.method == Method::HEAD;
+    let upgrade = upgrade_protocol(&mut parts);
 
     let mut target = route.upstream_path(passed.prefix, &passed.path);
     if let Some(q) = parts.uri.query() {
@@ -475,42 +498,16 @@ async fn forward(
     parts
         .headers
         .insert(header::HOST, route.origin.host.clone());
+    if let Some(protocol) = upgrade {
+        // Boxed: upgrades are rare, and their state would make every request's future larger.
+        return Box::pin(forward_upgrade(call, route, parts, body, protocol)).await;
+    }
 
-    let sent = tokio::time::timeout(
-        route.response_timeout,
-        call.upstreams.send(
-            &route.origin,
-            route.connect_timeout,
-            Request::from_parts(parts, body),
-        ),
-    )
-    .await;
-    let timed_out = || {
-        upstream_error(
-            gate,
-            &route.name,
-            actix_web::http::StatusCode::GATEWAY_TIMEOUT,
-            "gateway_timeout",
-            "Upstream did not answer in time.",
-        )
-    };
-    let (upstream, mut lease) = match sent {
-        Err(_) | Ok(Err(SendError::ConnectTimeout)) => return Err(timed_out()),
-        Ok(Err(_)) if overflow.as_ref().is_some_and(|o| o.load(Ordering::Relaxed)) => {
-            return Err(too_large(route));
-        }
-        Ok(Err(e)) => {
-            tracing::warn!(route = %route.name, error = %e, "upstream unreachable");
-            return Err(upstream_error(
-                gate,
-                &route.name,
-                actix_web::http::StatusCode::BAD_GATEWAY,
-                "bad_gateway",
-                "Upstream is unreachable.",
-            ));
-        }
-        Ok(Ok(answer)) => answer,
-    };
+    let request = Request::from_parts(parts, body);
+    let sending = call
+        .upstreams
+        .send(&route.origin, route.connect_timeout, request);
+    let (upstream, mut lease) = answered(call, route, sending, overflow.as_deref()).await?;
     let (mut parts, body) = upstream.into_parts();
     drop_hop_by_hop(&mut parts.headers);
     let body = if head || body.is_end_stream() {
@@ -520,6 +517,133 @@ async fn forward(
         ResBody::Upstream(body, lease)
     };
     Ok(Response::from_parts(parts, body))
+}
+
+/// The upstream's answer within the route's response timeout, or the caller's error.
+async fn answered<T>(
+    call: &Call<'_>,
+    route: &Route,
+    sending: impl Future<Output = Result<T, SendError>>,
+    overflow: Option<&AtomicBool>,
+) -> Result<T, Stop> {
+    match tokio::time::timeout(route.response_timeout, sending).await {
+        Ok(Ok(answer)) => Ok(answer),
+        Err(_) => Err(send_failed(call, route, None, overflow)),
+        Ok(Err(e)) => Err(send_failed(call, route, Some(e), overflow)),
+    }
+}
+
+/// Why a request got no answer, as the caller's answer: no answer in time (`None`, or no
+/// connection within the connect timeout) 504; a streamed body that outgrew the limit 413;
+/// anything else 502.
+fn send_failed(
+    call: &Call<'_>,
+    route: &Route,
+    error: Option<SendError>,
+    overflow: Option<&AtomicBool>,
+) -> Stop {
+    let gate = call.gate;
+    match error {
+        None | Some(SendError::ConnectTimeout) => upstream_error(
+            gate,
+            &route.name,
+            actix_web::http::StatusCode::GATEWAY_TIMEOUT,
+            "gateway_timeout",
+            "Upstream did not answer in time.",
+        ),
+        Some(_) if overflow.is_some_and(|o| o.load(Ordering::Relaxed)) => too_large(route),
+        Some(e) => {
+            tracing::warn!(route = %route.name, error = %e, "upstream unreachable");
+            upstream_error(
+                gate,
+                &route.name,
+                actix_web::http::StatusCode::BAD_GATEWAY,
+                "bad_gateway",
+                "Upstream is unreachable.",
+            )
+        }
+    }
+}
+
+/// The protocol an HTTP/1.1 request asks to switch to (`Connection: upgrade` and `Upgrade`,
+/// e.g. WebSocket), with the caller's side of the switch.
+struct Upgrade {
+    protocol: HeaderValue,
+    caller: OnUpgrade,
+}
+
+fn upgrade_protocol(parts: &mut http::request::Parts) -> Option<Upgrade> {
+    if parts.version != Version::HTTP_11 {
+        return None;
+    }
+    let protocol = parts.headers.get(header::UPGRADE)?.clone();
+    let asked = parts
+        .headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case("upgrade"));
+    if !asked {
+        return None;
+    }
+    // hyper leaves this for every request that asks to upgrade.
+    let caller = parts.extensions.remove::<OnUpgrade>()?;
+    Some(Upgrade { protocol, caller })
+}
+
+/// Forwards an upgrade request on a connection of its own. When the upstream switches protocols
+/// (101), the caller gets the 101 and a tunnel copies bytes both ways until either side
+/// closes (or the worker stops); any other answer passes as usual.
+async fn forward_upgrade(
+    call: &Call<'_>,
+    route: &Route,
+    mut parts: http::request::Parts,
+    body: ReqBody,
+    upgrade: Upgrade,
+) -> Result<Response<ResBody>, Stop> {
+    let h = &mut parts.headers;
+    h.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    h.insert(header::UPGRADE, upgrade.protocol);
+    let request = Request::from_parts(parts, body);
+    let sending = call
+        .upstreams
+        .send_upgrade(&route.origin, route.connect_timeout, request);
+    let mut upstream = answered(call, route, sending, None).await?;
+    if upstream.status() != StatusCode::SWITCHING_PROTOCOLS {
+        let (mut parts, body) = upstream.into_parts();
+        drop_hop_by_hop(&mut parts.headers);
+        return Ok(Response::from_parts(
+            parts,
+            ResBody::Upstream(body, Lease::detached()),
+        ));
+    }
+    let switched = upstream.headers().get(header::UPGRADE).cloned();
+    let upstream_side = hyper::upgrade::on(&mut upstream);
+    tokio::spawn(tunnel(upgrade.caller, upstream_side, route.name.clone()));
+    let (mut parts, _) = upstream.into_parts();
+    drop_hop_by_hop(&mut parts.headers);
+    let h = &mut parts.headers;
+    h.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    if let Some(protocol) = switched {
+        h.insert(header::UPGRADE, protocol);
+    }
+    Ok(Response::from_parts(parts, ResBody::empty()))
+}
+
+/// Copies bytes between the caller and the upstream once both have switched protocols.
+async fn tunnel(caller: OnUpgrade, upstream: OnUpgrade, route: String) {
+    let (caller, upstream) = match tokio::try_join!(caller, upstream) {
+        Ok(both) => both,
+        Err(e) => {
+            tracing::debug!(route = %route, error = %e, "upgrade not completed");
+            return;
+        }
+    };
+    let (mut caller, mut upstream) = (TokioIo::new(caller), TokioIo::new(upstream));
+    if let Err(e) = tokio::io::copy_bidirectional(&mut caller, &mut upstream).await {
+        tracing::debug!(route = %route, error = %e, "tunnel ended");
+    }
 }
 
 /// The headers sent upstream, edited in place: the caller's, minus hop-by-hop,
@@ -538,22 +662,33 @@ fn upstream_headers(
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(',').map(|s| s.trim().to_ascii_lowercase()))
         .collect();
-    let forwarded_for = match headers.get(X_FORWARDED_FOR) {
-        Some(prior) => {
-            let mut v = Vec::with_capacity(prior.len() + 2 + call.peer.forwarded_for.len());
+    let peer = call.peer;
+    // A trusted proxy's account of the hops before it is kept; anyone else's is dropped.
+    let forwarded_for = if peer.trusted && headers.contains_key(X_FORWARDED_FOR) {
+        let mut v = Vec::with_capacity(64);
+        for prior in headers.get_all(X_FORWARDED_FOR) {
             v.extend_from_slice(prior.as_bytes());
             v.extend_from_slice(b", ");
-            v.extend_from_slice(call.peer.forwarded_for.as_bytes());
-            HeaderValue::from_bytes(&v).unwrap_or_else(|_| call.peer.forwarded_for.clone())
         }
-        None => call.peer.forwarded_for.clone(),
+        v.extend_from_slice(peer.forwarded_for.as_bytes());
+        HeaderValue::from_bytes(&v).unwrap_or_else(|_| peer.forwarded_for.clone())
+    } else {
+        peer.forwarded_for.clone()
+    };
+    let proto = match headers.get(X_FORWARDED_PROTO).map(HeaderValue::as_bytes) {
+        Some(b"https") if peer.trusted => HeaderValue::from_static("https"),
+        _ => HeaderValue::from_static("http"),
     };
     // HTTP/2 callers name the host in the URI's authority, not in `Host`.
-    let host = headers.remove(header::HOST).or_else(|| {
+    let own_host = headers.remove(header::HOST).or_else(|| {
         call.uri
             .authority()
             .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
     });
+    let host = match headers.get(X_FORWARDED_HOST) {
+        Some(h) if peer.trusted => Some(h.clone()),
+        _ => own_host,
+    };
     let dropped: Vec<HeaderName> = headers
         .keys()
         .filter(|name| {
@@ -576,7 +711,7 @@ fn upstream_headers(
     headers.insert(REQUEST_ID, call.request_id.clone());
     headers.insert(TRACEPARENT, call.traceparent.clone());
     headers.insert(X_FORWARDED_FOR, forwarded_for);
-    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+    headers.insert(X_FORWARDED_PROTO, proto);
     if let Some(host) = host {
         headers.insert(X_FORWARDED_HOST, host);
     }

@@ -1,11 +1,13 @@
 //! The proxy port's server: hyper's HTTP/1.1 and HTTP/2 (prior knowledge, told apart by the
 //! connection preface) on worker threads, each with its own
 //! single-threaded runtime accepting from the shared listener (actix's model, without its
-//! per-request layers). Stopping stops accepting and lets open requests finish for up to the
-//! shutdown timeout.
+//! per-request layers). HTTP/1.1 connections may be upgraded (WebSocket): see
+//! [`crate::proxy`]. Stopping stops accepting and lets open requests finish for up to the
+//! shutdown timeout; upgraded connections (tunnels) end with their worker.
 
 use std::convert::Infallible;
 use std::net::{SocketAddr, TcpListener};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,10 +16,8 @@ use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::server::graceful::Watcher;
 use tokio::net::TcpStream;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::body::ResBody;
 use crate::startup::Gate;
@@ -108,7 +108,9 @@ impl Worker {
                 return;
             }
         };
-        let graceful = GracefulShutdown::new();
+        // Every connection holds a clone of `open`; once all are dropped, `closed` ends.
+        let (open, mut closed) = mpsc::channel::<()>(1);
+        let told_to_stop = stopping.clone();
         let protocols = Protocols::new();
         loop {
             tokio::select! {
@@ -116,7 +118,11 @@ impl Worker {
                     Ok((stream, peer)) => {
                         let _ = stream.set_nodelay(true);
                         let svc = service(gate.clone(), upstreams.clone(), peer);
-                        tokio::spawn(protocols.clone().serve(stream, svc, graceful.watcher()));
+                        let drain = Drain {
+                            stopping: told_to_stop.clone(),
+                            _open: open.clone(),
+                        };
+                        tokio::spawn(protocols.clone().serve(stream, svc, drain));
                     }
                     Err(e) => {
                         // Out of file descriptors and the like: back off instead of spinning.
@@ -128,10 +134,8 @@ impl Worker {
             }
         }
         drop(listener);
-        if tokio::time::timeout(grace, graceful.shutdown())
-            .await
-            .is_err()
-        {
+        drop(open);
+        if tokio::time::timeout(grace, closed.recv()).await.is_err() {
             tracing::warn!("proxy connections still open after the shutdown timeout");
         }
     }
@@ -171,7 +175,7 @@ impl Protocols {
         Self { h1, h2, auto }
     }
 
-    async fn serve<S>(self, stream: TcpStream, svc: S, watcher: Watcher)
+    async fn serve<S>(self, stream: TcpStream, svc: S, drain: Drain)
     where
         S: hyper::service::Service<
                 http::Request<hyper::body::Incoming>,
@@ -181,27 +185,46 @@ impl Protocols {
             + 'static,
         S::Future: Send + 'static,
     {
-        // A connection's end (the client left, a malformed request, a timeout) concerns only
-        // that connection, so its result is dropped.
         let mut first = [0u8; 4];
         let peeked = tokio::time::timeout(HEADER_READ_TIMEOUT, stream.peek(&mut first)).await;
         let io = TokioIo::new(stream);
         match peeked {
             Ok(Ok(n)) if n >= 4 && &first == H2_PREFACE => {
-                let _ = watcher.watch(self.h2.serve_connection(io, svc)).await;
+                let conn = self.h2.serve_connection(io, svc);
+                drain.serve(conn, |c| c.graceful_shutdown()).await;
             }
             // Fewer bytes that could still be the preface: let hyper-util read on and decide.
             Ok(Ok(n)) if n > 0 && first[..n] == H2_PREFACE[..n] => {
-                let _ = watcher
-                    .watch(self.auto.serve_connection(io, svc).into_owned())
-                    .await;
+                let conn = self.auto.serve_connection_with_upgrades(io, svc);
+                drain.serve(conn, |c| c.graceful_shutdown()).await;
             }
             Ok(Ok(n)) if n > 0 => {
-                let _ = watcher.watch(self.h1.serve_connection(io, svc)).await;
+                let conn = self.h1.serve_connection(io, svc).with_upgrades();
+                drain.serve(conn, |c| c.graceful_shutdown()).await;
             }
             // Closed, failed or silent: nothing to serve.
             _ => {}
         }
+    }
+}
+
+/// A connection's part in stopping: when the worker stops, the connection is asked to finish
+/// the requests it has begun and close; the worker waits until every `Drain` is dropped.
+struct Drain {
+    stopping: watch::Receiver<bool>,
+    _open: mpsc::Sender<()>,
+}
+
+impl Drain {
+    /// Runs `conn` to its end (its result concerns only that connection, so it is dropped).
+    async fn serve<C: Future>(mut self, conn: C, close: impl FnOnce(Pin<&mut C>)) {
+        let mut conn = std::pin::pin!(conn);
+        tokio::select! {
+            biased;
+            _ = conn.as_mut() => return,
+            _ = self.stopping.wait_for(|stop| *stop) => close(conn.as_mut()),
+        }
+        let _ = conn.await;
     }
 }
 
@@ -217,7 +240,8 @@ fn service(
     Future = impl Future<Output = Result<http::Response<ResBody>, Infallible>> + Send,
 > {
     // One shared value per connection: a request costs one reference count.
-    let conn = Arc::new((gate, upstreams, crate::proxy::Peer::new(peer)));
+    let peer = crate::proxy::Peer::new(peer, &gate.trusted_proxies);
+    let conn = Arc::new((gate, upstreams, peer));
     service_fn(move |req| {
         let conn = conn.clone();
         async move {

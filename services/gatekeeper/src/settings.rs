@@ -15,6 +15,9 @@ workers = 0
 body_limit = 1048576
 shutdown_timeout_secs = 30
 
+[forwarding]
+trusted_proxies = []
+
 [ops]
 host = "127.0.0.1"
 port = 4001
@@ -51,6 +54,7 @@ log_format = "json"
 pub struct Settings {
     /// The proxy listener. `body_limit` is the default for routes without `max_body_bytes`.
     pub server: ServerSettings,
+    pub forwarding: ForwardingSettings,
     pub ops: OpsSettings,
     pub routes: RoutesSettings,
     pub verify: VerifySettings,
@@ -58,6 +62,15 @@ pub struct Settings {
     pub dependencies: DependencySettings,
     pub rate_limit: RateLimitSettings,
     pub telemetry: TelemetrySettings,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForwardingSettings {
+    /// Proxies in front of the gatekeeper (an ingress, a load balancer), as addresses or CIDR
+    /// blocks, whose `X-Forwarded-For/-Proto/-Host` are believed (see [`crate::forwarded`]).
+    /// Environment: comma-separated. Empty: the gatekeeper is the first hop.
+    pub trusted_proxies: Vec<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -117,7 +130,7 @@ pub struct RateLimitSettings {
 
 impl Settings {
     pub fn load() -> anyhow::Result<Self> {
-        platform::settings::load(ENV_PREFIX, DEFAULTS, &[])
+        platform::settings::load(ENV_PREFIX, DEFAULTS, &["forwarding.trusted_proxies"])
     }
 
     /// The built-in defaults, without file or environment (tests start from these).

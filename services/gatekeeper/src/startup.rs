@@ -11,6 +11,7 @@ use secrecy::ExposeSecret;
 use utoipa::OpenApi;
 
 use crate::Settings;
+use crate::forwarded::TrustedProxies;
 use crate::gate::Deps;
 use crate::metrics::GateMetrics;
 use crate::openapi::ApiDoc;
@@ -31,6 +32,7 @@ pub struct Gate {
     /// For ABAC calls.
     pub http: reqwest::Client,
     pub metrics: GateMetrics,
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Gate {
@@ -93,6 +95,7 @@ impl Application {
             limiter,
             http,
             metrics,
+            trusted_proxies: TrustedProxies::parse(&settings.forwarding.trusted_proxies)?,
         });
 
         let listener = bind(&settings.server)?;
@@ -158,19 +161,26 @@ impl Application {
         self.gate.reloader.subscribe()
     }
 
-    /// Serves both ports until SIGTERM/SIGINT: actix stops the ops port on the signal, and the
-    /// proxy port stops accepting and lets open requests finish.
+    /// Serves both ports until SIGTERM/SIGINT; see [`Self::run_until`].
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves both ports until `stop` resolves; then the proxy port stops accepting and lets
+    /// open requests finish (up to the shutdown timeout), and the ops port stops.
+    pub async fn run_until(self, stop: impl Future<Output = ()>) -> std::io::Result<()> {
         let Self {
             proxy,
             ops,
             background,
             ..
         } = self;
+        let ops_handle = ops.handle();
         let ops = tokio::spawn(ops);
-        shutdown_signal().await;
+        stop.await;
         proxy.stop();
         proxy.stopped().await;
+        ops_handle.stop(true).await;
         for task in background {
             task.abort();
         }

@@ -147,11 +147,24 @@ impl Upstreams {
             }
         }
         // Boxed: the connect (and TLS) state would otherwise make every request's future larger.
-        let mut sender = Box::pin(self.connect(origin, connect_timeout)).await?;
+        let mut sender = Box::pin(self.open(origin, connect_timeout, Upgrades::No)).await?;
         match sender.send_request(req).await {
             Ok(res) => Ok((res, self.lease(origin, sender))),
             Err(e) => Err(SendError::Http(e)),
         }
+    }
+
+    /// Sends an upgrade request (`Connection: upgrade`) on a connection of its own, never
+    /// pooled: when the upstream switches protocols (101), that connection becomes the tunnel
+    /// ([`hyper::upgrade::on`] on the answer yields it).
+    pub async fn send_upgrade(
+        &self,
+        origin: &Origin,
+        connect_timeout: Duration,
+        req: Request<ReqBody>,
+    ) -> Result<Response<Incoming>, SendError> {
+        let mut sender = Box::pin(self.open(origin, connect_timeout, Upgrades::Allowed)).await?;
+        sender.send_request(req).await.map_err(SendError::Http)
     }
 
     fn lease(&self, origin: &Origin, sender: SendRequest<ReqBody>) -> Lease {
@@ -180,10 +193,11 @@ impl Upstreams {
         None
     }
 
-    async fn connect(
+    async fn open(
         &self,
         origin: &Origin,
         timeout: Duration,
+        upgrades: Upgrades,
     ) -> Result<SendRequest<ReqBody>, SendError> {
         let connect = TcpStream::connect(origin.connect_to.as_str());
         let tcp = match tokio::time::timeout(timeout, connect).await {
@@ -200,24 +214,35 @@ impl Upstreams {
                 Ok(Err(e)) => return Err(SendError::Tls(e)),
                 Ok(Ok(tls)) => tls,
             };
-            handshake(TokioIo::new(tls)).await
+            handshake(TokioIo::new(tls), upgrades).await
         } else {
-            handshake(TokioIo::new(tcp)).await
+            handshake(TokioIo::new(tcp), upgrades).await
         }
     }
 }
 
-async fn handshake<T>(io: T) -> Result<SendRequest<ReqBody>, SendError>
+#[derive(Clone, Copy, PartialEq)]
+enum Upgrades {
+    No,
+    Allowed,
+}
+
+async fn handshake<T>(io: T, upgrades: Upgrades) -> Result<SendRequest<ReqBody>, SendError>
 where
     T: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
     let (sender, conn) = http1::handshake(io).await.map_err(SendError::Http)?;
-    tokio::spawn(async move {
-        // The connection ends when the upstream closes it or its last sender is dropped.
-        if let Err(e) = conn.await {
+    // The connection ends when the upstream closes it or its last sender is dropped; an
+    // upgradeable one also when it switches protocols and hands its socket over.
+    let ended = |r: Result<(), hyper::Error>| {
+        if let Err(e) = r {
             tracing::debug!(error = %e, "upstream connection ended");
         }
-    });
+    };
+    match upgrades {
+        Upgrades::No => tokio::spawn(async move { ended(conn.await) }),
+        Upgrades::Allowed => tokio::spawn(async move { ended(conn.with_upgrades().await) }),
+    };
     Ok(sender)
 }
 
@@ -230,6 +255,15 @@ pub struct Lease {
 }
 
 impl Lease {
+    /// For an answer on a connection that is not pooled: releasing it does nothing.
+    pub fn detached() -> Self {
+        Lease {
+            pool: Arc::default(),
+            key: Arc::from(""),
+            sender: None,
+        }
+    }
+
     pub fn release(&mut self) {
         if let Some(sender) = self.sender.take()
             && !sender.is_closed()

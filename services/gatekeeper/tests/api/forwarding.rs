@@ -1,6 +1,8 @@
 //! What reaches the upstream and what comes back: trusted identity headers only, request id and
 //! traceparent, path normalization, untouched answers, 502/504/413, CORS.
 
+use std::time::Duration;
+
 use crate::helpers::*;
 use reqwest::Method;
 
@@ -350,4 +352,196 @@ async fn an_upstream_that_does_not_answer_the_connect_is_a_504() {
     // The connect timeout ended it, not the 10 s response timeout.
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
     assert_gateway_timeout(res).await;
+}
+
+/// Sends an upgrade request on a raw connection; returns the connection, the answer's head
+/// (lower case) and what was read past it.
+async fn ask_upgrade(
+    gw: &Gateway,
+    path: &str,
+    extra: &str,
+) -> (tokio::net::TcpStream, String, Vec<u8>) {
+    use tokio::io::AsyncWriteExt;
+    let mut sock = tokio::net::TcpStream::connect(gw.url.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let req = format!(
+        "GET {path} HTTP/1.1\r\nhost: gw.example\r\nconnection: Upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nx-consumer-id: spoofed\r\n{extra}\r\n"
+    );
+    sock.write_all(req.as_bytes()).await.unwrap();
+    let (head, rest) = crate::stubs::read_head(&mut sock).await;
+    (sock, head.to_ascii_lowercase(), rest)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn websocket_upgrades_pass_through_after_the_checks() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let w = world().await;
+    let (token, _) = w.access().await;
+    let upstream = crate::stubs::upgrade_upstream().await;
+    let routes = format!(
+        "routes:\n  - name: ws\n    paths: [/ws]\n    upstream: '{}'\n    rules:\n      - {{methods: [GET], path: '/.*', scopes: [connection:read]}}\n",
+        upstream.url
+    );
+    let gw = gateway(&routes, &w.app.auth, |_| {}).await;
+    let auth = format!(
+        "authorization: Bearer {token}\r\napi-key: {}\r\n",
+        w.api_key
+    );
+
+    // Switched: the caller gets the upstream's 101 and then a byte tunnel both ways.
+    let (mut sock, head, rest) = ask_upgrade(&gw, "/ws/chat", &auth).await;
+    assert!(head.starts_with("http/1.1 101"), "{head}");
+    assert!(rest.is_empty());
+    assert!(head.contains("upgrade: websocket\r\n"), "{head}");
+    assert!(head.contains("connection: upgrade\r\n"), "{head}");
+    assert!(head.contains("sec-websocket-accept: "), "{head}");
+    assert!(head.contains("x-request-id: "), "{head}");
+    for message in [&b"ping"[..], b"a longer second message"] {
+        sock.write_all(message).await.unwrap();
+        let mut back = vec![0u8; message.len()];
+        sock.read_exact(&mut back).await.unwrap();
+        assert_eq!(back, message);
+    }
+    // The upstream got the upgrade headers and the trusted identity, not the caller's.
+    let seen = upstream.heads.lock().unwrap()[0].to_ascii_lowercase();
+    assert!(seen.contains("upgrade: websocket\r\n"), "{seen}");
+    assert!(seen.contains("connection: upgrade\r\n"), "{seen}");
+    assert!(
+        seen.contains("sec-websocket-key: dghlihnhbxbszsbub25jzq==\r\n"),
+        "{seen}"
+    );
+    assert!(
+        seen.contains(&format!("x-consumer-id: {}\r\n", w.user)),
+        "{seen}"
+    );
+    assert!(!seen.contains("spoofed"), "{seen}");
+    // The caller closes; the tunnel closes the upstream side too.
+    drop(sock);
+
+    // Refused by the gatekeeper: its own 401, and the upstream never sees the request.
+    let (_sock, head, _) = ask_upgrade(&gw, "/ws/chat", "").await;
+    assert!(head.starts_with("http/1.1 401"), "{head}");
+    assert!(head.contains("www-authenticate: bearer"), "{head}");
+    assert_eq!(upstream.heads.lock().unwrap().len(), 1);
+
+    // Declined by the upstream: its answer passes as an ordinary one.
+    let (mut sock, head, mut body) = ask_upgrade(&gw, "/ws/refuse", &auth).await;
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(!head.contains("upgrade"), "{head}");
+    let mut more = vec![0u8; 13 - body.len()];
+    sock.read_exact(&mut more).await.unwrap();
+    body.extend(more);
+    assert_eq!(body, b"not switching");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stopping_lets_open_requests_finish_and_refuses_new_connections() {
+    use tokio::io::AsyncWriteExt;
+    // An upstream that answers its first request only when told to.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream = format!("http://{}", listener.local_addr().unwrap());
+    let (arrived, arrived_rx) = tokio::sync::oneshot::channel::<()>();
+    let (answer, answer_rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let (mut sock, _) = listener.accept().await.unwrap();
+        crate::stubs::read_head(&mut sock).await;
+        arrived.send(()).unwrap();
+        answer_rx.await.unwrap();
+        sock.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\ndone")
+            .await
+            .unwrap();
+    });
+    let routes = format!(
+        "routes:\n  - {{name: held, paths: [/held], upstream: '{upstream}', auth: none}}\n"
+    );
+    let dir = std::env::temp_dir().join(format!("gatekeeper-test-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("routes.yaml"), routes).unwrap();
+    let mut s = gatekeeper::Settings::defaults().unwrap();
+    (s.server.port, s.server.workers, s.ops.port) = (0, 1, 0);
+    s.routes.file = dir.join("routes.yaml").to_string_lossy().into_owned();
+    let app = gatekeeper::Application::build(s).await.unwrap();
+    let addr = format!("127.0.0.1:{}", app.port());
+    let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(app.run_until(async {
+        let _ = stop_rx.await;
+    }));
+
+    let in_flight = tokio::spawn(reqwest::get(format!("http://{addr}/held/x")));
+    arrived_rx.await.unwrap();
+    stop.send(()).unwrap();
+    // New connections are refused once the worker has stopped accepting…
+    eventually(Duration::from_secs(5), || {
+        let addr = addr.clone();
+        async move { tokio::net::TcpStream::connect(addr).await.is_err() }
+    })
+    .await;
+    assert!(!running.is_finished(), "a request is still open");
+    // …while the open request still gets its answer, and then the gatekeeper ends.
+    answer.send(()).unwrap();
+    let res = in_flight.await.unwrap().unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.text().await.unwrap(), "done");
+    tokio::time::timeout(Duration::from_secs(5), running)
+        .await
+        .expect("stopped after its last request")
+        .unwrap()
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn forwarding_headers_are_believed_only_from_trusted_proxies() {
+    let stub = crate::stubs::upstream().await;
+    let routes = format!(
+        "routes:\n  - {{name: open, paths: [/open], upstream: '{stub}', auth: none}}\n  - {{name: per-ip, paths: [/per-ip], upstream: '{stub}', auth: none, rate_limit: {{minute: 2}}}}\n"
+    );
+    // A request claiming to come, through proxies, from `client`.
+    let claiming = |gw: &Gateway, path: &str, client: &str| {
+        gw.req(Method::GET, path)
+            .header("x-forwarded-for", format!("6.6.6.6, {client}"))
+            .header("x-forwarded-proto", "https")
+            .header("x-forwarded-host", "api.example.com")
+            .send()
+    };
+    let limited = async |gw: &Gateway, calls: [(&str, u16); 3]| {
+        for (client, status) in calls {
+            let res = claiming(gw, "/per-ip/x", client).await.unwrap();
+            assert_eq!(res.status(), status, "{client}");
+        }
+    };
+
+    // By default the gatekeeper is the first hop: the caller's claims are dropped…
+    let gw = gateway(&routes, "http://127.0.0.1:1", |_| {}).await;
+    let body = echoed(claiming(&gw, "/open/x", "198.51.100.1").await.unwrap()).await;
+    let h = &body["headers"];
+    assert_eq!(h["x-forwarded-for"], "127.0.0.1");
+    assert_eq!(h["x-forwarded-proto"], "http");
+    assert_eq!(h["x-forwarded-host"], gw.url.trim_start_matches("http://"));
+    // …and every claimed client is the one peer, limited together.
+    let one_peer = [
+        ("198.51.100.1", 200),
+        ("198.51.100.2", 200),
+        ("198.51.100.3", 429),
+    ];
+    limited(&gw, one_peer).await;
+
+    // Behind a trusted proxy (here: loopback) its account is kept and names the client.
+    let gw = gateway(&routes, "http://127.0.0.1:1", |s| {
+        s.forwarding.trusted_proxies = vec!["127.0.0.0/8".into()];
+    })
+    .await;
+    let body = echoed(claiming(&gw, "/open/x", "198.51.100.1").await.unwrap()).await;
+    let h = &body["headers"];
+    assert_eq!(h["x-forwarded-for"], "6.6.6.6, 198.51.100.1, 127.0.0.1");
+    assert_eq!(h["x-forwarded-proto"], "https");
+    assert_eq!(h["x-forwarded-host"], "api.example.com");
+    let one_client = [
+        ("198.51.100.1", 200),
+        ("198.51.100.1", 200),
+        ("198.51.100.1", 429),
+    ];
+    limited(&gw, one_client).await;
+    let res = claiming(&gw, "/per-ip/x", "198.51.100.2").await.unwrap();
+    assert_eq!(res.status(), 200, "another client behind the same proxy");
 }

@@ -157,3 +157,77 @@ pub async fn unanswering_port() -> (u16, tokio::net::TcpListener, Vec<tokio::net
     }
     (port, listener, fillers)
 }
+
+/// A raw HTTP/1.1 upstream that switches to an echo protocol: a request with `Upgrade:
+/// websocket` gets a 101, then every byte it sends comes back; a path ending in `/refuse`
+/// gets a plain 200 instead. Each request head it read is kept in `heads`.
+pub struct UpgradeUpstream {
+    pub url: String,
+    pub heads: Arc<Mutex<Vec<String>>>,
+}
+
+pub async fn upgrade_upstream() -> UpgradeUpstream {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let heads: Arc<Mutex<Vec<String>>> = Arc::default();
+    let seen = heads.clone();
+    tokio::spawn(async move {
+        loop {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let (head, rest) = read_head(&mut sock).await;
+                seen.lock().unwrap().push(head.clone());
+                let path = head.split_whitespace().nth(1).unwrap_or("").to_owned();
+                if path.ends_with("/refuse") {
+                    let body = "not switching";
+                    let answer = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = sock.write_all(answer.as_bytes()).await;
+                    return;
+                }
+                sock.write_all(
+                    b"HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n",
+                )
+                .await
+                .unwrap();
+                sock.write_all(&rest).await.unwrap();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    match sock.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => {
+                            if sock.write_all(&chunk[..n]).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    });
+    UpgradeUpstream {
+        url: format!("http://127.0.0.1:{port}"),
+        heads,
+    }
+}
+
+/// Reads an HTTP head (through the blank line) from `sock`: the head, and the bytes read past it.
+pub async fn read_head(sock: &mut tokio::net::TcpStream) -> (String, Vec<u8>) {
+    use tokio::io::AsyncReadExt;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let rest = buf.split_off(i + 4);
+            return (String::from_utf8_lossy(&buf).into_owned(), rest);
+        }
+        match sock.read(&mut chunk).await {
+            Ok(0) | Err(_) => return (String::from_utf8_lossy(&buf).into_owned(), Vec::new()),
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
