@@ -28,137 +28,9 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 /// mithril-api and auth-token starting together apply them once.
 pub const MIGRATION_LOCK_KEY: i64 = 0x6d69_7468_7269_6c00; // "mithril\0"
 
-/// Helpers shared by the query modules.
+/// Helpers shared by the query modules: hand-written statements (ehealth-core's `sql`), LIKE.
 pub(crate) mod sql {
-    use std::marker::PhantomData;
-
-    use diesel::pg::Pg;
-    use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-    use diesel::result::{Error, QueryResult};
-    use diesel::serialize::ToSql;
-    use diesel::sql_types::HasSqlType;
-
-    /// The text of one hand-written statement, on a marker type of its own (see [`statement!`]).
-    pub trait Statement: 'static {
-        const SQL: &'static str;
-    }
-
-    /// Declares a statement marker: `statement!(GrantCheck = "SELECT …");`. Each marker is
-    /// used by one query function with one set of bind types.
-    macro_rules! statement {
-        ($name:ident = $sql:expr) => {
-            pub(crate) struct $name;
-            impl $crate::sql::Statement for $name {
-                const SQL: &'static str = $sql;
-            }
-        };
-    }
-    pub(crate) use statement;
-
-    /// A hand-written statement that stays prepared on its connection.
-    ///
-    /// diesel's `sql_query` never caches (it cannot know the text is fixed), so every call would
-    /// parse and plan again: on the verify path that cost several times the query itself. Here
-    /// the text lives on a marker type, so the statement's `QueryId` is static: diesel finds the
-    /// prepared statement by `TypeId`, without rendering or hashing the SQL on each call.
-    /// `$n` in the text is the n-th `bind`; when rendered, each occurrence becomes a fresh
-    /// placeholder with that value.
-    pub struct Prepared<S, B = ()> {
-        binds: B,
-        _statement: PhantomData<fn() -> S>,
-    }
-
-    impl<S: Statement> Prepared<S, ()> {
-        pub fn new() -> Self {
-            Prepared {
-                binds: (),
-                _statement: PhantomData,
-            }
-        }
-    }
-
-    #[derive(Debug, Clone, Copy)]
-    pub struct Bind<ST, V> {
-        value: V,
-        _type: PhantomData<fn() -> ST>,
-    }
-
-    impl<S, B> Prepared<S, B> {
-        pub fn bind<ST, V>(self, value: V) -> Prepared<S, (B, Bind<ST, V>)> {
-            Prepared {
-                binds: (
-                    self.binds,
-                    Bind {
-                        value,
-                        _type: PhantomData,
-                    },
-                ),
-                _statement: PhantomData,
-            }
-        }
-    }
-
-    /// The binds of a statement, as a cons list: `((((), $1), $2), $3)`.
-    pub trait Binds {
-        const COUNT: usize;
-        fn push_nth<'b>(&'b self, n: usize, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()>;
-    }
-
-    impl Binds for () {
-        const COUNT: usize = 0;
-        fn push_nth<'b>(&'b self, n: usize, _: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-            Err(Error::QueryBuilderError(
-                format!("statement uses ${n} but has no such bind").into(),
-            ))
-        }
-    }
-
-    impl<B: Binds, ST, V> Binds for (B, Bind<ST, V>)
-    where
-        Pg: HasSqlType<ST>,
-        V: ToSql<ST, Pg>,
-    {
-        const COUNT: usize = B::COUNT + 1;
-        fn push_nth<'b>(&'b self, n: usize, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-            if n == Self::COUNT {
-                out.push_bind_param::<ST, V>(&self.1.value)
-            } else {
-                self.0.push_nth(n, out)
-            }
-        }
-    }
-
-    impl<S: Statement, B: Binds> QueryFragment<Pg> for Prepared<S, B> {
-        fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-            let mut rest = S::SQL;
-            while let Some(pos) = rest.find('$') {
-                let after = &rest[pos + 1..];
-                let digits = after.bytes().take_while(u8::is_ascii_digit).count();
-                if digits == 0 {
-                    out.push_sql(&rest[..=pos]);
-                    rest = after;
-                    continue;
-                }
-                out.push_sql(&rest[..pos]);
-                let n: usize = after[..digits]
-                    .parse()
-                    .map_err(|_| Error::QueryBuilderError("bad placeholder".into()))?;
-                self.binds.push_nth(n, &mut out)?;
-                rest = &after[digits..];
-            }
-            out.push_sql(rest);
-            Ok(())
-        }
-    }
-
-    impl<S: Statement, B> QueryId for Prepared<S, B> {
-        type QueryId = S;
-        const HAS_STATIC_QUERY_ID: bool = true;
-    }
-
-    impl<S, B> Query for Prepared<S, B> {
-        type SqlType = diesel::sql_types::Untyped;
-    }
+    pub use ehealth_core::sql::{Prepared, statement};
 
     /// Escapes `%`, `_` and `\` so user input is matched literally inside a LIKE pattern.
     pub fn like_escape(needle: &str) -> String {
@@ -180,22 +52,6 @@ pub(crate) mod sql {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn prepared_statements_renumber_placeholders_and_are_cacheable() {
-        use diesel::query_builder::QueryFragment;
-        use diesel::sql_types::Integer;
-        super::sql::statement!(Probe = "SELECT $1, $2, $1 WHERE x ~ '^a$'");
-        let q = super::sql::Prepared::<Probe>::new()
-            .bind::<Integer, _>(7)
-            .bind::<Integer, _>(8);
-        let rendered = diesel::debug_query::<diesel::pg::Pg, _>(&q).to_string();
-        assert_eq!(
-            rendered,
-            "SELECT $1, $2, $3 WHERE x ~ '^a$' -- binds: [7, 8, 7]"
-        );
-        assert!(q.is_safe_to_cache_prepared(&diesel::pg::Pg).unwrap());
-    }
-
     #[test]
     fn like_escapes_wildcards() {
         assert_eq!(super::sql::like_contains("a%b_c\\"), "%a\\%b\\_c\\\\%");

@@ -16,7 +16,7 @@ pub const ACTIVE: &str = "ACTIVE";
 pub const INACTIVE: &str = "INACTIVE";
 
 /// The role as the API shows it (spec §1.5); `legal_entity_id` is internal.
-#[derive(Queryable, Selectable, Serialize, Debug, Clone, utoipa::ToSchema)]
+#[derive(Queryable, QueryableByName, Selectable, Serialize, Debug, Clone, utoipa::ToSchema)]
 #[diesel(table_name = employee_roles)]
 pub struct EmployeeRole {
     pub id: Uuid,
@@ -34,8 +34,7 @@ pub struct EmployeeRole {
     pub updated_by: Uuid,
 }
 
-#[derive(Insertable)]
-#[diesel(table_name = employee_roles)]
+/// A role to insert ([`insert_role`]).
 pub struct NewEmployeeRole {
     pub id: Uuid,
     pub healthcare_service_id: Uuid,
@@ -334,15 +333,44 @@ pub async fn active_role_exists(
     .await
 }
 
+/// The columns of [`EmployeeRole`], for hand-written statements.
+macro_rules! role_columns {
+    () => {
+        "id, healthcare_service_id, employee_id, legal_entity_id, start_date, end_date, status, \
+         is_active, inserted_at, inserted_by, updated_at, updated_by"
+    };
+}
+
+ehealth_core::sql::statement!(
+    InsertRoleSql = concat!(
+        "INSERT INTO employee_roles (id, healthcare_service_id, employee_id, legal_entity_id,
+             start_date, status, is_active, inserted_at, inserted_by, updated_at, updated_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+      RETURNING ",
+        role_columns!()
+    )
+);
+
 /// Inserts the role; the table's trigger writes the audit row in the same statement. A
 /// concurrent duplicate fails on the partial unique index (the caller turns that into 409).
+/// Hand-written so that it stays prepared (diesel does not cache this INSERT).
 pub async fn insert_role(
     conn: &mut AsyncPgConnection,
     new: &NewEmployeeRole,
 ) -> QueryResult<EmployeeRole> {
-    diesel::insert_into(employee_roles::table)
-        .values(new)
-        .returning(EmployeeRole::as_returning())
+    use diesel::sql_types::{Bool, Text, Timestamptz, Uuid as SqlUuid};
+    ehealth_core::sql::Prepared::<InsertRoleSql>::new()
+        .bind::<SqlUuid, _>(new.id)
+        .bind::<SqlUuid, _>(new.healthcare_service_id)
+        .bind::<SqlUuid, _>(new.employee_id)
+        .bind::<SqlUuid, _>(new.legal_entity_id)
+        .bind::<Timestamptz, _>(new.start_date)
+        .bind::<Text, _>(new.status)
+        .bind::<Bool, _>(new.is_active)
+        .bind::<Timestamptz, _>(new.inserted_at)
+        .bind::<SqlUuid, _>(new.inserted_by)
+        .bind::<Timestamptz, _>(new.updated_at)
+        .bind::<SqlUuid, _>(new.updated_by)
         .get_result(conn)
         .await
 }
@@ -358,33 +386,36 @@ pub enum Deactivation {
     NotActive(String),
 }
 
+ehealth_core::sql::statement!(
+    DeactivateRoleSql = concat!(
+        "UPDATE employee_roles
+            SET end_date = $1, status = 'INACTIVE', updated_at = $1, updated_by = $2
+          WHERE id = $3 AND legal_entity_id = $4 AND is_active AND status = 'ACTIVE'
+      RETURNING ",
+        role_columns!()
+    )
+);
+
 /// Deactivates the role when it is the legal entity's, `is_active` and ACTIVE: one conditional
 /// UPDATE (the trigger audits it). Only when nothing was updated does a second read say why; of
 /// two concurrent deactivations the second waits for the first's row lock, then finds INACTIVE.
+/// Hand-written so that it stays prepared: diesel never caches an UPDATE, and re-preparing it
+/// on every call cost the database more than the update itself.
 pub async fn deactivate_role(
     conn: &mut AsyncPgConnection,
     id: Uuid,
     legal_entity_id: Uuid,
     actor: Uuid,
 ) -> QueryResult<Deactivation> {
-    let now = Utc::now();
-    let updated = diesel::update(
-        employee_roles::table
-            .find(id)
-            .filter(employee_roles::legal_entity_id.eq(legal_entity_id))
-            .filter(employee_roles::is_active.eq(true))
-            .filter(employee_roles::status.eq(ACTIVE)),
-    )
-    .set((
-        employee_roles::end_date.eq(now),
-        employee_roles::status.eq(INACTIVE),
-        employee_roles::updated_at.eq(now),
-        employee_roles::updated_by.eq(actor),
-    ))
-    .returning(EmployeeRole::as_returning())
-    .get_result(conn)
-    .await
-    .optional()?;
+    use diesel::sql_types::{Timestamptz, Uuid as SqlUuid};
+    let updated = ehealth_core::sql::Prepared::<DeactivateRoleSql>::new()
+        .bind::<Timestamptz, _>(Utc::now())
+        .bind::<SqlUuid, _>(actor)
+        .bind::<SqlUuid, _>(id)
+        .bind::<SqlUuid, _>(legal_entity_id)
+        .get_result::<EmployeeRole>(conn)
+        .await
+        .optional()?;
     if let Some(role) = updated {
         return Ok(Deactivation::Done(role));
     }
