@@ -15,6 +15,14 @@ use crate::schema::{
 pub const ACTIVE: &str = "ACTIVE";
 pub const INACTIVE: &str = "INACTIVE";
 
+/// The columns of [`EmployeeRole`], for hand-written statements.
+macro_rules! role_columns {
+    () => {
+        "id, healthcare_service_id, employee_id, legal_entity_id, start_date, end_date, status, \
+         is_active, inserted_at, inserted_by, updated_at, updated_by"
+    };
+}
+
 /// The role as the API shows it (spec §1.5); `legal_entity_id` is internal.
 #[derive(Queryable, QueryableByName, Selectable, Serialize, Debug, Clone, utoipa::ToSchema)]
 #[diesel(table_name = employee_roles)]
@@ -309,11 +317,15 @@ pub async fn party_of_user(
 
 // ----- roles ------------------------------------------------------------------------------
 
+ehealth_core::sql::statement!(
+    RoleSql = concat!("SELECT ", role_columns!(), " FROM employee_roles WHERE id = $1")
+);
+
+/// The role by id (hand-written: the hottest read, prepared without rendering diesel's SQL).
 pub async fn role(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<EmployeeRole>> {
-    employee_roles::table
-        .find(id)
-        .select(EmployeeRole::as_select())
-        .first(conn)
+    ehealth_core::sql::Prepared::<RoleSql>::new()
+        .bind::<diesel::sql_types::Uuid, _>(id)
+        .get_result(conn)
         .await
         .optional()
 }
@@ -331,14 +343,6 @@ pub async fn active_role_exists(
     ))
     .get_result(conn)
     .await
-}
-
-/// The columns of [`EmployeeRole`], for hand-written statements.
-macro_rules! role_columns {
-    () => {
-        "id, healthcare_service_id, employee_id, legal_entity_id, start_date, end_date, status, \
-         is_active, inserted_at, inserted_by, updated_at, updated_by"
-    };
 }
 
 ehealth_core::sql::statement!(
