@@ -318,7 +318,11 @@ pub async fn party_of_user(
 // ----- roles ------------------------------------------------------------------------------
 
 ehealth_core::sql::statement!(
-    RoleSql = concat!("SELECT ", role_columns!(), " FROM employee_roles WHERE id = $1")
+    RoleSql = concat!(
+        "SELECT ",
+        role_columns!(),
+        " FROM employee_roles WHERE id = $1"
+    )
 );
 
 /// The role by id (hand-written: the hottest read, prepared without rendering diesel's SQL).

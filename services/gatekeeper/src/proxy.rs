@@ -573,7 +573,9 @@ struct Upgrade {
 }
 
 fn upgrade_protocol(parts: &mut http::request::Parts) -> Option<Upgrade> {
-    if parts.version != Version::HTTP_11 {
+    // hyper leaves an `OnUpgrade` only on requests that ask to upgrade: the common request
+    // costs no header lookup here.
+    if parts.extensions.get::<OnUpgrade>().is_none() || parts.version != Version::HTTP_11 {
         return None;
     }
     let protocol = parts.headers.get(header::UPGRADE)?.clone();
@@ -587,7 +589,6 @@ fn upgrade_protocol(parts: &mut http::request::Parts) -> Option<Upgrade> {
     if !asked {
         return None;
     }
-    // hyper leaves this for every request that asks to upgrade.
     let caller = parts.extensions.remove::<OnUpgrade>()?;
     Some(Upgrade { protocol, caller })
 }
@@ -675,8 +676,12 @@ fn upstream_headers(
     } else {
         peer.forwarded_for.clone()
     };
-    let proto = match headers.get(X_FORWARDED_PROTO).map(HeaderValue::as_bytes) {
-        Some(b"https") if peer.trusted => HeaderValue::from_static("https"),
+    let trusted = |h: &HeaderMap, name| peer.trusted.then(|| h.get(name).cloned()).flatten();
+    let proto = match trusted(&headers, X_FORWARDED_PROTO)
+        .as_ref()
+        .map(HeaderValue::as_bytes)
+    {
+        Some(b"https") => HeaderValue::from_static("https"),
         _ => HeaderValue::from_static("http"),
     };
     // HTTP/2 callers name the host in the URI's authority, not in `Host`.
@@ -685,10 +690,7 @@ fn upstream_headers(
             .authority()
             .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
     });
-    let host = match headers.get(X_FORWARDED_HOST) {
-        Some(h) if peer.trusted => Some(h.clone()),
-        _ => own_host,
-    };
+    let host = trusted(&headers, X_FORWARDED_HOST).or(own_host);
     let dropped: Vec<HeaderName> = headers
         .keys()
         .filter(|name| {

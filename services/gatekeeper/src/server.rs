@@ -110,7 +110,9 @@ impl Worker {
         };
         // Every connection holds a clone of `open`; once all are dropped, `closed` ends.
         let (open, mut closed) = mpsc::channel::<()>(1);
-        let told_to_stop = stopping.clone();
+        // The worker's own signal to its connections: each connection polls it whenever it
+        // wakes, so it must not be shared with (and contended by) the other workers.
+        let (tell_connections, told_to_stop) = watch::channel(false);
         let protocols = Protocols::new();
         loop {
             tokio::select! {
@@ -134,6 +136,7 @@ impl Worker {
             }
         }
         drop(listener);
+        let _ = tell_connections.send(true);
         drop(open);
         if tokio::time::timeout(grace, closed.recv()).await.is_err() {
             tracing::warn!("proxy connections still open after the shutdown timeout");
