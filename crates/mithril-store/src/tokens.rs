@@ -49,17 +49,22 @@ pub fn now_unix() -> i64 {
     Utc::now().timestamp()
 }
 
+crate::sql::statement!(
+    InsertTokenSql = "INSERT INTO tokens (id, name, value_hash, expires_at, details, user_id)
+         VALUES ($1, $2, $3, $4, $5, $6)
+      RETURNING id, name, expires_at, details, user_id, used_at, inserted_at, updated_at"
+);
+
+/// Stores a token (login, authorize, refresh). Hand-written so that it stays prepared: diesel
+/// does not cache an INSERT, so every call would be parsed and planned again.
 pub async fn insert(conn: &mut AsyncPgConnection, t: &NewToken) -> QueryResult<Token> {
-    diesel::insert_into(tokens::table)
-        .values((
-            tokens::id.eq(t.id),
-            tokens::name.eq(t.name),
-            tokens::value_hash.eq(t.hash.as_bytes()),
-            tokens::expires_at.eq(t.expires_at),
-            tokens::details.eq(&t.details),
-            tokens::user_id.eq(t.user_id),
-        ))
-        .returning(Token::as_returning())
+    crate::sql::Prepared::<InsertTokenSql>::new()
+        .bind::<SqlUuid, _>(t.id)
+        .bind::<Text, _>(t.name)
+        .bind::<Bytea, _>(t.hash.as_bytes())
+        .bind::<BigInt, _>(t.expires_at)
+        .bind::<Jsonb, _>(&t.details)
+        .bind::<SqlUuid, _>(t.user_id)
         .get_result(conn)
         .await
 }
@@ -388,6 +393,12 @@ pub async fn expire_for_client(
         .await
 }
 
+crate::sql::statement!(
+    ExpireOthersSql = "UPDATE tokens SET expires_at = $1, updated_at = $2
+      WHERE user_id = $3 AND expires_at > $1 AND id <> $4 AND name = ANY($5)
+        AND details ->> 'client_id' = $6"
+);
+
 /// Expires the user's other live tokens of `names` for the same client (the reference's
 /// `deactivate_old_tokens`, run after a password login).
 pub async fn expire_others(
@@ -397,20 +408,14 @@ pub async fn expire_others(
     client_id: Uuid,
     names: &[&str],
 ) -> QueryResult<usize> {
-    let now = now_unix();
-    diesel::update(tokens::table)
-        .filter(
-            tokens::user_id
-                .eq(user_id)
-                .and(tokens::expires_at.gt(now))
-                .and(tokens::id.ne(keep)),
-        )
-        .filter(tokens::name.eq_any(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()))
-        .filter(issued_for(client_id))
-        .set((
-            tokens::expires_at.eq(now),
-            tokens::updated_at.eq(Utc::now()),
-        ))
+    // Hand-written so that it stays prepared (diesel never caches an UPDATE); on every login.
+    crate::sql::Prepared::<ExpireOthersSql>::new()
+        .bind::<BigInt, _>(now_unix())
+        .bind::<Timestamptz, _>(Utc::now())
+        .bind::<SqlUuid, _>(user_id)
+        .bind::<SqlUuid, _>(keep)
+        .bind::<diesel::sql_types::Array<Text>, _>(names)
+        .bind::<Text, _>(client_id.to_string())
         .execute(conn)
         .await
 }
