@@ -129,22 +129,24 @@ fn traceparent(inbound: Option<&HeaderValue>) -> HeaderValue {
 }
 
 /// The connection's other end, as this hop sees it: its address, that address as the last
-/// `x-forwarded-for` entry (made once per connection), and whether it is a trusted proxy
-/// ([`crate::forwarded`]).
+/// `x-forwarded-for` entry (made once per connection), whether it is a trusted proxy
+/// ([`crate::forwarded`]) and the scheme it used.
 pub struct Peer {
     pub addr: SocketAddr,
     pub forwarded_for: HeaderValue,
     pub trusted: bool,
+    pub scheme: &'static str,
 }
 
 impl Peer {
-    pub fn new(addr: SocketAddr, trusted_proxies: &TrustedProxies) -> Self {
+    pub fn new(addr: SocketAddr, trusted_proxies: &TrustedProxies, tls: bool) -> Self {
         let forwarded_for = HeaderValue::from_str(&addr.ip().to_string())
             .unwrap_or(HeaderValue::from_static("unknown"));
         Self {
             addr,
             forwarded_for,
             trusted: trusted_proxies.contains(addr.ip()),
+            scheme: if tls { "https" } else { "http" },
         }
     }
 
@@ -176,7 +178,7 @@ struct Call<'a> {
 }
 
 impl Call<'_> {
-    /// `http://host/path`, as the other services put in `meta.url`.
+    /// `scheme://host/path`, as the other services put in `meta.url`.
     fn url(&self) -> String {
         let host = self
             .host
@@ -184,7 +186,7 @@ impl Call<'_> {
             .and_then(|v| v.to_str().ok())
             .or_else(|| self.uri.authority().map(|a| a.as_str()))
             .unwrap_or("localhost");
-        format!("http://{host}{}", self.uri.path())
+        format!("{}://{host}{}", self.peer.scheme, self.uri.path())
     }
 }
 
@@ -682,7 +684,8 @@ fn upstream_headers(
         .map(HeaderValue::as_bytes)
     {
         Some(b"https") => HeaderValue::from_static("https"),
-        _ => HeaderValue::from_static("http"),
+        Some(b"http") => HeaderValue::from_static("http"),
+        _ => HeaderValue::from_static(peer.scheme),
     };
     // HTTP/2 callers name the host in the URI's authority, not in `Host`.
     let own_host = headers.remove(header::HOST).or_else(|| {

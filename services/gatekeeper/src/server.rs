@@ -1,7 +1,8 @@
 //! The proxy port's server: hyper's HTTP/1.1 and HTTP/2 (prior knowledge, told apart by the
 //! connection preface) on worker threads, each with its own
 //! single-threaded runtime accepting from the shared listener (actix's model, without its
-//! per-request layers). HTTP/1.1 connections may be upgraded (WebSocket): see
+//! per-request layers). With `tls.cert_file`/`tls.key_file` set, connections are TLS (rustls)
+//! and ALPN chooses HTTP/2 or HTTP/1.1. HTTP/1.1 connections may be upgraded (WebSocket): see
 //! [`crate::proxy`]. Stopping stops accepting and lets open requests finish for up to the
 //! shutdown timeout; upgraded connections (tunnels) end with their worker.
 
@@ -18,8 +19,10 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, watch};
+use tokio_rustls::TlsAcceptor;
 
 use crate::body::ResBody;
+use crate::settings::TlsSettings;
 use crate::startup::Gate;
 use crate::upstream::Upstreams;
 
@@ -41,6 +44,7 @@ impl ProxyServer {
         workers: usize,
         gate: Arc<Gate>,
         upstreams: &Upstreams,
+        tls: Option<TlsAcceptor>,
         grace: Duration,
     ) -> anyhow::Result<Self> {
         listener
@@ -58,6 +62,7 @@ impl ProxyServer {
             let worker = Worker {
                 gate: gate.clone(),
                 upstreams: upstreams.for_worker(),
+                tls: tls.clone(),
                 stopping: stopping.clone(),
                 grace,
             };
@@ -89,6 +94,7 @@ impl ProxyServer {
 struct Worker {
     gate: Arc<Gate>,
     upstreams: Upstreams,
+    tls: Option<TlsAcceptor>,
     stopping: watch::Receiver<bool>,
     grace: Duration,
 }
@@ -98,6 +104,7 @@ impl Worker {
         let Worker {
             gate,
             upstreams,
+            tls,
             mut stopping,
             grace,
         } = self;
@@ -119,12 +126,17 @@ impl Worker {
                 accepted = listener.accept() => match accepted {
                     Ok((stream, peer)) => {
                         let _ = stream.set_nodelay(true);
-                        let svc = service(gate.clone(), upstreams.clone(), peer);
+                        let svc = service(gate.clone(), upstreams.clone(), peer, tls.is_some());
                         let drain = Drain {
                             stopping: told_to_stop.clone(),
                             _open: open.clone(),
                         };
-                        tokio::spawn(protocols.clone().serve(stream, svc, drain));
+                        match &tls {
+                            None => tokio::spawn(protocols.clone().serve(stream, svc, drain)),
+                            Some(tls) => tokio::spawn(
+                                protocols.clone().serve_tls(tls.clone(), stream, svc, drain),
+                            ),
+                        };
                     }
                     Err(e) => {
                         // Out of file descriptors and the like: back off instead of spinning.
@@ -155,6 +167,23 @@ struct Protocols {
     auto: auto::Builder<TokioExecutor>,
 }
 
+/// The proxy handler as hyper serves it (each connection gets its own, see [`service`]).
+trait ProxyService:
+    hyper::service::Service<Req, Response = Res, Error = Infallible, Future: Send + 'static>
+    + Send
+    + 'static
+{
+}
+impl<
+    T: hyper::service::Service<Req, Response = Res, Error = Infallible, Future: Send + 'static>
+        + Send
+        + 'static,
+> ProxyService for T
+{
+}
+type Req = http::Request<hyper::body::Incoming>;
+type Res = http::Response<ResBody>;
+
 /// The HTTP/2 connection preface starts so; no HTTP/1 method does.
 const H2_PREFACE: &[u8; 4] = b"PRI ";
 
@@ -178,37 +207,88 @@ impl Protocols {
         Self { h1, h2, auto }
     }
 
-    async fn serve<S>(self, stream: TcpStream, svc: S, drain: Drain)
-    where
-        S: hyper::service::Service<
-                http::Request<hyper::body::Incoming>,
-                Response = http::Response<ResBody>,
-                Error = Infallible,
-            > + Send
-            + 'static,
-        S::Future: Send + 'static,
-    {
+    async fn serve<S: ProxyService>(self, stream: TcpStream, svc: S, drain: Drain) {
         let mut first = [0u8; 4];
         let peeked = tokio::time::timeout(HEADER_READ_TIMEOUT, stream.peek(&mut first)).await;
         let io = TokioIo::new(stream);
         match peeked {
             Ok(Ok(n)) if n >= 4 && &first == H2_PREFACE => {
-                let conn = self.h2.serve_connection(io, svc);
-                drain.serve(conn, |c| c.graceful_shutdown()).await;
+                self.serve_io(io, true, svc, drain).await
             }
             // Fewer bytes that could still be the preface: let hyper-util read on and decide.
             Ok(Ok(n)) if n > 0 && first[..n] == H2_PREFACE[..n] => {
                 let conn = self.auto.serve_connection_with_upgrades(io, svc);
                 drain.serve(conn, |c| c.graceful_shutdown()).await;
             }
-            Ok(Ok(n)) if n > 0 => {
-                let conn = self.h1.serve_connection(io, svc).with_upgrades();
-                drain.serve(conn, |c| c.graceful_shutdown()).await;
-            }
+            Ok(Ok(n)) if n > 0 => self.serve_io(io, false, svc, drain).await,
             // Closed, failed or silent: nothing to serve.
             _ => {}
         }
     }
+
+    /// A TLS connection: the handshake (within the head-read limit), then HTTP/2 when the
+    /// client chose it by ALPN, else HTTP/1.1.
+    async fn serve_tls<S: ProxyService>(
+        self,
+        tls: TlsAcceptor,
+        stream: TcpStream,
+        svc: S,
+        drain: Drain,
+    ) {
+        let stream = match tokio::time::timeout(HEADER_READ_TIMEOUT, tls.accept(stream)).await {
+            Ok(Ok(stream)) => stream,
+            // A failed or stalled handshake concerns only that connection.
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "TLS handshake failed");
+                return;
+            }
+            Err(_) => return,
+        };
+        let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+        self.serve_io(TokioIo::new(stream), h2, svc, drain).await;
+    }
+
+    /// HTTP/2 or HTTP/1.1 (upgradeable) on a connection whose protocol is known.
+    async fn serve_io<I, S>(self, io: TokioIo<I>, h2: bool, svc: S, drain: Drain)
+    where
+        I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+        S: ProxyService,
+    {
+        if h2 {
+            let conn = self.h2.serve_connection(io, svc);
+            drain.serve(conn, |c| c.graceful_shutdown()).await;
+        } else {
+            let conn = self.h1.serve_connection(io, svc).with_upgrades();
+            drain.serve(conn, |c| c.graceful_shutdown()).await;
+        }
+    }
+}
+
+/// The proxy port's TLS settings: the certificate chain and key from `settings`, ALPN h2 and
+/// http/1.1. `None` when no certificate is configured.
+pub fn tls_acceptor(settings: &TlsSettings) -> anyhow::Result<Option<TlsAcceptor>> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    match (settings.cert_file.is_empty(), settings.key_file.is_empty()) {
+        (true, true) => return Ok(None),
+        (false, false) => {}
+        _ => anyhow::bail!("tls.cert_file and tls.key_file must be set together"),
+    }
+    let chain = CertificateDer::pem_file_iter(&settings.cert_file)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .with_context(|| format!("reading certificates from {}", settings.cert_file))?;
+    anyhow::ensure!(!chain.is_empty(), "{}: no certificate", settings.cert_file);
+    let key = PrivateKeyDer::from_pem_file(&settings.key_file)
+        .with_context(|| format!("reading the private key from {}", settings.key_file))?;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .context("TLS protocol versions")?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .context("the TLS certificate and key do not form a usable pair")?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Some(TlsAcceptor::from(Arc::new(config))))
 }
 
 /// A connection's part in stopping: when the worker stops, the connection is asked to finish
@@ -236,6 +316,7 @@ fn service(
     gate: Arc<Gate>,
     upstreams: Upstreams,
     peer: SocketAddr,
+    tls: bool,
 ) -> impl hyper::service::Service<
     http::Request<hyper::body::Incoming>,
     Response = http::Response<ResBody>,
@@ -243,7 +324,7 @@ fn service(
     Future = impl Future<Output = Result<http::Response<ResBody>, Infallible>> + Send,
 > {
     // One shared value per connection: a request costs one reference count.
-    let peer = crate::proxy::Peer::new(peer, &gate.trusted_proxies);
+    let peer = crate::proxy::Peer::new(peer, &gate.trusted_proxies, tls);
     let conn = Arc::new((gate, upstreams, peer));
     service_fn(move |req| {
         let conn = conn.clone();

@@ -18,6 +18,10 @@ shutdown_timeout_secs = 30
 [forwarding]
 trusted_proxies = []
 
+[tls]
+cert_file = ""
+key_file = ""
+
 [ops]
 host = "127.0.0.1"
 port = 4001
@@ -54,6 +58,8 @@ log_format = "json"
 pub struct Settings {
     /// The proxy listener. `body_limit` is the default for routes without `max_body_bytes`.
     pub server: ServerSettings,
+    /// TLS on the proxy port (both files set), else plain HTTP.
+    pub tls: TlsSettings,
     pub forwarding: ForwardingSettings,
     pub ops: OpsSettings,
     pub routes: RoutesSettings,
@@ -62,6 +68,15 @@ pub struct Settings {
     pub dependencies: DependencySettings,
     pub rate_limit: RateLimitSettings,
     pub telemetry: TelemetrySettings,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSettings {
+    /// PEM: the server certificate, then its chain.
+    pub cert_file: String,
+    /// PEM: the certificate's private key (PKCS#8, PKCS#1 or SEC1).
+    pub key_file: String,
 }
 
 #[derive(Clone, Debug, Deserialize)]

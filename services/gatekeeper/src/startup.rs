@@ -105,6 +105,7 @@ impl Application {
             platform::server::worker_count(&settings.server),
             gate.clone(),
             &Upstreams::new()?,
+            crate::server::tls_acceptor(&settings.tls)?,
             Duration::from_secs(settings.server.shutdown_timeout_secs),
         )?;
         let gate = web::Data::from(gate);

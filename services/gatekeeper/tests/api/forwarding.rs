@@ -545,3 +545,66 @@ async fn forwarding_headers_are_believed_only_from_trusted_proxies() {
     let res = claiming(&gw, "/per-ip/x", "198.51.100.2").await.unwrap();
     assert_eq!(res.status(), 200, "another client behind the same proxy");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tls_on_the_proxy_port_with_alpn() {
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api/fixtures");
+    let stub = crate::stubs::upstream().await;
+    let routes =
+        format!("routes:\n  - {{name: open, paths: [/open], upstream: '{stub}', auth: none}}\n");
+    let gw = gateway(&routes, "http://127.0.0.1:1", |s| {
+        s.tls.cert_file = format!("{fixtures}/localhost.pem");
+        s.tls.key_file = format!("{fixtures}/localhost-key.pem");
+    })
+    .await;
+    let https = gw.url.replace("http://", "https://");
+    let cert = std::fs::read(format!("{fixtures}/localhost.pem")).unwrap();
+    let client = |h1: bool| {
+        let b = reqwest::Client::builder()
+            .tls_certs_only([reqwest::Certificate::from_pem(&cert).unwrap()]);
+        if h1 { b.http1_only() } else { b }.build().unwrap()
+    };
+
+    // ALPN picks HTTP/2 when the client offers it, HTTP/1.1 otherwise; the upstream learns the
+    // caller came over https, and the gatekeeper's own answers say so in meta.url.
+    for (h1, version) in [
+        (false, reqwest::Version::HTTP_2),
+        (true, reqwest::Version::HTTP_11),
+    ] {
+        let res = client(h1)
+            .get(format!("{https}/open/x"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.version(), version);
+        let body = echoed(res).await;
+        assert_eq!(body["headers"]["x-forwarded-proto"], "https");
+        let res = client(h1)
+            .get(format!("{https}/nowhere"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 404);
+        let url = json_of(res).await["meta"]["url"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(url.starts_with("https://"), "{url}");
+    }
+    // Plain HTTP on the TLS port gets no answer.
+    assert!(gw.req(Method::GET, "/open/x").send().await.is_err());
+
+    // A certificate without its key is a start-up error, not a plain-HTTP port.
+    let mut s = gatekeeper::Settings::defaults().unwrap();
+    (s.server.port, s.ops.port) = (0, 0);
+    s.routes.file = gw.routes_file.to_string_lossy().into_owned();
+    s.tls.cert_file = format!("{fixtures}/localhost.pem");
+    let err = gatekeeper::Application::build(s)
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        format!("{err:#}").contains("must be set together"),
+        "{err:#}"
+    );
+}
