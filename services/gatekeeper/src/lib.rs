@@ -20,6 +20,7 @@ mod server;
 pub mod settings;
 pub mod startup;
 pub mod table;
+pub mod tls;
 pub mod upstream;
 pub mod verify;
 

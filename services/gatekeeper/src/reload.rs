@@ -30,12 +30,13 @@ pub struct ReloadStatus {
     pub last_error: Option<String>,
 }
 
-fn file_stamp(path: &str) -> Option<(SystemTime, u64)> {
+/// A file's (modified, len), to notice that it changed.
+pub(crate) fn file_stamp(path: &str) -> Option<(SystemTime, u64)> {
     let m = std::fs::metadata(path).ok()?;
     Some((m.modified().ok()?, m.len()))
 }
 
-fn now_rfc3339() -> String {
+pub(crate) fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
@@ -108,37 +109,55 @@ impl Reloader {
 
     /// Runs until the process ends: SIGHUP and (when `interval` > 0) file polling.
     pub async fn watch(self: Arc<Self>, table: Arc<ArcSwap<RouteTable>>, interval: Duration) {
-        #[cfg(unix)]
-        let mut hup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
-            Ok(s) => Some(s),
-            Err(e) => {
-                tracing::warn!(error = %e, "SIGHUP reload unavailable");
-                None
+        on_hup_or_change(
+            interval,
+            "the route table",
+            || self.changed(),
+            || {
+                let _ = self.reload_now(&table);
+            },
+        )
+        .await;
+    }
+}
+
+/// Calls `reload` on SIGHUP and, when `interval` is not zero, on every tick at which `changed`
+/// says the files differ from those last read; runs until the process ends.
+pub(crate) async fn on_hup_or_change(
+    interval: Duration,
+    what: &str,
+    changed: impl Fn() -> bool,
+    reload: impl Fn(),
+) {
+    let mut hup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::warn!(error = %e, "SIGHUP reload of {what} unavailable");
+            None
+        }
+    };
+    let poll = !interval.is_zero();
+    let mut tick = tokio::time::interval(if poll {
+        interval
+    } else {
+        Duration::from_secs(3600)
+    });
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let hup_signal = async {
+            match hup.as_mut() {
+                Some(s) => s.recv().await,
+                None => std::future::pending().await,
             }
         };
-        let poll = !interval.is_zero();
-        let mut tick = tokio::time::interval(if poll {
-            interval
-        } else {
-            Duration::from_secs(3600)
-        });
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            let hup_signal = async {
-                match hup.as_mut() {
-                    Some(s) => s.recv().await,
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                _ = hup_signal => {
-                    tracing::info!("SIGHUP: reloading the route table");
-                    let _ = self.reload_now(&table);
-                }
-                _ = tick.tick() => {
-                    if poll && self.changed() {
-                        let _ = self.reload_now(&table);
-                    }
+        tokio::select! {
+            _ = hup_signal => {
+                tracing::info!("SIGHUP: reloading {what}");
+                reload();
+            }
+            _ = tick.tick() => {
+                if poll && changed() {
+                    reload();
                 }
             }
         }

@@ -1,8 +1,8 @@
 //! The proxy port's server: hyper's HTTP/1.1 and HTTP/2 (prior knowledge, told apart by the
 //! connection preface) on worker threads, each with its own
 //! single-threaded runtime accepting from the shared listener (actix's model, without its
-//! per-request layers). With `tls.cert_file`/`tls.key_file` set, connections are TLS (rustls)
-//! and ALPN chooses HTTP/2 or HTTP/1.1. HTTP/1.1 connections may be upgraded (WebSocket): see
+//! per-request layers). With `tls.cert_file`/`tls.key_file` set, connections are TLS
+//! ([`crate::tls`]) and ALPN chooses HTTP/2 or HTTP/1.1. HTTP/1.1 connections may be upgraded (WebSocket): see
 //! [`crate::proxy`]. Stopping stops accepting and lets open requests finish for up to the
 //! shutdown timeout; upgraded connections (tunnels) end with their worker.
 
@@ -22,7 +22,6 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio_rustls::TlsAcceptor;
 
 use crate::body::ResBody;
-use crate::settings::TlsSettings;
 use crate::startup::Gate;
 use crate::upstream::Upstreams;
 
@@ -262,33 +261,6 @@ impl Protocols {
             drain.serve(conn, |c| c.graceful_shutdown()).await;
         }
     }
-}
-
-/// The proxy port's TLS settings: the certificate chain and key from `settings`, ALPN h2 and
-/// http/1.1. `None` when no certificate is configured.
-pub fn tls_acceptor(settings: &TlsSettings) -> anyhow::Result<Option<TlsAcceptor>> {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    match (settings.cert_file.is_empty(), settings.key_file.is_empty()) {
-        (true, true) => return Ok(None),
-        (false, false) => {}
-        _ => anyhow::bail!("tls.cert_file and tls.key_file must be set together"),
-    }
-    let chain = CertificateDer::pem_file_iter(&settings.cert_file)
-        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .with_context(|| format!("reading certificates from {}", settings.cert_file))?;
-    anyhow::ensure!(!chain.is_empty(), "{}: no certificate", settings.cert_file);
-    let key = PrivateKeyDer::from_pem_file(&settings.key_file)
-        .with_context(|| format!("reading the private key from {}", settings.key_file))?;
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .context("TLS protocol versions")?
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .context("the TLS certificate and key do not form a usable pair")?;
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(Some(TlsAcceptor::from(Arc::new(config))))
 }
 
 /// A connection's part in stopping: when the worker stops, the connection is asked to finish

@@ -19,6 +19,7 @@ use crate::ratelimit::Limiter;
 use crate::reload::Reloader;
 use crate::server::ProxyServer;
 use crate::table::{LoadContext, RouteTable};
+use crate::tls::Certificates;
 use crate::upstream::{Clients, Upstreams};
 use crate::verify::Verifier;
 
@@ -52,6 +53,7 @@ pub struct Application {
     proxy: ProxyServer,
     ops: Server,
     gate: web::Data<Gate>,
+    certificates: Option<Arc<Certificates>>,
     background: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -98,6 +100,8 @@ impl Application {
             trusted_proxies: TrustedProxies::parse(&settings.forwarding.trusted_proxies)?,
         });
 
+        let certificates = Certificates::load(&settings.tls)?;
+        let acceptor = certificates.as_ref().map(|c| c.acceptor()).transpose()?;
         let listener = bind(&settings.server)?;
         let port = listener.local_addr()?.port();
         let proxy = ProxyServer::start(
@@ -105,7 +109,7 @@ impl Application {
             platform::server::worker_count(&settings.server),
             gate.clone(),
             &Upstreams::new()?,
-            crate::server::tls_acceptor(&settings.tls)?,
+            acceptor,
             Duration::from_secs(settings.server.shutdown_timeout_secs),
         )?;
         let gate = web::Data::from(gate);
@@ -129,7 +133,7 @@ impl Application {
 
         let interval = Duration::from_millis(settings.routes.watch_interval_ms);
         let sweep_gate = gate.clone();
-        let background = vec![
+        let mut background = vec![
             tokio::spawn(reloader.watch(table, interval)),
             tokio::spawn(async move {
                 let mut tick = tokio::time::interval(Duration::from_secs(60));
@@ -139,12 +143,16 @@ impl Application {
                 }
             }),
         ];
+        if let Some(c) = &certificates {
+            background.push(tokio::spawn(c.clone().watch(interval)));
+        }
         Ok(Self {
             port,
             ops_port,
             proxy,
             ops,
             gate,
+            certificates,
             background,
         })
     }
@@ -155,6 +163,12 @@ impl Application {
 
     pub fn ops_port(&self) -> u16 {
         self.ops_port
+    }
+
+    /// The TLS certificate's reload status (generation 1 at start-up, +1 per reload), as it
+    /// changes; `None` without TLS.
+    pub fn tls_status(&self) -> Option<tokio::sync::watch::Receiver<crate::reload::ReloadStatus>> {
+        self.certificates.as_ref().map(|c| c.subscribe())
     }
 
     /// The route table's reload status, as it changes.

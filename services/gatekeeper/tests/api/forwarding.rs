@@ -608,3 +608,70 @@ async fn tls_on_the_proxy_port_with_alpn() {
         "{err:#}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rotated_tls_certificate_is_served_without_a_restart() {
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api/fixtures");
+    let fixture = |name: &str| std::fs::read(format!("{fixtures}/{name}")).unwrap();
+    let dir = std::env::temp_dir().join(format!("gatekeeper-test-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert, key) = (dir.join("tls.pem"), dir.join("tls-key.pem"));
+    std::fs::write(&cert, fixture("localhost.pem")).unwrap();
+    std::fs::write(&key, fixture("localhost-key.pem")).unwrap();
+    let stub = crate::stubs::upstream().await;
+    std::fs::write(
+        dir.join("routes.yaml"),
+        format!("routes:\n  - {{name: open, paths: [/open], upstream: '{stub}', auth: none}}\n"),
+    )
+    .unwrap();
+    let mut s = gatekeeper::Settings::defaults().unwrap();
+    (s.server.port, s.server.workers, s.ops.port) = (0, 1, 0);
+    s.routes.file = dir.join("routes.yaml").to_string_lossy().into_owned();
+    s.routes.watch_interval_ms = 50;
+    s.tls.cert_file = cert.to_string_lossy().into_owned();
+    s.tls.key_file = key.to_string_lossy().into_owned();
+    let app = gatekeeper::Application::build(s).await.unwrap();
+    let url = format!("https://127.0.0.1:{}/open/x", app.port());
+    let mut status = app.tls_status().expect("TLS is on");
+    tokio::spawn(app.run_until_stopped());
+
+    // A client that trusts only one of the two certificates, with a new connection per request
+    // (an open connection keeps the certificate it was made with).
+    let trusting = |name: &str| {
+        reqwest::Client::builder()
+            .tls_certs_only([reqwest::Certificate::from_pem(&fixture(name)).unwrap()])
+            .pool_max_idle_per_host(0)
+            .build()
+            .unwrap()
+    };
+    let (old, new) = (trusting("localhost.pem"), trusting("renewed.pem"));
+    let served_by = async |client: &reqwest::Client| client.get(&url).send().await.is_ok();
+    assert!(served_by(&old).await);
+    assert!(!served_by(&new).await);
+
+    // Half a rotation (the new certificate, the old key) is refused; the old pair stays.
+    std::fs::write(&cert, fixture("renewed.pem")).unwrap();
+    let wait = async |status: &mut tokio::sync::watch::Receiver<_>,
+                      done: fn(&gatekeeper::reload::ReloadStatus) -> bool| {
+        tokio::time::timeout(Duration::from_secs(5), status.wait_for(done))
+            .await
+            .expect("the watcher noticed the files")
+            .unwrap()
+            .clone()
+    };
+    let seen = wait(&mut status, |s| s.last_error.is_some()).await;
+    assert_eq!(seen.generation, 1);
+    assert!(
+        seen.last_error
+            .unwrap()
+            .contains("do not form a usable pair")
+    );
+    assert!(served_by(&old).await);
+
+    // The whole rotation: new handshakes get the new certificate.
+    std::fs::write(&key, fixture("renewed-key.pem")).unwrap();
+    wait(&mut status, |s| s.generation == 2).await;
+    assert!(served_by(&new).await);
+    // (A fresh client: `old` would resume its earlier TLS session without seeing a certificate.)
+    assert!(!served_by(&trusting("localhost.pem")).await);
+}
