@@ -567,8 +567,8 @@ fn send_failed(
     }
 }
 
-/// The protocol an HTTP/1.1 request asks to switch to (`Connection: upgrade` and `Upgrade`,
-/// e.g. WebSocket), with the caller's side of the switch.
+/// The protocol an HTTP/1.1 request asks to switch to (`Connection: upgrade` and `Upgrade:
+/// websocket`), with the caller's side of the switch.
 struct Upgrade {
     protocol: HeaderValue,
     caller: OnUpgrade,
@@ -580,7 +580,13 @@ fn upgrade_protocol(parts: &mut http::request::Parts) -> Option<Upgrade> {
     if parts.extensions.get::<OnUpgrade>().is_none() || parts.version != Version::HTTP_11 {
         return None;
     }
+    // WebSocket only. Other protocols are not tunnelled: `Upgrade: h2c` in particular would
+    // hand the caller a raw HTTP/2 connection to the upstream whose later requests never pass
+    // the gate (h2c smuggling). Such requests go on as ordinary ones, their Upgrade dropped.
     let protocol = parts.headers.get(header::UPGRADE)?.clone();
+    if !protocol.as_bytes().eq_ignore_ascii_case(b"websocket") {
+        return None;
+    }
     let asked = parts
         .headers
         .get_all(header::CONNECTION)

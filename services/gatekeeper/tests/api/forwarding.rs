@@ -361,12 +361,21 @@ async fn ask_upgrade(
     path: &str,
     extra: &str,
 ) -> (tokio::net::TcpStream, String, Vec<u8>) {
+    ask_upgrade_to(gw, path, extra, "websocket").await
+}
+
+async fn ask_upgrade_to(
+    gw: &Gateway,
+    path: &str,
+    extra: &str,
+    protocol: &str,
+) -> (tokio::net::TcpStream, String, Vec<u8>) {
     use tokio::io::AsyncWriteExt;
     let mut sock = tokio::net::TcpStream::connect(gw.url.trim_start_matches("http://"))
         .await
         .unwrap();
     let req = format!(
-        "GET {path} HTTP/1.1\r\nhost: gw.example\r\nconnection: Upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nx-consumer-id: spoofed\r\n{extra}\r\n"
+        "GET {path} HTTP/1.1\r\nhost: gw.example\r\nconnection: Upgrade\r\nupgrade: {protocol}\r\nsec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nx-consumer-id: spoofed\r\n{extra}\r\n"
     );
     sock.write_all(req.as_bytes()).await.unwrap();
     let (head, rest) = crate::stubs::read_head(&mut sock).await;
@@ -424,6 +433,23 @@ async fn websocket_upgrades_pass_through_after_the_checks() {
     assert!(head.starts_with("http/1.1 401"), "{head}");
     assert!(head.contains("www-authenticate: bearer"), "{head}");
     assert_eq!(upstream.heads.lock().unwrap().len(), 1);
+
+    // Any protocol but WebSocket is not tunnelled (h2c smuggling): the request goes on as an
+    // ordinary one, without its Upgrade header, and the caller gets the upstream's answer.
+    let (mut sock, head, mut body) = ask_upgrade_to(&gw, "/ws/refuse", &auth, "h2c").await;
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    let mut more = vec![0u8; 13 - body.len()];
+    sock.read_exact(&mut more).await.unwrap();
+    body.extend(more);
+    assert_eq!(body, b"not switching");
+    let seen = upstream
+        .heads
+        .lock()
+        .unwrap()
+        .last()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(!seen.contains("upgrade"), "{seen}");
 
     // Declined by the upstream: its answer passes as an ordinary one.
     let (mut sock, head, mut body) = ask_upgrade(&gw, "/ws/refuse", &auth).await;
