@@ -285,12 +285,12 @@ crate::sql::statement!(VerifyRowSql = "SELECT t.id, t.name, t.expires_at, t.deta
           WHERE t.value_hash = $1");
 
 pub async fn verify_row(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     hash: &SecretHash,
 ) -> QueryResult<Option<VerifyRow>> {
     crate::sql::Prepared::<VerifyRowSql>::new()
         .bind::<Bytea, _>(hash.as_bytes())
-        .get_result(conn)
+        .get_result(&mut conn)
         .await
         .optional()
 }
@@ -313,14 +313,14 @@ crate::sql::statement!(BrokerRowSql = "SELECT k.client_id AS mis_client_id, mis.
           WHERE k.secret_hash = $1");
 
 pub async fn broker_row(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     api_key: &SecretHash,
     token_client: Uuid,
 ) -> QueryResult<Option<BrokerRow>> {
     crate::sql::Prepared::<BrokerRowSql>::new()
         .bind::<Bytea, _>(api_key.as_bytes())
         .bind::<SqlUuid, _>(token_client)
-        .get_result(conn)
+        .get_result(&mut conn)
         .await
         .optional()
 }

@@ -4,6 +4,8 @@
 //! several replicas starting at once apply them exactly once; the others wait, then find
 //! nothing pending.
 
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -63,6 +65,151 @@ impl PoolFactory {
             self.process.clone()
         })
     }
+
+    /// The calling worker's shared read connections, falling back to `pool`.
+    pub fn reads(&self, pool: DbPool) -> Reads {
+        Reads::new(&self.settings, pool)
+    }
+}
+
+/// One worker's single-statement reads, pipelined over a few connections they share.
+///
+/// A pooled connection serves one request at a time, so every read pays a round trip of its
+/// own and its backend sleeps and wakes once per query. A read that is one statement outside a
+/// transaction needs no connection to itself: statements that concurrent requests issue on one
+/// `&AsyncPgConnection` are pipelined by tokio-postgres (one write carries several, the backend
+/// reads them together and answers each in turn). Only for such reads: anything that writes,
+/// locks or spans statements takes a pooled connection.
+///
+/// Connections open lazily on the worker that uses them (their driver task lives there) and
+/// are dropped when a query reports them gone; the next read opens a new one. With
+/// `read_connections = 0` reads take a pooled connection.
+#[derive(Clone)]
+pub struct Reads(Rc<ReadsInner>);
+
+struct ReadsInner {
+    url: secrecy::SecretString,
+    connect_timeout: Duration,
+    pool: DbPool,
+    slots: Vec<RefCell<Option<Rc<AsyncPgConnection>>>>,
+    next: Cell<usize>,
+    /// One connect at a time: a burst of reads on a cold worker waits for it, not N connects.
+    connecting: tokio::sync::Mutex<()>,
+}
+
+/// A connection for one read: shared (see [`Reads`]) or pooled.
+pub enum ReadConn {
+    Shared {
+        conn: Rc<AsyncPgConnection>,
+        slot: usize,
+        reads: Reads,
+    },
+    /// Boxed: a pooled connection is large, and shared ones are the common case.
+    Pooled(Box<DbConn>),
+}
+
+impl std::ops::Deref for ReadConn {
+    type Target = AsyncPgConnection;
+    fn deref(&self) -> &AsyncPgConnection {
+        match self {
+            ReadConn::Shared { conn, .. } => conn,
+            ReadConn::Pooled(conn) => conn,
+        }
+    }
+}
+
+impl ReadConn {
+    /// Passes a query's result through. A shared connection on which a read failed is
+    /// forgotten, so the next read opens another: a prepared single read fails for little else
+    /// than a lost connection (closed, or its backend terminated with the query in flight),
+    /// and a needless reconnect costs one connect.
+    pub fn checked<T>(&self, result: diesel::QueryResult<T>) -> diesel::QueryResult<T> {
+        if let (Err(e), ReadConn::Shared { conn, slot, reads }) = (&result, self)
+            && !matches!(e, diesel::result::Error::NotFound)
+        {
+            reads.forget(*slot, conn);
+        }
+        result
+    }
+}
+
+impl Reads {
+    pub fn new(settings: &DatabaseSettings, pool: DbPool) -> Self {
+        Reads(Rc::new(ReadsInner {
+            url: settings.url.clone(),
+            connect_timeout: settings.connect_timeout(),
+            pool,
+            slots: (0..settings.read_connections)
+                .map(|_| RefCell::new(None))
+                .collect(),
+            next: Cell::new(0),
+            connecting: tokio::sync::Mutex::new(()),
+        }))
+    }
+
+    /// A connection for one read, or a 503 when the database cannot be reached in time.
+    pub async fn conn(&self) -> Result<ReadConn, ApiError> {
+        let inner = &self.0;
+        if inner.slots.is_empty() {
+            return conn(&inner.pool)
+                .await
+                .map(|c| ReadConn::Pooled(Box::new(c)));
+        }
+        let slot = inner.next.get() % inner.slots.len();
+        inner.next.set(slot.wrapping_add(1));
+        if let Some(conn) = self.open(slot) {
+            return Ok(self.shared(conn, slot));
+        }
+        let _one_at_a_time = inner.connecting.lock().await;
+        if let Some(conn) = self.open(slot) {
+            return Ok(self.shared(conn, slot));
+        }
+        let url = inner.url.expose_secret();
+        let conn =
+            match tokio::time::timeout(inner.connect_timeout, AsyncPgConnection::establish(url))
+                .await
+            {
+                Ok(Ok(conn)) => Rc::new(conn),
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "no database connection for reads");
+                    return Err(unavailable());
+                }
+                Err(_) => {
+                    tracing::warn!("timed out connecting to the database for reads");
+                    return Err(unavailable());
+                }
+            };
+        *inner.slots[slot].borrow_mut() = Some(conn.clone());
+        Ok(self.shared(conn, slot))
+    }
+
+    fn open(&self, slot: usize) -> Option<Rc<AsyncPgConnection>> {
+        self.0.slots[slot].borrow().clone()
+    }
+
+    fn shared(&self, conn: Rc<AsyncPgConnection>, slot: usize) -> ReadConn {
+        ReadConn::Shared {
+            conn,
+            slot,
+            reads: self.clone(),
+        }
+    }
+
+    /// Drops the slot's connection if it is still `gone` (a newer one may have replaced it).
+    fn forget(&self, slot: usize, gone: &Rc<AsyncPgConnection>) {
+        let mut current = self.0.slots[slot].borrow_mut();
+        if current.as_ref().is_some_and(|c| Rc::ptr_eq(c, gone)) {
+            tracing::warn!(
+                slot,
+                "shared read connection lost; reopening on the next read"
+            );
+            *current = None;
+        }
+    }
+}
+
+fn unavailable() -> ApiError {
+    ApiError::service_unavailable("Database is unavailable. Try later.", 1)
 }
 
 pub fn build_pool(s: &DatabaseSettings) -> anyhow::Result<DbPool> {
@@ -93,7 +240,7 @@ pub fn build_pool(s: &DatabaseSettings) -> anyhow::Result<DbPool> {
 pub async fn conn(pool: &DbPool) -> Result<DbConn, ApiError> {
     pool.get().await.map_err(|e| {
         tracing::warn!(error = %e, "no database connection");
-        ApiError::service_unavailable("Database is unavailable. Try later.", 1)
+        unavailable()
     })
 }
 

@@ -323,16 +323,18 @@ impl From<anyhow::Error> for ApiError {
     }
 }
 
-/// `NotFound` is a 404; a closed connection or a read-only server a 503; the rest a 500.
+/// `NotFound` is a 404; a lost connection or a read-only server a 503; the rest a 500.
 impl From<diesel::result::Error> for ApiError {
     fn from(e: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind, Error};
         match e {
             Error::NotFound => Self::not_found(),
-            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
-            | Error::DatabaseError(DatabaseErrorKind::ReadOnlyTransaction, _) => {
-                Self::service_unavailable("Database is unavailable. Try later.", 1)
-            }
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection
+                | DatabaseErrorKind::UnableToSendCommand
+                | DatabaseErrorKind::ReadOnlyTransaction,
+                _,
+            ) => Self::service_unavailable("Database is unavailable. Try later.", 1),
             other => Self::internal(anyhow::Error::new(other).context("database query failed")),
         }
     }

@@ -224,13 +224,15 @@ impl Prepared {
     ) -> anyhow::Result<Running>
     where
         S: 'static,
-        F: Fn(crate::db::DbPool) -> S + Clone + Send + 'static,
+        F: Fn(crate::db::DbPool, crate::db::Reads) -> S + Clone + Send + 'static,
         C: Fn(&mut web::ServiceConfig, S) + Clone + Send + 'static,
     {
         let common = self.common;
         let pools = self.pools;
         let server = serve(self.listener, settings, move || {
-            let worker_state = state(pools.per_worker());
+            let pool = pools.per_worker();
+            let reads = pools.reads(pool.clone());
+            let worker_state = state(pool, reads);
             let configure = configure.clone();
             app(common.clone(), move |cfg| configure(cfg, worker_state))
         })?;

@@ -71,6 +71,14 @@ pub struct DatabaseSettings {
     /// How long a request waits for a pooled connection before a 503.
     pub acquire_timeout_ms: u64,
     pub connect_timeout_ms: u64,
+    /// Connections per worker that single-statement reads share, pipelined (0: reads take a
+    /// pooled connection like everything else). See `db::Reads`.
+    #[serde(default = "default_read_connections")]
+    pub read_connections: usize,
+}
+
+fn default_read_connections() -> usize {
+    1
 }
 
 impl DatabaseSettings {

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use platform::Schemas;
-use platform::db::DbPool;
+use platform::db::{DbPool, Reads};
 use platform::server::{Running, prepare};
 use utoipa::OpenApi;
 
@@ -12,6 +12,8 @@ use crate::openapi::ApiDoc;
 #[derive(Clone)]
 pub struct AppState {
     pub pool: DbPool,
+    /// Single-statement reads (token verify), pipelined on shared connections.
+    pub reads: Reads,
     pub settings: Arc<Settings>,
     /// Per-grant schemas, checked after `grant_type` picks the grant.
     pub schemas: Schemas,
@@ -42,8 +44,9 @@ impl Application {
             ))
         });
         let shared = Arc::new(settings.clone());
-        let state = move |pool| AppState {
+        let state = move |pool, reads| AppState {
             pool,
+            reads,
             settings: shared.clone(),
             schemas: schemas.clone(),
         };

@@ -10,7 +10,6 @@ use ehealth_core::SecretHash;
 use mithril_store::tokens::{self, ACCESS_TOKEN, VerifyRow, now_unix};
 use mithril_store::user_roles::UserRoleFilter;
 use mithril_store::{global_user_roles, user_roles, users};
-use platform::db::DbConn;
 use platform::{ApiError, ApiResult, Reply, db};
 use serde_json::json;
 
@@ -39,10 +38,9 @@ fn expired() -> ApiError {
     )
 }
 
-/// Steps 1–2: a live access token.
-async fn live_token(conn: &mut DbConn, value: &str) -> ApiResult<VerifyRow> {
-    let row = tokens::verify_row(conn, &SecretHash::of(value))
-        .await?
+/// Steps 1–2: a live access token (`row` is the token's verify row, if any).
+fn live_token(row: Option<VerifyRow>) -> ApiResult<VerifyRow> {
+    let row = row
         .filter(|r| r.name == ACCESS_TOKEN)
         .ok_or_else(ApiError::not_found)?;
     if row.expires_at <= now_unix() {
@@ -64,8 +62,9 @@ pub async fn verify(
     state: web::Data<AppState>,
     token: web::Path<String>,
 ) -> ApiResult<Reply> {
-    let mut conn = db::conn(&state.pool).await?;
-    let row = live_token(&mut conn, &token).await?;
+    // Both statements are single reads: they share the worker's pipelined connections.
+    let conn = state.reads.conn().await?;
+    let row = live_token(conn.checked(tokens::verify_row(&conn, &SecretHash::of(&token)).await)?)?;
     let client_id = row.client_id.ok_or_else(ApiError::not_found)?;
     if row.client_blocked == Some(true) {
         return Err(ApiError::unauthorized(
@@ -93,8 +92,8 @@ pub async fn verify(
                 .and_then(|v| v.to_str().ok())
                 .filter(|v| !v.is_empty())
                 .ok_or_else(|| ApiError::invalid_request("API-KEY header required."))?;
-            let broker = tokens::broker_row(&mut conn, &SecretHash::of(api_key), client_id)
-                .await?
+            let broker = conn
+                .checked(tokens::broker_row(&conn, &SecretHash::of(api_key), client_id).await)?
                 .filter(|b| b.bound)
                 .ok_or_else(|| ApiError::invalid_request("API-KEY header is invalid."))?;
             let scope = broker
@@ -127,7 +126,7 @@ pub async fn verify(
               (status = 404, body = ehealth_core::ErrorBody)))]
 pub async fn user(state: web::Data<AppState>, token: web::Path<String>) -> ApiResult<Reply> {
     let mut conn = db::conn(&state.pool).await?;
-    let row = live_token(&mut conn, &token).await?;
+    let row = live_token(tokens::verify_row(&conn, &SecretHash::of(&token)).await?)?;
     let user = users::get(&mut conn, row.user_id).await?;
     let filter = UserRoleFilter {
         user_id: Some(row.user_id),

@@ -260,9 +260,9 @@ pub async fn show(
     caller: Caller,
     id: web::Path<Uuid>,
 ) -> ApiResult<Reply> {
-    let mut conn = db::conn(&state.pool).await?;
-    let role = store::role(&mut conn, *id)
-        .await?
+    let conn = state.reads.conn().await?;
+    let role = conn
+        .checked(store::role(&conn, *id).await)?
         .filter(|r| r.is_active)
         .ok_or_else(ApiError::not_found)?;
     if role.legal_entity_id != caller.client_id.0 {

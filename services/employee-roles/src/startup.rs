@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use platform::db::DbPool;
+use platform::db::{DbPool, Reads};
 use platform::server::{Running, prepare};
 use utoipa::OpenApi;
 
@@ -11,6 +11,8 @@ use crate::openapi::ApiDoc;
 #[derive(Clone)]
 pub struct AppState {
     pub pool: DbPool,
+    /// Single-statement reads (get by id), pipelined on shared connections.
+    pub reads: Reads,
     pub settings: Arc<Settings>,
 }
 
@@ -30,8 +32,9 @@ impl Application {
         )
         .await?;
         let shared = Arc::new(settings.clone());
-        let state = move |pool| AppState {
+        let state = move |pool, reads| AppState {
             pool,
+            reads,
             settings: shared.clone(),
         };
         Ok(Self(p.serve_routes(

@@ -326,10 +326,10 @@ ehealth_core::sql::statement!(
 );
 
 /// The role by id (hand-written: the hottest read, prepared without rendering diesel's SQL).
-pub async fn role(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<EmployeeRole>> {
+pub async fn role(mut conn: &AsyncPgConnection, id: Uuid) -> QueryResult<Option<EmployeeRole>> {
     ehealth_core::sql::Prepared::<RoleSql>::new()
         .bind::<diesel::sql_types::Uuid, _>(id)
-        .get_result(conn)
+        .get_result(&mut conn)
         .await
         .optional()
 }

@@ -31,7 +31,7 @@ impl Application {
         )
         .await?;
         let client_types = Arc::new(settings.client_types.clone());
-        let state = move |pool| AppState {
+        let state = move |pool, _reads| AppState {
             pool,
             client_types: client_types.clone(),
         };

@@ -1,6 +1,7 @@
 //! GET /api/employee_roles and /api/employee_roles/{id}.
 
 use reqwest::Method;
+use secrecy::ExposeSecret;
 
 use crate::helpers::*;
 
@@ -159,4 +160,50 @@ async fn list_filters_paging_and_scoping() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
+}
+
+/// Gets by id are single reads: they share the worker's pipelined read connection, so 64 at
+/// once open no connection beyond it. A connection lost under it is replaced: the read that
+/// finds it gone is a 503, the next one is served.
+#[tokio::test(flavor = "multi_thread")]
+async fn gets_share_one_pipelined_connection_and_replace_a_lost_one() {
+    const APP: &str = "roles_under_test";
+    let c = clinic_with(|s| {
+        s.server.workers = 1;
+        s.database.read_connections = 1;
+        let url = s.database.url.expose_secret().to_owned();
+        s.database.url = format!("{url}?application_name={APP}").into();
+    })
+    .await;
+    let id = c.role().await;
+    let path = format!("/api/employee_roles/{id}");
+    let get = || c.app.as_caller(c.caller, Method::GET, &path).send();
+    let app_backends =
+        format!("SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = '{APP}'");
+    assert_eq!(get().await.unwrap().status(), 200);
+
+    // Every backend of the app goes, the pooled ones and the shared one; the call returns
+    // once they have exited.
+    c.app
+        .exec(&format!(
+            "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity WHERE application_name = '{APP}'"
+        ))
+        .await;
+    assert_eq!(c.app.count(&app_backends).await, 0);
+    let res = get().await.unwrap();
+    assert_eq!(res.headers()["retry-after"], "1");
+    assert_error(
+        res,
+        503,
+        "service_unavailable",
+        Some("Database is unavailable. Try later."),
+    )
+    .await;
+
+    let statuses = futures_util::future::join_all(
+        (0..64).map(|_| async { get().await.unwrap().status().as_u16() }),
+    )
+    .await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(c.app.count(&app_backends).await, 1);
 }
