@@ -17,6 +17,8 @@ use diesel::sql_types::HasSqlType;
 /// The text of one hand-written statement, on a marker type of its own (see [`statement!`]).
 pub trait Statement: 'static {
     const SQL: &'static str;
+    /// The text split at its binds, once per process.
+    fn pieces() -> &'static Result<Pieces, String>;
 }
 
 /// Declares a statement marker: `statement!(GrantCheck = "SELECT …");`. Each marker is
@@ -27,10 +29,66 @@ macro_rules! statement {
         pub(crate) struct $name;
         impl $crate::sql::Statement for $name {
             const SQL: &'static str = $sql;
+            fn pieces() -> &'static Result<$crate::sql::Pieces, String> {
+                static PIECES: std::sync::OnceLock<Result<$crate::sql::Pieces, String>> =
+                    std::sync::OnceLock::new();
+                PIECES.get_or_init(|| $crate::sql::Pieces::parse(Self::SQL))
+            }
         }
     };
 }
 pub use crate::statement;
+
+/// Most binds a statement may have.
+const MAX_BINDS: usize = 32;
+
+/// A statement's text as rendered, split at the first occurrence of each bind: text, bind,
+/// text, … Later occurrences of a bind repeat its placeholder and are part of the text.
+/// Placeholders are numbered in order of first occurrence, as the binds are pushed.
+pub struct Pieces {
+    texts: Vec<String>,
+    /// `binds[i]` is the `n` of the `$n` between `texts[i]` and `texts[i + 1]`.
+    binds: Vec<usize>,
+}
+
+impl Pieces {
+    pub fn parse(sql: &str) -> Result<Self, String> {
+        let mut placeholder = [0usize; MAX_BINDS + 1];
+        let mut texts = vec![String::new()];
+        let mut binds = Vec::new();
+        let mut rest = sql;
+        while let Some(pos) = rest.find('$') {
+            let after = &rest[pos + 1..];
+            let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+            let text = texts.last_mut().ok_or("no text")?;
+            if digits == 0 {
+                text.push_str(&rest[..=pos]);
+                rest = after;
+                continue;
+            }
+            text.push_str(&rest[..pos]);
+            let n: usize = after[..digits]
+                .parse()
+                .ok()
+                .filter(|n| (1..=MAX_BINDS).contains(n))
+                .ok_or_else(|| format!("bad placeholder ${}", &after[..digits]))?;
+            match placeholder[n] {
+                0 => {
+                    binds.push(n);
+                    placeholder[n] = binds.len();
+                    texts.push(String::new());
+                }
+                k => {
+                    text.push('$');
+                    text.push_str(&k.to_string());
+                }
+            }
+            rest = &after[digits..];
+        }
+        texts.last_mut().ok_or("no text")?.push_str(rest);
+        Ok(Self { texts, binds })
+    }
+}
 
 /// A hand-written statement that stays prepared on its connection.
 ///
@@ -38,8 +96,9 @@ pub use crate::statement;
 /// parse and plan again: on the verify path that cost several times the query itself. Here
 /// the text lives on a marker type, so the statement's `QueryId` is static: diesel finds the
 /// prepared statement by `TypeId`, without rendering or hashing the SQL on each call.
-/// `$n` in the text is the n-th `bind`; when rendered, each occurrence becomes a fresh
-/// placeholder with that value.
+/// `$n` in the text is the n-th `bind`. Each bind is sent once: its first occurrence becomes
+/// the next placeholder, later ones repeat that placeholder (the code exchange names the
+/// redirect URI 21 times; a value per occurrence cost a serialized bind each).
 pub struct Prepared<S, B = ()> {
     binds: B,
     _statement: PhantomData<fn() -> S>,
@@ -113,23 +172,21 @@ where
 
 impl<S: Statement, B: Binds> QueryFragment<Pg> for Prepared<S, B> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        let mut rest = S::SQL;
-        while let Some(pos) = rest.find('$') {
-            let after = &rest[pos + 1..];
-            let digits = after.bytes().take_while(u8::is_ascii_digit).count();
-            if digits == 0 {
-                out.push_sql(&rest[..=pos]);
-                rest = after;
-                continue;
+        // The text was split once (`Pieces`): each pass pushes the same texts and binds in
+        // the same order, without scanning the SQL again.
+        let pieces = S::pieces()
+            .as_ref()
+            .map_err(|e| Error::QueryBuilderError(e.clone().into()))?;
+        let mut texts = pieces.texts.iter();
+        for &n in &pieces.binds {
+            if let Some(text) = texts.next() {
+                out.push_sql(text);
             }
-            out.push_sql(&rest[..pos]);
-            let n: usize = after[..digits]
-                .parse()
-                .map_err(|_| Error::QueryBuilderError("bad placeholder".into()))?;
             self.binds.push_nth(n, &mut out)?;
-            rest = &after[digits..];
         }
-        out.push_sql(rest);
+        for text in texts {
+            out.push_sql(text);
+        }
         Ok(())
     }
 }
@@ -146,7 +203,7 @@ impl<S, B> Query for Prepared<S, B> {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn prepared_statements_renumber_placeholders_and_are_cacheable() {
+    fn prepared_statements_bind_each_value_once_and_are_cacheable() {
         use diesel::query_builder::QueryFragment;
         use diesel::sql_types::Integer;
         crate::statement!(Probe = "SELECT $1, $2, $1 WHERE x ~ '^a$'");
@@ -156,8 +213,38 @@ mod tests {
         let rendered = diesel::debug_query::<diesel::pg::Pg, _>(&q).to_string();
         assert_eq!(
             rendered,
-            "SELECT $1, $2, $3 WHERE x ~ '^a$' -- binds: [7, 8, 7]"
+            "SELECT $1, $2, $1 WHERE x ~ '^a$' -- binds: [7, 8]"
         );
         assert!(q.is_safe_to_cache_prepared(&diesel::pg::Pg).unwrap());
+
+        // Placeholders follow first occurrence, so the binds go in that order.
+        crate::statement!(Reordered = "SELECT $3, $1, $3, $2, $1");
+        let q = super::Prepared::<Reordered>::new()
+            .bind::<Integer, _>(1)
+            .bind::<Integer, _>(2)
+            .bind::<Integer, _>(3);
+        let rendered = diesel::debug_query::<diesel::pg::Pg, _>(&q).to_string();
+        assert_eq!(rendered, "SELECT $1, $2, $1, $3, $2 -- binds: [3, 1, 2]");
+    }
+
+    #[test]
+    fn placeholders_beyond_the_binds_or_the_limit_are_errors() {
+        use diesel::sql_types::Integer;
+        crate::statement!(Missing = "SELECT $2");
+        let q = super::Prepared::<Missing>::new().bind::<Integer, _>(1);
+        let rendered = diesel::query_builder::QueryFragment::<diesel::pg::Pg>::to_sql(
+            &q,
+            &mut diesel::pg::PgQueryBuilder::default(),
+            &diesel::pg::Pg,
+        );
+        assert!(rendered.is_err());
+        crate::statement!(TooFar = "SELECT $33");
+        let q = super::Prepared::<TooFar>::new().bind::<Integer, _>(1);
+        let rendered = diesel::query_builder::QueryFragment::<diesel::pg::Pg>::to_sql(
+            &q,
+            &mut diesel::pg::PgQueryBuilder::default(),
+            &diesel::pg::Pg,
+        );
+        assert!(rendered.is_err());
     }
 }

@@ -345,12 +345,12 @@ crate::sql::statement!(
 );
 
 pub async fn api_key_row(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     api_key: &SecretHash,
 ) -> QueryResult<Option<ApiKeyRow>> {
     crate::sql::Prepared::<ApiKeyRowSql>::new()
         .bind::<Bytea, _>(api_key.as_bytes())
-        .get_result(conn)
+        .get_result(&mut conn)
         .await
         .optional()
 }

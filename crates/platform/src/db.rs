@@ -95,7 +95,13 @@ struct ReadsInner {
     next: Cell<usize>,
     /// One connect at a time: a burst of reads on a cold worker waits for it, not N connects.
     connecting: tokio::sync::Mutex<()>,
+    /// When the last connect failed: the reads that waited behind it fail at once instead of
+    /// each waiting out a connect timeout of its own.
+    failed_at: Cell<Option<std::time::Instant>>,
 }
+
+/// How long after a failed connect reads fail without trying (they answer Retry-After: 1).
+const CONNECT_RETRY: Duration = Duration::from_secs(1);
 
 /// A connection for one read: shared (see [`Reads`]) or pooled.
 pub enum ReadConn {
@@ -144,6 +150,7 @@ impl Reads {
                 .collect(),
             next: Cell::new(0),
             connecting: tokio::sync::Mutex::new(()),
+            failed_at: Cell::new(None),
         }))
     }
 
@@ -164,21 +171,31 @@ impl Reads {
         if let Some(conn) = self.open(slot) {
             return Ok(self.shared(conn, slot));
         }
+        if inner
+            .failed_at
+            .get()
+            .is_some_and(|at| at.elapsed() < CONNECT_RETRY)
+        {
+            return Err(unavailable());
+        }
         let url = inner.url.expose_secret();
         let conn =
             match tokio::time::timeout(inner.connect_timeout, AsyncPgConnection::establish(url))
                 .await
             {
                 Ok(Ok(conn)) => Rc::new(conn),
-                Ok(Err(e)) => {
-                    tracing::warn!(error = %e, "no database connection for reads");
-                    return Err(unavailable());
-                }
-                Err(_) => {
-                    tracing::warn!("timed out connecting to the database for reads");
+                failed => {
+                    match failed {
+                        Ok(Err(e)) => {
+                            tracing::warn!(error = %e, "no database connection for reads")
+                        }
+                        _ => tracing::warn!("timed out connecting to the database for reads"),
+                    }
+                    inner.failed_at.set(Some(std::time::Instant::now()));
                     return Err(unavailable());
                 }
             };
+        inner.failed_at.set(None);
         *inner.slots[slot].borrow_mut() = Some(conn.clone());
         Ok(self.shared(conn, slot))
     }

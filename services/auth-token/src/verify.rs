@@ -174,9 +174,9 @@ pub async fn verify_api_key(req: HttpRequest, state: web::Data<AppState>) -> Api
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty())
         .ok_or_else(|| ApiError::access_denied("API-KEY header required."))?;
-    let mut conn = db::conn(&state.pool).await?;
-    let row = tokens::api_key_row(&mut conn, &SecretHash::of(api_key))
-        .await?
+    let conn = state.reads.conn().await?;
+    let row = conn
+        .checked(tokens::api_key_row(&conn, &SecretHash::of(api_key)).await)?
         .ok_or_else(ApiError::not_found)?;
     if row.client_blocked {
         return Err(ApiError::unauthorized(
