@@ -5,12 +5,12 @@
 # then wrk drives the HTTP endpoint with the gatekeeper's identity headers. Ratios are HTTP
 # req/s over pgbench TPS. The cluster uses the reference's settings: durability on.
 # Env: T (15 s per run), CONNS ("16 64"), OPS ("get deactivate"), MAXRATE (9000, sizes the role
-#      pool), WORKERS (2: one per core, the service default), POOL (64), PGPORT (55434), APORT (55430), KEEP=1 keeps the data.
+#      pool), WORKERS (1: the service shares 2 cores with Postgres and the load tools; see RESULTS.md), POOL (64), PGPORT (55434), APORT (55430), KEEP=1 keeps the data.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 T=${T:-15}; CONNS=${CONNS:-"16 64"}; OPS=${OPS:-"get deactivate"}; MAXRATE=${MAXRATE:-9000}
-WORKERS=${WORKERS:-2}; POOL=${POOL:-64}; PGPORT=${PGPORT:-55434}; APORT=${APORT:-55430}
+WORKERS=${WORKERS:-1}; POOL=${POOL:-64}; PGPORT=${PGPORT:-55434}; APORT=${APORT:-55430}
 WORK="$ROOT/target/bench/employee-roles"; DATA="$WORK/pg"; OUT="$WORK/out"
 RESULTS="$ROOT/bench/results/employee-roles-$(date -u +%Y%m%dT%H%M%SZ).tsv"
 log() { echo "[$(date +%T)] $*" >&2; }
