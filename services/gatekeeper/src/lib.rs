@@ -9,6 +9,7 @@ mod body;
 pub mod cli;
 pub mod forwarded;
 pub mod gate;
+mod h1;
 pub mod metrics;
 pub mod openapi;
 pub mod ops;

@@ -32,18 +32,18 @@ use crate::upstream::{Lease, SendError, Upstreams};
 use crate::verify::{Identity, Verifier};
 
 /// Request bodies up to this size (with a Content-Length) are read whole before forwarding.
-const BUFFERED_BODY: u64 = 64 * 1024;
+pub(crate) const BUFFERED_BODY: u64 = 64 * 1024;
 
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+pub(crate) const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 
-/// Hop-by-hop headers (RFC 9110 §7.6.1), dropped in both directions.
-fn is_hop_by_hop(name: &HeaderName) -> bool {
+/// Hop-by-hop headers (RFC 9110 §7.6.1), dropped in both directions (`name` in lower case).
+pub(crate) fn is_hop_by_hop(name: &str) -> bool {
     matches!(
-        name.as_str(),
+        name,
         "connection"
             | "keep-alive"
             | "proxy-authenticate"
@@ -59,11 +59,8 @@ fn is_hop_by_hop(name: &HeaderName) -> bool {
 /// Request headers this hop drops besides the hop-by-hop ones: the client's `host` (the
 /// upstream's is set from its URI), `content-length` (set from the body sent) and `expect`
 /// (the 100-continue is answered here).
-fn is_hop_by_hop_request(name: &HeaderName) -> bool {
-    is_hop_by_hop(name)
-        || name == header::HOST
-        || name == header::CONTENT_LENGTH
-        || name == header::EXPECT
+pub(crate) fn is_hop_by_hop_request(name: &str) -> bool {
+    is_hop_by_hop(name) || matches!(name, "host" | "content-length" | "expect")
 }
 
 /// Headers only the gatekeeper may set (spec §4 W9): every inbound copy is dropped.
@@ -84,20 +81,20 @@ fn new_request_id() -> HeaderValue {
 }
 
 /// The caller's `x-request-id` when it is sane, else a new one.
-fn request_id(inbound: Option<&HeaderValue>) -> HeaderValue {
-    match inbound {
-        Some(v) if v.to_str().is_ok_and(is_sane_request_id) => v.clone(),
-        _ => new_request_id(),
-    }
+pub(crate) fn request_id(inbound: Option<&[u8]>) -> HeaderValue {
+    inbound
+        .filter(|v| std::str::from_utf8(v).is_ok_and(is_sane_request_id))
+        .and_then(|v| HeaderValue::from_bytes(v).ok())
+        .unwrap_or_else(new_request_id)
 }
 
 /// W3C trace context: keep the caller's trace id when its `traceparent` is well formed, with a
 /// new parent id for this hop; else start a trace.
-fn traceparent(inbound: Option<&HeaderValue>) -> HeaderValue {
+pub(crate) fn traceparent(inbound: Option<&[u8]>) -> HeaderValue {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     // 00-<32 hex trace id>-<16 hex parent id>-01
     let mut out = *b"00-00000000000000000000000000000000-0000000000000000-01";
-    let inbound = inbound.map(HeaderValue::as_bytes).filter(|v| {
+    let inbound = inbound.filter(|v| {
         v.len() == 55
             && v.starts_with(b"00-")
             && v[35] == b'-'
@@ -178,16 +175,19 @@ struct Call<'a> {
 }
 
 impl Call<'_> {
-    /// `scheme://host/path`, as the other services put in `meta.url`.
     fn url(&self) -> String {
         let host = self
             .host
             .as_ref()
             .and_then(|v| v.to_str().ok())
-            .or_else(|| self.uri.authority().map(|a| a.as_str()))
-            .unwrap_or("localhost");
-        format!("{}://{host}{}", self.peer.scheme, self.uri.path())
+            .or_else(|| self.uri.authority().map(|a| a.as_str()));
+        meta_url(self.peer.scheme, host, self.uri.path())
     }
+}
+
+/// `scheme://host/path`, as the other services put in `meta.url`.
+pub(crate) fn meta_url(scheme: &str, host: Option<&str>, path: &str) -> String {
+    format!("{scheme}://{}{path}", host.unwrap_or("localhost"))
 }
 
 pub async fn handle(
@@ -200,8 +200,8 @@ pub async fn handle(
         gate,
         upstreams,
         peer,
-        request_id: request_id(req.headers().get(REQUEST_ID)),
-        traceparent: traceparent(req.headers().get(TRACEPARENT)),
+        request_id: request_id(req.headers().get(REQUEST_ID).map(HeaderValue::as_bytes)),
+        traceparent: traceparent(req.headers().get(TRACEPARENT).map(HeaderValue::as_bytes)),
         uri: req.uri().clone(),
         host: req.headers().get(header::HOST).cloned(),
     };
@@ -220,7 +220,13 @@ pub async fn handle(
                         .iter()
                         .map(|v| v.as_bytes())
                         .collect(),
-                    cookie: cookie_value(req.headers(), "authorization"),
+                    cookie: cookie_value(
+                        req.headers()
+                            .get_all(header::COOKIE)
+                            .iter()
+                            .map(HeaderValue::as_bytes),
+                        "authorization",
+                    ),
                     api_key: req.headers().get("api-key").and_then(|v| v.to_str().ok()),
                     request_id: call.request_id.to_str().unwrap_or_default(),
                 };
@@ -238,11 +244,21 @@ pub async fn handle(
     res
 }
 
-fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
+/// A header value as text, when it is visible ASCII (as [`HeaderValue::to_str`] takes it).
+pub(crate) fn header_str(v: &[u8]) -> Option<&str> {
+    v.iter()
+        .all(|&b| b == b'\t' || (32..127).contains(&b))
+        .then(|| std::str::from_utf8(v).ok())
+        .flatten()
+}
+
+/// The cookie `name` among the `Cookie` header values.
+pub(crate) fn cookie_value<'v>(
+    cookies: impl Iterator<Item = &'v [u8]>,
+    name: &str,
+) -> Option<String> {
+    cookies
+        .filter_map(header_str)
         .flat_map(|v| v.split(';'))
         .find_map(|pair| {
             let (k, v) = pair.trim().split_once('=')?;
@@ -277,12 +293,18 @@ pub fn error_response(err: &ApiError, url: String, request_id: &str) -> Response
 
 /// The gatekeeper's own answer, counted in the request metric.
 fn stop_response(call: &Call<'_>, stop: Stop) -> Response<ResBody> {
-    let res = error_response(
-        &stop.error,
-        call.url(),
-        call.request_id.to_str().unwrap_or_default(),
-    );
-    call.gate.metrics.request(
+    own_answer(call.gate, call.url(), &call.request_id, stop)
+}
+
+/// The envelope for `stop`, counted in the request metric.
+pub(crate) fn own_answer(
+    gate: &Gate,
+    url: String,
+    request_id: &HeaderValue,
+    stop: Stop,
+) -> Response<ResBody> {
+    let res = error_response(&stop.error, url, request_id.to_str().unwrap_or_default());
+    gate.metrics.request(
         stop.route.as_deref().unwrap_or("UNMATCHED"),
         res.status().as_u16(),
         stop.decision,
@@ -413,7 +435,7 @@ fn upstream_error(
     }
 }
 
-fn bad_request(route: &Route, message: &'static str) -> Stop {
+pub(crate) fn bad_request(route: &Route, message: &'static str) -> Stop {
     Stop::new(
         ApiError::malformed_with(message),
         "bad_request",
@@ -421,7 +443,7 @@ fn bad_request(route: &Route, message: &'static str) -> Stop {
     )
 }
 
-fn too_large(route: &Route) -> Stop {
+pub(crate) fn too_large(route: &Route) -> Stop {
     Stop::new(
         ApiError::payload_too_large(route.max_body as usize),
         "bad_request",
@@ -509,7 +531,7 @@ async fn forward(
     let sending = call
         .upstreams
         .send(&route.origin, route.connect_timeout, request);
-    let (upstream, mut lease) = answered(call, route, sending, overflow.as_deref()).await?;
+    let (upstream, mut lease) = answered(call.gate, route, sending, overflow.as_deref()).await?;
     let (mut parts, body) = upstream.into_parts();
     drop_hop_by_hop(&mut parts.headers);
     let body = if head || body.is_end_stream() {
@@ -522,16 +544,16 @@ async fn forward(
 }
 
 /// The upstream's answer within the route's response timeout, or the caller's error.
-async fn answered<T>(
-    call: &Call<'_>,
+pub(crate) async fn answered<T>(
+    gate: &Gate,
     route: &Route,
     sending: impl Future<Output = Result<T, SendError>>,
     overflow: Option<&AtomicBool>,
 ) -> Result<T, Stop> {
     match tokio::time::timeout(route.response_timeout, sending).await {
         Ok(Ok(answer)) => Ok(answer),
-        Err(_) => Err(send_failed(call, route, None, overflow)),
-        Ok(Err(e)) => Err(send_failed(call, route, Some(e), overflow)),
+        Err(_) => Err(send_failed(gate, route, None, overflow)),
+        Ok(Err(e)) => Err(send_failed(gate, route, Some(e), overflow)),
     }
 }
 
@@ -539,12 +561,11 @@ async fn answered<T>(
 /// connection within the connect timeout) 504; a streamed body that outgrew the limit 413;
 /// anything else 502.
 fn send_failed(
-    call: &Call<'_>,
+    gate: &Gate,
     route: &Route,
     error: Option<SendError>,
     overflow: Option<&AtomicBool>,
 ) -> Stop {
-    let gate = call.gate;
     match error {
         None | Some(SendError::ConnectTimeout) => upstream_error(
             gate,
@@ -618,7 +639,7 @@ async fn forward_upgrade(
     let sending = call
         .upstreams
         .send_upgrade(&route.origin, route.connect_timeout, request);
-    let mut upstream = answered(call, route, sending, None).await?;
+    let mut upstream = answered(call.gate, route, sending, None).await?;
     if upstream.status() != StatusCode::SWITCHING_PROTOCOLS {
         let (mut parts, body) = upstream.into_parts();
         drop_hop_by_hop(&mut parts.headers);
@@ -671,39 +692,26 @@ fn upstream_headers(
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(',').map(|s| s.trim().to_ascii_lowercase()))
         .collect();
-    let peer = call.peer;
-    // A trusted proxy's account of the hops before it is kept; anyone else's is dropped.
-    let forwarded_for = if peer.trusted && headers.contains_key(X_FORWARDED_FOR) {
-        let mut v = Vec::with_capacity(64);
-        for prior in headers.get_all(X_FORWARDED_FOR) {
-            v.extend_from_slice(prior.as_bytes());
-            v.extend_from_slice(b", ");
-        }
-        v.extend_from_slice(peer.forwarded_for.as_bytes());
-        HeaderValue::from_bytes(&v).unwrap_or_else(|_| peer.forwarded_for.clone())
-    } else {
-        peer.forwarded_for.clone()
-    };
-    let trusted = |h: &HeaderMap, name| peer.trusted.then(|| h.get(name).cloned()).flatten();
-    let proto = match trusted(&headers, X_FORWARDED_PROTO)
-        .as_ref()
-        .map(HeaderValue::as_bytes)
-    {
-        Some(b"https") => HeaderValue::from_static("https"),
-        Some(b"http") => HeaderValue::from_static("http"),
-        _ => HeaderValue::from_static(peer.scheme),
-    };
     // HTTP/2 callers name the host in the URI's authority, not in `Host`.
     let own_host = headers.remove(header::HOST).or_else(|| {
         call.uri
             .authority()
             .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
     });
-    let host = trusted(&headers, X_FORWARDED_HOST).or(own_host);
+    let forwarded = Forwarded::new(
+        call.peer,
+        headers
+            .get_all(X_FORWARDED_FOR)
+            .iter()
+            .map(HeaderValue::as_bytes),
+        headers.get(X_FORWARDED_PROTO).map(HeaderValue::as_bytes),
+        headers.get(X_FORWARDED_HOST),
+        own_host,
+    );
     let dropped: Vec<HeaderName> = headers
         .keys()
         .filter(|name| {
-            is_hop_by_hop_request(name)
+            is_hop_by_hop_request(name.as_str())
                 || is_identity_header(name.as_str())
                 || connection_listed.iter().any(|c| c == name.as_str())
         })
@@ -721,36 +729,76 @@ fn upstream_headers(
     }
     headers.insert(REQUEST_ID, call.request_id.clone());
     headers.insert(TRACEPARENT, call.traceparent.clone());
-    headers.insert(X_FORWARDED_FOR, forwarded_for);
-    headers.insert(X_FORWARDED_PROTO, proto);
-    if let Some(host) = host {
+    headers.insert(X_FORWARDED_FOR, forwarded.for_);
+    headers.insert(X_FORWARDED_PROTO, forwarded.proto);
+    if let Some(host) = forwarded.host {
         headers.insert(X_FORWARDED_HOST, host);
     }
     if let Some(id) = identity {
-        set_identity(&mut headers, id);
+        for (name, value) in id.headers.iter() {
+            headers.insert(HeaderName::from_static(name), value.clone());
+        }
     }
     headers
 }
 
-fn set_identity(out: &mut HeaderMap, id: &Identity) {
-    let h = &id.headers;
-    let mut put = |name: &'static str, v: Option<&HeaderValue>| {
-        if let Some(v) = v {
-            out.insert(HeaderName::from_static(name), v.clone());
+/// This hop's `x-forwarded-*` values. A trusted proxy's account of the hops before it is
+/// kept; anyone else's is dropped.
+pub(crate) struct Forwarded {
+    pub for_: HeaderValue,
+    pub proto: HeaderValue,
+    pub host: Option<HeaderValue>,
+}
+
+impl Forwarded {
+    /// From the caller's `x-forwarded-for` values (all), `-proto` and `-host` (the first of
+    /// each) and its own `Host`.
+    pub(crate) fn new<'v>(
+        peer: &Peer,
+        prior_for: impl Iterator<Item = &'v [u8]>,
+        proto: Option<&[u8]>,
+        host: Option<&HeaderValue>,
+        own_host: Option<HeaderValue>,
+    ) -> Self {
+        if !peer.trusted {
+            return Self {
+                for_: peer.forwarded_for.clone(),
+                proto: HeaderValue::from_static(peer.scheme),
+                host: own_host,
+            };
         }
-    };
-    put("x-consumer-id", h.consumer_id.as_ref());
-    put("x-consumer-scope", h.consumer_scope.as_ref());
-    put("x-consumer-metadata", h.consumer_metadata.as_ref());
-    put("x-client-id", h.client_id.as_ref());
-    put("x-mis-client-id", h.mis_client_id.as_ref());
-    put("x-person-id", h.person_id.as_ref());
+        let mut v = Vec::new();
+        for prior in prior_for {
+            v.extend_from_slice(prior);
+            v.extend_from_slice(b", ");
+        }
+        let for_ = if v.is_empty() {
+            peer.forwarded_for.clone()
+        } else {
+            v.extend_from_slice(peer.forwarded_for.as_bytes());
+            HeaderValue::from_bytes(&v).unwrap_or_else(|_| peer.forwarded_for.clone())
+        };
+        let proto = match proto {
+            Some(b"https") => HeaderValue::from_static("https"),
+            Some(b"http") => HeaderValue::from_static("http"),
+            _ => HeaderValue::from_static(peer.scheme),
+        };
+        Self {
+            for_,
+            proto,
+            host: host.cloned().or(own_host),
+        }
+    }
 }
 
 /// Drops hop-by-hop headers and those the `Connection` header lists (one pass finds them; most
 /// answers carry only `Connection: keep-alive`).
 fn drop_hop_by_hop(h: &mut HeaderMap) {
-    let found: Vec<HeaderName> = h.keys().filter(|n| is_hop_by_hop(n)).cloned().collect();
+    let found: Vec<HeaderName> = h
+        .keys()
+        .filter(|n| is_hop_by_hop(n.as_str()))
+        .cloned()
+        .collect();
     if found.is_empty() {
         return;
     }

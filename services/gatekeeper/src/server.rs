@@ -7,7 +7,7 @@
 //! shutdown timeout; upgraded connections (tunnels) end with their worker.
 
 use std::convert::Infallible;
-use std::net::{SocketAddr, TcpListener};
+use std::net::TcpListener;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,6 +22,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio_rustls::TlsAcceptor;
 
 use crate::body::ResBody;
+use crate::h1;
 use crate::startup::Gate;
 use crate::upstream::Upstreams;
 
@@ -125,15 +126,20 @@ impl Worker {
                 accepted = listener.accept() => match accepted {
                     Ok((stream, peer)) => {
                         let _ = stream.set_nodelay(true);
-                        let svc = service(gate.clone(), upstreams.clone(), peer, tls.is_some());
+                        // One shared value per connection: a request costs one reference count.
+                        let conn = Arc::new(h1::Conn {
+                            peer: crate::proxy::Peer::new(peer, &gate.trusted_proxies, tls.is_some()),
+                            gate: gate.clone(),
+                            upstreams: upstreams.clone(),
+                        });
                         let drain = Drain {
                             stopping: told_to_stop.clone(),
                             _open: open.clone(),
                         };
                         match &tls {
-                            None => tokio::spawn(protocols.clone().serve(stream, svc, drain)),
+                            None => tokio::spawn(protocols.clone().serve(stream, conn, drain)),
                             Some(tls) => tokio::spawn(
-                                protocols.clone().serve_tls(tls.clone(), stream, svc, drain),
+                                protocols.clone().serve_tls(tls.clone(), stream, service(conn), drain),
                             ),
                         };
                     }
@@ -206,20 +212,34 @@ impl Protocols {
         Self { h1, h2, auto }
     }
 
-    async fn serve<S: ProxyService>(self, stream: TcpStream, svc: S, drain: Drain) {
+    /// A plain connection: HTTP/2 by its preface, else HTTP/1.1, read by [`h1`] until a
+    /// request needs hyper.
+    async fn serve(self, stream: TcpStream, conn: Arc<h1::Conn>, mut drain: Drain) {
         let mut first = [0u8; 4];
         let peeked = tokio::time::timeout(HEADER_READ_TIMEOUT, stream.peek(&mut first)).await;
-        let io = TokioIo::new(stream);
         match peeked {
             Ok(Ok(n)) if n >= 4 && &first == H2_PREFACE => {
-                self.serve_io(io, true, svc, drain).await
+                self.serve_io(TokioIo::new(stream), true, service(conn), drain)
+                    .await
             }
             // Fewer bytes that could still be the preface: let hyper-util read on and decide.
             Ok(Ok(n)) if n > 0 && first[..n] == H2_PREFACE[..n] => {
-                let conn = self.auto.serve_connection_with_upgrades(io, svc);
+                let io = TokioIo::new(stream);
+                let conn = self.auto.serve_connection_with_upgrades(io, service(conn));
                 drain.serve(conn, |c| c.graceful_shutdown()).await;
             }
-            Ok(Ok(n)) if n > 0 => self.serve_io(io, false, svc, drain).await,
+            Ok(Ok(n)) if n > 0 && conn.gate.settings.forwarding.own_http1 => {
+                let stopping = &mut drain.stopping;
+                if let Some(handoff) = h1::serve(&conn, stream, stopping, HEADER_READ_TIMEOUT).await
+                {
+                    let io = TokioIo::new(Rewind::new(handoff.read, handoff.stream));
+                    self.serve_io(io, false, service(conn), drain).await
+                }
+            }
+            Ok(Ok(n)) if n > 0 => {
+                self.serve_io(TokioIo::new(stream), false, service(conn), drain)
+                    .await
+            }
             // Closed, failed or silent: nothing to serve.
             _ => {}
         }
@@ -285,24 +305,85 @@ impl Drain {
 
 /// One connection's service: the proxy handler with the worker's gate and clients.
 fn service(
-    gate: Arc<Gate>,
-    upstreams: Upstreams,
-    peer: SocketAddr,
-    tls: bool,
+    conn: Arc<h1::Conn>,
 ) -> impl hyper::service::Service<
     http::Request<hyper::body::Incoming>,
     Response = http::Response<ResBody>,
     Error = Infallible,
     Future = impl Future<Output = Result<http::Response<ResBody>, Infallible>> + Send,
 > {
-    // One shared value per connection: a request costs one reference count.
-    let peer = crate::proxy::Peer::new(peer, &gate.trusted_proxies, tls);
-    let conn = Arc::new((gate, upstreams, peer));
     service_fn(move |req| {
         let conn = conn.clone();
         async move {
-            let (gate, upstreams, peer) = &*conn;
+            let h1::Conn {
+                gate,
+                upstreams,
+                peer,
+            } = &*conn;
             Ok(crate::proxy::handle(gate, upstreams, peer, req).await)
         }
     })
+}
+
+/// A connection whose first bytes were already read: they are read again first.
+struct Rewind {
+    read: bytes::BytesMut,
+    inner: TcpStream,
+}
+
+impl Rewind {
+    fn new(read: bytes::BytesMut, inner: TcpStream) -> Self {
+        Self { read, inner }
+    }
+}
+
+impl tokio::io::AsyncRead for Rewind {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        if self.read.is_empty() {
+            return Pin::new(&mut self.inner).poll_read(cx, buf);
+        }
+        let n = self.read.len().min(buf.remaining());
+        buf.put_slice(&self.read.split_to(n));
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+impl tokio::io::AsyncWrite for Rewind {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
 }

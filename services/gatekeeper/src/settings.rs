@@ -17,6 +17,7 @@ shutdown_timeout_secs = 30
 
 [forwarding]
 trusted_proxies = []
+own_http1 = true
 
 [tls]
 cert_file = ""
@@ -86,6 +87,9 @@ pub struct ForwardingSettings {
     /// blocks, whose `X-Forwarded-For/-Proto/-Host` are believed (see [`crate::forwarded`]).
     /// Environment: comma-separated. Empty: the gatekeeper is the first hop.
     pub trusted_proxies: Vec<String>,
+    /// Ordinary HTTP/1.1 requests on plain connections are read and forwarded by the
+    /// gatekeeper's own code ([`crate::h1`]); `false` leaves every connection to hyper.
+    pub own_http1: bool,
 }
 
 #[derive(Clone, Debug, Deserialize)]

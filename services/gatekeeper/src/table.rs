@@ -223,6 +223,8 @@ pub struct RouteTable {
     pub routes: Vec<Route>,
     /// (prefix, route index), longest prefix first.
     prefixes: Vec<(String, usize)>,
+    /// Every route is [`Route::is_plain`]: [`crate::h1`] need not look a route up first.
+    pub all_plain: bool,
 }
 
 pub struct Route {
@@ -334,7 +336,12 @@ impl RouteTable {
             routes.push(route);
         }
         prefixes.sort_by_key(|p| std::cmp::Reverse(p.0.len()));
-        Ok(Self { routes, prefixes })
+        let all_plain = routes.iter().all(Route::is_plain);
+        Ok(Self {
+            routes,
+            prefixes,
+            all_plain,
+        })
     }
 
     /// The longest prefix with the method wins; a shorter prefix may still take a method the
@@ -430,6 +437,13 @@ impl Route {
 
     /// The path sent upstream: the base path of the upstream URL, then the request path (without
     /// the prefix when `strip_prefix`).
+    /// Served by [`crate::h1`]: an `http://` upstream, no rate limit, no CORS.
+    pub fn is_plain(&self) -> bool {
+        self.rate_limit.is_none()
+            && self.cors.is_none()
+            && self.origin.scheme == http::uri::Scheme::HTTP
+    }
+
     pub fn upstream_path(&self, prefix: &str, path: &str) -> String {
         let tail = if self.strip_prefix && prefix != "/" {
             &path[prefix.len()..]

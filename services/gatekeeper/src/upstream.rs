@@ -2,8 +2,9 @@
 //!
 //! - [`Clients`]: reqwest clients for its dependencies (auth-token's verify, ABAC), one per
 //!   connect timeout, shared by every worker.
-//! - [`Upstreams`]: the proxy's keep-alive connections (hyper's HTTP/1.1 client connections),
-//!   one pool per worker thread. Each worker runs its own single-threaded runtime, and a
+//! - [`Upstreams`]: the proxy's keep-alive connections, one pool per worker thread: hyper's
+//!   HTTP/1.1 client connections for requests hyper serves, and plain sockets
+//!   ([`RawConn`]) for those [`crate::h1`] serves. Each worker runs its own single-threaded runtime, and a
 //!   connection is driven by the runtime that opened it, so a worker keeps its own pool (as
 //!   nginx workers do): no request waits on another thread to move its bytes. hyper-util's
 //!   pooled client was measured here and spent more per request than the whole proxy hop
@@ -71,6 +72,10 @@ pub enum SendError {
     Connect(std::io::Error),
     Tls(std::io::Error),
     Http(hyper::Error),
+    /// Reading or writing a plain connection ([`crate::h1`]).
+    Io(std::io::Error),
+    /// An answer that is not HTTP/1.1 as this hop reads it.
+    Protocol(&'static str),
 }
 
 impl std::fmt::Display for SendError {
@@ -80,6 +85,8 @@ impl std::fmt::Display for SendError {
             SendError::Connect(e) => write!(f, "connect: {e}"),
             SendError::Tls(e) => write!(f, "TLS: {e}"),
             SendError::Http(e) => write!(f, "{e}"),
+            SendError::Io(e) => write!(f, "{e}"),
+            SendError::Protocol(what) => write!(f, "{what}"),
         }
     }
 }
@@ -91,6 +98,20 @@ struct Idle {
 
 type Pools = HashMap<Arc<str>, Vec<Idle>>;
 
+/// A plain keep-alive connection to an `http://` upstream, with the bytes read from it that no
+/// answer has used yet.
+pub struct RawConn {
+    pub stream: TcpStream,
+    pub read: bytes::BytesMut,
+}
+
+struct RawIdle {
+    conn: RawConn,
+    since: Instant,
+}
+
+type RawPools = HashMap<Arc<str>, Vec<RawIdle>>;
+
 /// One worker's keep-alive connections to the upstreams, most recently used first. A
 /// connection goes back only once its answer's body has been read to the end ([`Lease`]), so
 /// one taken from here is free; one the upstream closed is skipped, and a request that never
@@ -99,6 +120,7 @@ type Pools = HashMap<Arc<str>, Vec<Idle>>;
 pub struct Upstreams {
     tls: TlsConnector,
     idle: Arc<Mutex<Pools>>,
+    raw: Arc<Mutex<RawPools>>,
 }
 
 impl Upstreams {
@@ -114,6 +136,7 @@ impl Upstreams {
         Ok(Self {
             tls: TlsConnector::from(Arc::new(tls)),
             idle: Arc::default(),
+            raw: Arc::default(),
         })
     }
 
@@ -122,6 +145,7 @@ impl Upstreams {
         Self {
             tls: self.tls.clone(),
             idle: Arc::default(),
+            raw: Arc::default(),
         }
     }
 
@@ -191,6 +215,55 @@ impl Upstreams {
             }
         }
         None
+    }
+
+    /// An idle plain connection to `key`'s upstream, most recently used first. One with
+    /// anything to read (the upstream closed it, or sent what nobody asked for) is dropped:
+    /// the socket's readiness, as the runtime last saw it, tells without a system call.
+    pub fn checkout_raw(&self, key: &Arc<str>) -> Option<RawConn> {
+        let mut pools = locked(&self.raw);
+        let idle = pools.get_mut(key)?;
+        let now = Instant::now();
+        let expired = idle
+            .iter()
+            .take_while(|i| now.duration_since(i.since) > IDLE_TIMEOUT)
+            .count();
+        idle.drain(..expired);
+        let waker = std::task::Waker::noop();
+        let mut cx = std::task::Context::from_waker(waker);
+        while let Some(i) = idle.pop() {
+            if i.conn.stream.poll_read_ready(&mut cx).is_pending() {
+                return Some(i.conn);
+            }
+        }
+        None
+    }
+
+    /// Gives back a plain connection whose last answer was read to its end.
+    pub fn release_raw(&self, key: &Arc<str>, conn: RawConn) {
+        let mut pools = locked(&self.raw);
+        let idle = pools.entry(key.clone()).or_default();
+        if idle.len() < MAX_IDLE {
+            idle.push(RawIdle {
+                conn,
+                since: Instant::now(),
+            });
+        }
+    }
+
+    /// A new plain connection to an `http://` upstream.
+    pub async fn open_raw(&self, origin: &Origin, timeout: Duration) -> Result<RawConn, SendError> {
+        let connect = TcpStream::connect(origin.connect_to.as_str());
+        let stream = match tokio::time::timeout(timeout, connect).await {
+            Err(_) => return Err(SendError::ConnectTimeout),
+            Ok(Err(e)) => return Err(SendError::Connect(e)),
+            Ok(Ok(tcp)) => tcp,
+        };
+        let _ = stream.set_nodelay(true);
+        Ok(RawConn {
+            stream,
+            read: bytes::BytesMut::with_capacity(16 * 1024),
+        })
     }
 
     async fn open(

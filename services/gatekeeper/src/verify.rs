@@ -44,6 +44,22 @@ pub struct IdentityHeaders {
     pub person_id: Option<HeaderValue>,
 }
 
+impl IdentityHeaders {
+    /// The trusted headers this identity sets upstream, by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &HeaderValue)> {
+        [
+            ("x-consumer-id", &self.consumer_id),
+            ("x-consumer-scope", &self.consumer_scope),
+            ("x-consumer-metadata", &self.consumer_metadata),
+            ("x-client-id", &self.client_id),
+            ("x-mis-client-id", &self.mis_client_id),
+            ("x-person-id", &self.person_id),
+        ]
+        .into_iter()
+        .filter_map(|(name, v)| v.as_ref().map(|v| (name, v)))
+    }
+}
+
 impl Identity {
     pub fn has_scope(&self, scope: &str) -> bool {
         self.scope.split(' ').any(|s| s == scope)

@@ -1,0 +1,912 @@
+//! The proxy port's own HTTP/1.1 path, for ordinary requests on plain connections.
+//!
+//! With hyper on both sides the gatekeeper spent about twice nginx's user CPU per proxied
+//! request (bench/RESULTS.md): a `HeaderMap` built and hashed per message on each side, the
+//! upstream connection's own task woken through a channel per request, a timer per head. Here
+//! the caller connection's task parses the head with httparse, writes the upstream request
+//! from the caller's bytes, reads the answer on the same task and relays it. The decision
+//! ([`gate::decide`]) and the header rules are [`crate::proxy`]'s.
+//!
+//! It serves HTTP/1.1 requests without `Transfer-Encoding`, `Upgrade`, `Expect` or
+//! `Connection` headers and with a body of at most 64 KiB by `Content-Length`, on
+//! [plain](crate::table::Route::is_plain) routes. At the first request that is anything else
+//! (or that httparse refuses), the connection goes to hyper with the bytes read so far
+//! ([`Handoff`]) and stays with it: hyper answers everything this path does not.
+
+use std::cell::Cell;
+use std::io;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::{Buf, Bytes, BytesMut};
+use http::HeaderValue;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::body::ResBody;
+use crate::gate::{self, Inbound, Passed, Stop, Trace};
+use crate::proxy::{self, BUFFERED_BODY, Forwarded, Peer, header_str};
+use crate::startup::Gate;
+use crate::table::{HttpMethod, Lookup, Route, RouteTable};
+use crate::upstream::{RawConn, SendError, Upstreams};
+
+/// Headers per message read here (hyper's own limit is the same).
+const MAX_HEADERS: usize = 100;
+/// A longer request head goes to hyper (which reads on, to its own limit).
+const MAX_HEAD: usize = 16 * 1024;
+/// Longest header name read here; a request with a longer one goes to hyper.
+const MAX_NAME: usize = 64;
+/// Longest answer head, chunk-size line or trailer read from an upstream.
+const MAX_UPSTREAM_HEAD: usize = 64 * 1024;
+
+/// What one caller connection's requests need.
+pub struct Conn {
+    pub gate: Arc<Gate>,
+    pub upstreams: Upstreams,
+    pub peer: Peer,
+}
+
+/// A connection for hyper to serve on, with the bytes already read from it (the start of the
+/// request this path did not take).
+pub struct Handoff {
+    pub stream: TcpStream,
+    pub read: BytesMut,
+}
+
+/// Serves requests until the caller closes, the worker stops, or a request needs hyper.
+pub async fn serve(
+    conn: &Conn,
+    mut stream: TcpStream,
+    stopping: &mut watch::Receiver<bool>,
+    head_timeout: Duration,
+) -> Option<Handoff> {
+    let mut read = BytesMut::with_capacity(8 * 1024);
+    let mut bufs = Buffers::default();
+    // When the request being read began to arrive (the head-read limit runs from there).
+    let mut began: Option<Instant> = None;
+    loop {
+        let step = if read.is_empty() {
+            Step::More
+        } else {
+            exchange(conn, &mut stream, &read, &mut bufs).await
+        };
+        match step {
+            Step::Done { used, keep_alive } => {
+                if !keep_alive || *stopping.borrow() {
+                    return None;
+                }
+                read.advance(used);
+                began = None;
+            }
+            Step::More => {
+                let got = match began {
+                    // Idle between requests: only a stop ends the wait.
+                    None => tokio::select! {
+                        biased;
+                        got = stream.read_buf(&mut read) => got,
+                        _ = stopping.wait_for(|stop| *stop) => return None,
+                    },
+                    Some(began) => {
+                        let reading = stream.read_buf(&mut read);
+                        match tokio::time::timeout_at(began + head_timeout, reading).await {
+                            Ok(got) => got,
+                            Err(_) => return None,
+                        }
+                    }
+                };
+                match got {
+                    Ok(0) | Err(_) => return None,
+                    Ok(_) => {
+                        began.get_or_insert_with(Instant::now);
+                    }
+                }
+            }
+            Step::Hyper => return Some(Handoff { stream, read }),
+            Step::Close => return None,
+        }
+    }
+}
+
+/// What became of the request at the start of the read bytes.
+enum Step {
+    /// Answered; its `used` bytes are done with.
+    Done { used: usize, keep_alive: bool },
+    /// Not all here yet.
+    More,
+    /// Not one for this path: hyper takes the connection from this request on.
+    Hyper,
+    /// The connection failed mid-answer.
+    Close,
+}
+
+/// A connection's reusable buffers: the request sent upstream and the head sent back.
+#[derive(Default)]
+struct Buffers {
+    request: Vec<u8>,
+    reply: Vec<u8>,
+}
+
+/// The request's identifiers, set upstream and on the answer.
+struct Ids {
+    request_id: HeaderValue,
+    traceparent: HeaderValue,
+}
+
+async fn exchange(c: &Conn, stream: &mut TcpStream, read: &[u8], bufs: &mut Buffers) -> Step {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut headers);
+    let head_len = match req.parse(read) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) if read.len() <= MAX_HEAD => return Step::More,
+        _ => return Step::Hyper,
+    };
+    let (Some(method), Some(target), Some(1)) = (req.method, req.path, req.version) else {
+        return Step::Hyper;
+    };
+    // Preflights (CORS) and anything but an origin-form target are hyper's.
+    if matches!(method, "OPTIONS" | "CONNECT")
+        || !target.starts_with('/')
+        || target.bytes().any(|b| b == b'#' || !b.is_ascii())
+    {
+        return Step::Hyper;
+    }
+    let Some(mut scan) = Scan::of(req.headers) else {
+        return Step::Hyper;
+    };
+    let body_len = scan.content_length.unwrap_or(0);
+    if body_len as u64 > BUFFERED_BODY {
+        return Step::Hyper;
+    }
+    let used = head_len + body_len;
+    if read.len() < used {
+        return Step::More;
+    }
+    let (raw_path, query) = match target.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (target, None),
+    };
+    let table = c.gate.table.load_full();
+    if !table.all_plain && !plain_route(&table, method, raw_path) {
+        return Step::Hyper;
+    }
+    let ids = Ids {
+        request_id: proxy::request_id(scan.request_id),
+        traceparent: proxy::traceparent(scan.traceparent),
+    };
+    let decided = {
+        let inbound = Inbound {
+            method,
+            raw_path,
+            query: query.unwrap_or(""),
+            authorization: std::mem::take(&mut scan.authorization),
+            cookie: proxy::cookie_value(scan.cookies.iter().copied(), "authorization"),
+            api_key: scan.api_key.and_then(header_str),
+            request_id: ids.request_id.to_str().unwrap_or_default(),
+        };
+        gate::decide(&table, &c.gate.deps(), &inbound, &mut Trace::default()).await
+    };
+    let request = Request {
+        method,
+        query,
+        headers: req.headers,
+        scan: &scan,
+        body: &read[head_len..used],
+    };
+    let forwarded = match decided {
+        Ok(passed) => forward(c, stream, &request, &passed, &ids, bufs).await,
+        Err(stop) => Err(stop),
+    };
+    match forwarded {
+        Ok(Relayed::Whole { keep_alive }) => Step::Done { used, keep_alive },
+        Ok(Relayed::Broken) => Step::Close,
+        Err(stop) => {
+            let host = scan.host.and_then(header_str);
+            let url = proxy::meta_url(c.peer.scheme, host, raw_path);
+            let answer = proxy::own_answer(&c.gate, url, &ids.request_id, stop);
+            own_reply(answer, &ids, &mut bufs.reply);
+            match stream.write_all(&bufs.reply).await {
+                Ok(()) => Step::Done {
+                    used,
+                    keep_alive: true,
+                },
+                Err(_) => Step::Close,
+            }
+        }
+    }
+}
+
+/// Whether the route the request would take is one this path serves (a path that does not
+/// route is answered here too: the decision refuses it).
+fn plain_route(table: &RouteTable, method: &str, raw_path: &str) -> bool {
+    let Ok(path) = crate::path::normalize(raw_path) else {
+        return true;
+    };
+    match table.lookup(HttpMethod::of(method), &path) {
+        Lookup::Found(m) => m.route.is_plain(),
+        _ => true,
+    }
+}
+
+/// What a request head says, read in one pass over its headers.
+#[derive(Default)]
+struct Scan<'b> {
+    content_length: Option<usize>,
+    host: Option<&'b [u8]>,
+    authorization: Vec<&'b [u8]>,
+    cookies: Vec<&'b [u8]>,
+    api_key: Option<&'b [u8]>,
+    request_id: Option<&'b [u8]>,
+    traceparent: Option<&'b [u8]>,
+    forwarded_for: Vec<&'b [u8]>,
+    forwarded_proto: Option<&'b [u8]>,
+    forwarded_host: Option<&'b [u8]>,
+    /// The headers that go on upstream as they came, by index (a bit each).
+    keep: u128,
+}
+
+impl<'b> Scan<'b> {
+    /// `None` for a request this path does not serve.
+    fn of(headers: &[httparse::Header<'b>]) -> Option<Self> {
+        let mut s = Scan::default();
+        let mut lower = [0u8; MAX_NAME];
+        for (i, h) in headers.iter().enumerate() {
+            let name = lowercase(h.name, &mut lower)?;
+            let v = h.value;
+            // Hop-by-hop and identity headers are read (some) and never sent on; the ones
+            // that change how the request is framed or handled are hyper's.
+            match name {
+                "transfer-encoding" | "upgrade" | "expect" | "connection" => return None,
+                "content-length" if s.content_length.is_some() => return None,
+                "content-length" => s.content_length = Some(digits(v)?),
+                "host" => first(&mut s.host, v),
+                "x-request-id" => first(&mut s.request_id, v),
+                "traceparent" => first(&mut s.traceparent, v),
+                "x-forwarded-for" => s.forwarded_for.push(v),
+                "x-forwarded-proto" => first(&mut s.forwarded_proto, v),
+                "x-forwarded-host" => first(&mut s.forwarded_host, v),
+                "authorization" => s.authorization.push(v),
+                "cookie" => s.cookies.push(v),
+                "api-key" => first(&mut s.api_key, v),
+                _ => {}
+            }
+            if !proxy::is_hop_by_hop_request(name) && !proxy::is_identity_header(name) {
+                s.keep |= 1 << i;
+            }
+        }
+        Some(s)
+    }
+}
+
+fn first<'b>(slot: &mut Option<&'b [u8]>, v: &'b [u8]) {
+    slot.get_or_insert(v);
+}
+
+/// `name` in lower case, in `buf`; `None` when longer than it.
+fn lowercase<'a>(name: &str, buf: &'a mut [u8; MAX_NAME]) -> Option<&'a str> {
+    let out = buf.get_mut(..name.len())?;
+    out.copy_from_slice(name.as_bytes());
+    out.make_ascii_lowercase();
+    std::str::from_utf8(out).ok()
+}
+
+/// A `Content-Length` value: digits only.
+fn digits(v: &[u8]) -> Option<usize> {
+    if v.is_empty() || v.len() > 18 || !v.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(v).ok()?.parse().ok()
+}
+
+/// The caller's request, as parsed.
+struct Request<'r, 'b> {
+    method: &'b str,
+    query: Option<&'b str>,
+    headers: &'r [httparse::Header<'b>],
+    scan: &'r Scan<'b>,
+    body: &'b [u8],
+}
+
+/// How relaying the upstream's answer ended.
+enum Relayed {
+    /// The whole answer went to the caller; `keep_alive` unless its end was the upstream
+    /// closing.
+    Whole { keep_alive: bool },
+    /// A connection failed after the answer began: the caller's is closed.
+    Broken,
+}
+
+async fn forward(
+    c: &Conn,
+    stream: &mut TcpStream,
+    req: &Request<'_, '_>,
+    passed: &Passed<'_>,
+    ids: &Ids,
+    bufs: &mut Buffers,
+) -> Result<Relayed, Stop> {
+    let route = passed.route;
+    if req.body.len() as u64 > route.max_body {
+        return Err(proxy::too_large(route));
+    }
+    let mut target = route.upstream_path(passed.prefix, &passed.path);
+    if let Some(q) = req.query {
+        target.push('?');
+        target.push_str(q);
+    }
+    if http::uri::PathAndQuery::try_from(target.as_str()).is_err() {
+        return Err(proxy::bad_request(route, "Request path is not valid."));
+    }
+    upstream_request(c, req, route, &target, passed, ids, &mut bufs.request);
+    let reply = Reply {
+        ids,
+        head_only: req.method == "HEAD",
+    };
+    // A request that got no answer on a reused connection is sent again only when resending
+    // it cannot do anything twice (RFC 9110 §9.2.2).
+    let idempotent = matches!(req.method, "GET" | "HEAD" | "PUT" | "DELETE" | "TRACE");
+    let sending = send(
+        &c.upstreams,
+        route,
+        &bufs.request,
+        idempotent,
+        &reply,
+        &mut bufs.reply,
+    );
+    let (mut up, answer) = proxy::answered(&c.gate, route, sending, None).await?;
+    c.gate
+        .metrics
+        .request(&route.name, answer.status, "forwarded");
+    Ok(
+        match relay(stream, &mut up, answer.framing, &mut bufs.reply).await {
+            Ok(drained) => {
+                if drained && answer.reusable {
+                    c.upstreams.release_raw(&route.origin.key, up);
+                }
+                Relayed::Whole {
+                    keep_alive: answer.framing != Framing::UntilClose,
+                }
+            }
+            Err(e) => {
+                tracing::debug!(route = %route.name, error = %e, "relaying an answer failed");
+                Relayed::Broken
+            }
+        },
+    )
+}
+
+/// The request as the upstream gets it: the caller's headers minus hop-by-hop and identity
+/// ones, plus this hop's (as [`crate::proxy`] sets them).
+fn upstream_request(
+    c: &Conn,
+    req: &Request<'_, '_>,
+    route: &Route,
+    target: &str,
+    passed: &Passed<'_>,
+    ids: &Ids,
+    out: &mut Vec<u8>,
+) {
+    let scan = req.scan;
+    out.clear();
+    out.extend_from_slice(req.method.as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(target.as_bytes());
+    out.extend_from_slice(b" HTTP/1.1\r\n");
+    put(out, "host", route.origin.host.as_bytes());
+    for (i, h) in req.headers.iter().enumerate() {
+        if scan.keep & (1 << i) != 0 {
+            put(out, h.name, h.value);
+        }
+    }
+    if scan.content_length.is_some() {
+        let mut n = itoa_buf();
+        put(out, "content-length", format_usize(req.body.len(), &mut n));
+    }
+    put(out, "x-request-id", ids.request_id.as_bytes());
+    put(out, "traceparent", ids.traceparent.as_bytes());
+    let to_value = |v: &[u8]| HeaderValue::from_bytes(v).ok();
+    let forwarded = Forwarded::new(
+        &c.peer,
+        scan.forwarded_for.iter().copied(),
+        scan.forwarded_proto,
+        scan.forwarded_host.and_then(to_value).as_ref(),
+        scan.host.and_then(to_value),
+    );
+    put(out, "x-forwarded-for", forwarded.for_.as_bytes());
+    put(out, "x-forwarded-proto", forwarded.proto.as_bytes());
+    if let Some(host) = &forwarded.host {
+        put(out, "x-forwarded-host", host.as_bytes());
+    }
+    if let Some(id) = &passed.identity {
+        for (name, value) in id.headers.iter() {
+            put(out, name, value.as_bytes());
+        }
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(req.body);
+}
+
+fn put(out: &mut Vec<u8>, name: &str, value: &[u8]) {
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"\r\n");
+}
+
+fn itoa_buf() -> [u8; 20] {
+    [0; 20]
+}
+
+fn format_usize(mut n: usize, buf: &mut [u8; 20]) -> &[u8] {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[at..];
+        }
+    }
+}
+
+/// What the answer's head needs from the request.
+struct Reply<'a> {
+    ids: &'a Ids,
+    head_only: bool,
+}
+
+/// How the upstream's answer body ends (RFC 9112 §6.3).
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Framing {
+    None,
+    Length(u64),
+    Chunked,
+    UntilClose,
+}
+
+/// The upstream's answer head, already written for the caller.
+struct Answer {
+    status: u16,
+    framing: Framing,
+    /// The upstream keeps the connection open after this answer.
+    reusable: bool,
+}
+
+/// Sends the request on an idle connection or a new one and reads the answer's head. A
+/// connection found closed (or failing) before any answer came is replaced when `resend`.
+async fn send(
+    upstreams: &Upstreams,
+    route: &Route,
+    request: &[u8],
+    resend: bool,
+    reply: &Reply<'_>,
+    head: &mut Vec<u8>,
+) -> Result<(RawConn, Answer), SendError> {
+    loop {
+        let (mut conn, reused) = match upstreams.checkout_raw(&route.origin.key) {
+            Some(conn) => (conn, true),
+            None => {
+                let opening = upstreams.open_raw(&route.origin, route.connect_timeout);
+                (Box::pin(opening).await?, false)
+            }
+        };
+        match round_trip(&mut conn, request, reply, head).await {
+            Ok(answer) => return Ok((conn, answer)),
+            Err((unanswered, e)) if unanswered && reused && resend => {
+                tracing::debug!(route = %route.name, error = %e, "idle upstream connection failed; resending");
+            }
+            Err((_, e)) => return Err(e),
+        }
+    }
+}
+
+/// Writes the request and reads the answer's head (skipping interim 1xx answers), writing the
+/// caller's head into `head`. An error says whether nothing at all was read back.
+async fn round_trip(
+    conn: &mut RawConn,
+    request: &[u8],
+    reply: &Reply<'_>,
+    head: &mut Vec<u8>,
+) -> Result<Answer, (bool, SendError)> {
+    conn.read.clear();
+    if let Err(e) = conn.stream.write_all(request).await {
+        return Err((true, SendError::Io(e)));
+    }
+    let mut answered = false;
+    loop {
+        if !conn.read.is_empty() {
+            answered = true;
+            let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+            let mut res = httparse::Response::new(&mut headers);
+            match res.parse(&conn.read) {
+                Ok(httparse::Status::Complete(n)) => {
+                    let status = res.code.unwrap_or(0);
+                    if (100..200).contains(&status) && status != 101 {
+                        conn.read.advance(n);
+                        continue;
+                    }
+                    let answer = reply_head(&res, reply, head).map_err(|e| (false, e))?;
+                    conn.read.advance(n);
+                    return Ok(answer);
+                }
+                Ok(httparse::Status::Partial) if conn.read.len() < MAX_UPSTREAM_HEAD => {}
+                Ok(httparse::Status::Partial) => {
+                    return Err((false, SendError::Protocol("answer head too large")));
+                }
+                Err(_) => return Err((false, SendError::Protocol("answer is not HTTP/1.1"))),
+            }
+        }
+        conn.read.reserve(8 * 1024);
+        match conn.stream.read_buf(&mut conn.read).await {
+            Ok(0) => {
+                let closed = io::Error::from(io::ErrorKind::UnexpectedEof);
+                return Err((!answered, SendError::Io(closed)));
+            }
+            Ok(_) => {}
+            Err(e) => return Err((!answered, SendError::Io(e))),
+        }
+    }
+}
+
+/// The caller's head for the upstream's answer: its status and headers, minus hop-by-hop ones
+/// (and those `Connection` lists) and the upstream's request id and traceparent, plus this
+/// hop's; `Date` when the upstream sent none, as hyper does.
+fn reply_head(
+    res: &httparse::Response<'_, '_>,
+    reply: &Reply<'_>,
+    out: &mut Vec<u8>,
+) -> Result<Answer, SendError> {
+    let status = res.code.unwrap_or(0);
+    if status == 101 {
+        return Err(SendError::Protocol("upstream switched protocols unasked"));
+    }
+    let mut lower = [0u8; MAX_NAME];
+    let mut length: Option<u64> = None;
+    let (mut encoded, mut chunked, mut close, mut dated) = (false, false, false, false);
+    let mut listed: Vec<String> = Vec::new();
+    for h in res.headers.iter() {
+        let Some(name) = lowercase(h.name, &mut lower) else {
+            continue;
+        };
+        match name {
+            "content-length" => {
+                let n = digits(h.value).ok_or(SendError::Protocol("bad Content-Length"))? as u64;
+                if length.is_some_and(|l| l != n) {
+                    return Err(SendError::Protocol("conflicting Content-Length"));
+                }
+                length = Some(n);
+            }
+            "transfer-encoding" => {
+                encoded = true;
+                let last = h.value.rsplit(|&b| b == b',').next().unwrap_or_default();
+                chunked = last.trim_ascii().eq_ignore_ascii_case(b"chunked");
+            }
+            "connection" => {
+                for token in header_str(h.value).unwrap_or_default().split(',') {
+                    let token = token.trim().to_ascii_lowercase();
+                    match token.as_str() {
+                        "close" => close = true,
+                        "keep-alive" | "" => {}
+                        _ => listed.push(token),
+                    }
+                }
+            }
+            "date" => dated = true,
+            _ => {}
+        }
+    }
+    let framing = if reply.head_only || status == 204 || status == 304 {
+        Framing::None
+    } else if encoded {
+        if chunked {
+            Framing::Chunked
+        } else {
+            Framing::UntilClose
+        }
+    } else {
+        length.map_or(Framing::UntilClose, Framing::Length)
+    };
+    out.clear();
+    out.extend_from_slice(b"HTTP/1.1 ");
+    let mut n = itoa_buf();
+    out.extend_from_slice(format_usize(status as usize, &mut n));
+    out.push(b' ');
+    let reason = http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason());
+    out.extend_from_slice(reason.unwrap_or(res.reason.unwrap_or_default()).as_bytes());
+    out.extend_from_slice(b"\r\n");
+    for h in res.headers.iter() {
+        let Some(name) = lowercase(h.name, &mut lower) else {
+            put(out, h.name, h.value);
+            continue;
+        };
+        let dropped = proxy::is_hop_by_hop(name)
+            || matches!(name, "x-request-id" | "traceparent")
+            || (encoded && name == "content-length")
+            || listed.iter().any(|l| l == name);
+        if !dropped {
+            put(out, h.name, h.value);
+        }
+    }
+    if framing == Framing::Chunked {
+        put(out, "transfer-encoding", b"chunked");
+    }
+    if !dated {
+        with_date(|date| put(out, "date", date));
+    }
+    put(out, "x-request-id", reply.ids.request_id.as_bytes());
+    put(out, "traceparent", reply.ids.traceparent.as_bytes());
+    if framing == Framing::UntilClose {
+        put(out, "connection", b"close");
+    }
+    out.extend_from_slice(b"\r\n");
+    Ok(Answer {
+        status,
+        framing,
+        reusable: res.version == Some(1) && !close && framing != Framing::UntilClose,
+    })
+}
+
+/// Sends the head (in `reply`) and the body to the caller as the upstream sends it. Ok(true)
+/// when the upstream connection holds nothing more (it may go back to the pool).
+async fn relay(
+    caller: &mut TcpStream,
+    up: &mut RawConn,
+    framing: Framing,
+    reply: &mut Vec<u8>,
+) -> io::Result<bool> {
+    match framing {
+        Framing::None => caller.write_all(reply).await?,
+        Framing::Length(n) => {
+            let first = up.read.len().min(usize::try_from(n).unwrap_or(usize::MAX));
+            reply.extend_from_slice(&up.read[..first]);
+            up.read.advance(first);
+            caller.write_all(reply).await?;
+            let mut left = n - first as u64;
+            while left > 0 {
+                let got = read_more(up).await?;
+                let take = got.min(usize::try_from(left).unwrap_or(usize::MAX));
+                caller.write_all(&up.read[..take]).await?;
+                up.read.advance(take);
+                left -= take as u64;
+            }
+        }
+        Framing::Chunked => {
+            let mut chunks = Chunks::default();
+            loop {
+                let used = chunks.scan(&up.read)?;
+                reply.extend_from_slice(&up.read[..used]);
+                up.read.advance(used);
+                if chunks.done() {
+                    caller.write_all(reply).await?;
+                    break;
+                }
+                if reply.len() >= 16 * 1024 || !reply.is_empty() && up.read.is_empty() {
+                    caller.write_all(reply).await?;
+                    reply.clear();
+                }
+                read_more(up).await?;
+            }
+        }
+        Framing::UntilClose => {
+            reply.extend_from_slice(&up.read);
+            up.read.clear();
+            caller.write_all(reply).await?;
+            loop {
+                up.read.reserve(16 * 1024);
+                if up.stream.read_buf(&mut up.read).await? == 0 {
+                    return Ok(false);
+                }
+                caller.write_all(&up.read).await?;
+                up.read.clear();
+            }
+        }
+    }
+    Ok(up.read.is_empty())
+}
+
+/// Reads more of the upstream's answer; its end here is an error (the answer was cut short).
+async fn read_more(up: &mut RawConn) -> io::Result<usize> {
+    up.read.reserve(16 * 1024);
+    match up.stream.read_buf(&mut up.read).await? {
+        0 => Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "upstream closed mid-answer",
+        )),
+        n => Ok(n),
+    }
+}
+
+/// Where a chunked body (RFC 9112 §7.1) ends, found as its bytes pass through unchanged.
+#[derive(Default)]
+struct Chunks {
+    state: ChunkState,
+}
+
+#[derive(Default, Clone, Copy)]
+enum ChunkState {
+    #[default]
+    Size,
+    Data(u64),
+    DataEnd,
+    Trailer,
+    Done,
+}
+
+impl Chunks {
+    fn done(&self) -> bool {
+        matches!(self.state, ChunkState::Done)
+    }
+
+    /// How many bytes at the start of `data` belong to the body, scanning on from where the
+    /// last call stopped (the rest, an unfinished line, is scanned again with more bytes).
+    fn scan(&mut self, data: &[u8]) -> io::Result<usize> {
+        let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_owned());
+        let mut at = 0;
+        loop {
+            let rest = &data[at..];
+            match self.state {
+                ChunkState::Size => match httparse::parse_chunk_size(rest) {
+                    Ok(httparse::Status::Complete((n, size))) => {
+                        at += n;
+                        self.state = if size == 0 {
+                            ChunkState::Trailer
+                        } else {
+                            ChunkState::Data(size)
+                        };
+                    }
+                    Ok(httparse::Status::Partial) if rest.len() < MAX_UPSTREAM_HEAD => {
+                        return Ok(at);
+                    }
+                    _ => return Err(bad("bad chunk size line")),
+                },
+                ChunkState::Data(left) => {
+                    let take = left.min(rest.len() as u64);
+                    at += take as usize;
+                    if take < left {
+                        self.state = ChunkState::Data(left - take);
+                        return Ok(at);
+                    }
+                    self.state = ChunkState::DataEnd;
+                }
+                ChunkState::DataEnd => {
+                    if rest.len() < 2 {
+                        return Ok(at);
+                    }
+                    if &rest[..2] != b"\r\n" {
+                        return Err(bad("chunk not followed by CRLF"));
+                    }
+                    at += 2;
+                    self.state = ChunkState::Size;
+                }
+                ChunkState::Trailer => match rest.windows(2).position(|w| w == b"\r\n") {
+                    Some(0) => {
+                        at += 2;
+                        self.state = ChunkState::Done;
+                    }
+                    Some(i) => at += i + 2,
+                    None if rest.len() < MAX_UPSTREAM_HEAD => return Ok(at),
+                    None => return Err(bad("trailer line too long")),
+                },
+                ChunkState::Done => return Ok(at),
+            }
+        }
+    }
+}
+
+/// The gatekeeper's own answer (an envelope) as bytes, with the request's identifiers.
+fn own_reply(answer: http::Response<ResBody>, ids: &Ids, out: &mut Vec<u8>) {
+    let (parts, body) = answer.into_parts();
+    let body = match body {
+        ResBody::Full(b) => b.unwrap_or_default(),
+        ResBody::Upstream(..) => Bytes::new(),
+    };
+    out.clear();
+    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(parts.status.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(parts.status.canonical_reason().unwrap_or("").as_bytes());
+    out.extend_from_slice(b"\r\n");
+    for (name, value) in &parts.headers {
+        put(out, name.as_str(), value.as_bytes());
+    }
+    let mut n = itoa_buf();
+    put(out, "content-length", format_usize(body.len(), &mut n));
+    with_date(|date| put(out, "date", date));
+    put(out, "x-request-id", ids.request_id.as_bytes());
+    put(out, "traceparent", ids.traceparent.as_bytes());
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(&body);
+}
+
+thread_local! {
+    /// The `Date` value, made once a second per thread.
+    static DATE: Cell<(u64, [u8; 29])> = const { Cell::new((0, [0; 29])) };
+}
+
+fn with_date<R>(f: impl FnOnce(&[u8]) -> R) -> R {
+    let now = SystemTime::now();
+    let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (at, mut text) = DATE.get();
+    if at != secs {
+        let made = httpdate::fmt_http_date(now);
+        if made.len() == text.len() {
+            text.copy_from_slice(made.as_bytes());
+            DATE.set((secs, text));
+        } else {
+            return f(made.as_bytes());
+        }
+    }
+    f(&text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunked_bodies_end_where_the_last_chunk_and_trailers_do() {
+        let body = b"4\r\nWiki\r\n5;ext=1\r\npedia\r\n0\r\nX-Trailer: 1\r\n\r\nNEXT";
+        // Whole, and fed a byte at a time: the same end.
+        let mut whole = Chunks::default();
+        assert_eq!(whole.scan(body).unwrap(), body.len() - 4);
+        assert!(whole.done());
+        let mut bytewise = Chunks::default();
+        let mut pending: Vec<u8> = Vec::new();
+        let mut passed = 0;
+        for &b in body.iter() {
+            pending.push(b);
+            let used = bytewise.scan(&pending).unwrap();
+            passed += used;
+            pending.drain(..used);
+            if bytewise.done() {
+                break;
+            }
+        }
+        assert!(bytewise.done());
+        assert_eq!(passed, body.len() - 4);
+        assert!(Chunks::default().scan(b"zz\r\n").is_err());
+        assert!(Chunks::default().scan(b"2\r\nabXY").is_err());
+    }
+
+    #[test]
+    fn request_heads_this_path_leaves_to_hyper() {
+        let scan = |raw: &[u8]| {
+            let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+            let mut req = httparse::Request::new(&mut headers);
+            req.parse(raw).unwrap();
+            Scan::of(req.headers).map(|s| (s.content_length, s.keep.count_ones()))
+        };
+        assert_eq!(
+            scan(b"GET / HTTP/1.1\r\nHost: a\r\nX-Consumer-Id: x\r\nAccept: */*\r\n\r\n"),
+            Some((None, 1))
+        );
+        assert_eq!(
+            scan(b"POST / HTTP/1.1\r\nContent-Length: 3\r\nKeep-Alive: 5\r\n\r\n"),
+            Some((Some(3), 0))
+        );
+        for refused in [
+            &b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"[..],
+            b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n",
+            b"GET / HTTP/1.1\r\nUpgrade: websocket\r\n\r\n",
+            b"POST / HTTP/1.1\r\nExpect: 100-continue\r\n\r\n",
+            b"POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n",
+            b"POST / HTTP/1.1\r\nContent-Length: +3\r\n\r\n",
+        ] {
+            assert_eq!(scan(refused), None, "{}", String::from_utf8_lossy(refused));
+        }
+    }
+
+    #[test]
+    fn numbers_and_dates() {
+        let mut n = itoa_buf();
+        assert_eq!(format_usize(0, &mut n), b"0");
+        assert_eq!(format_usize(316, &mut n), b"316");
+        assert_eq!(
+            format_usize(usize::MAX, &mut n),
+            usize::MAX.to_string().as_bytes()
+        );
+        with_date(|d| assert!(httpdate::parse_http_date(std::str::from_utf8(d).unwrap()).is_ok()));
+    }
+}
