@@ -81,6 +81,11 @@ pub async fn serve(
                 began = None;
             }
             Step::More => {
+                if !read.is_empty() {
+                    began.get_or_insert_with(Instant::now);
+                }
+                // Room for a whole head (an emptied buffer gets its space back here).
+                read.reserve(4 * 1024);
                 let got = match began {
                     // Idle between requests: only a stop ends the wait.
                     None => tokio::select! {

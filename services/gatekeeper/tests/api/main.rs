@@ -8,6 +8,7 @@ mod auth;
 mod e2e;
 mod forwarding;
 mod helpers;
+mod http1;
 mod ops;
 mod ratelimit;
 mod reload;

@@ -1,0 +1,238 @@
+//! The gatekeeper's own HTTP/1.1 path (`h1`) and its handover to hyper, on raw connections:
+//! pipelined requests, requests it leaves to hyper on a connection it began, and upstream
+//! answers framed every way HTTP/1.1 allows.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::helpers::*;
+
+/// One answer read from a raw connection (framed by Content-Length, as the stub's are): its
+/// status, head (lower-cased) and body.
+async fn read_answer(sock: &mut TcpStream, buf: &mut Vec<u8>) -> (u16, String, Vec<u8>) {
+    let mut chunk = [0u8; 8192];
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8(buf[..end + 4].to_vec())
+                .unwrap()
+                .to_ascii_lowercase();
+            let status = head[9..12].parse().unwrap();
+            let len: usize = head
+                .split("\r\n")
+                .find_map(|l| l.strip_prefix("content-length: "))
+                .map_or(0, |v| v.parse().unwrap());
+            while buf.len() < end + 4 + len {
+                let n = sock.read(&mut chunk).await.unwrap();
+                assert!(n > 0, "closed mid-answer");
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            let body = buf[end + 4..end + 4 + len].to_vec();
+            buf.drain(..end + 4 + len);
+            return (status, head, body);
+        }
+        let n = sock.read(&mut chunk).await.unwrap();
+        assert!(n > 0, "closed before an answer");
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+fn json(body: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(body).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pipelined_requests_then_ones_left_to_hyper_on_one_connection() {
+    let upstream = crate::stubs::upstream().await;
+    let routes = format!(
+        "routes:\n  - {{name: open, paths: [/open], upstream: '{upstream}', strip_prefix: true, auth: none}}\n"
+    );
+    // The same conversation with the gatekeeper's own path and with hyper alone.
+    for own_http1 in [true, false] {
+        let gw = gateway(&routes, "http://127.0.0.1:1", |s| {
+            s.forwarding.own_http1 = own_http1
+        })
+        .await;
+        let mut sock = TcpStream::connect(gw.url.trim_start_matches("http://"))
+            .await
+            .unwrap();
+        let mut buf = Vec::new();
+        // Two requests in one write: two answers, in order.
+        sock.write_all(
+            b"GET /open/a HTTP/1.1\r\nHost: gw.test\r\n\r\n\
+              POST /open/b?q=1 HTTP/1.1\r\nHost: gw.test\r\nX-Consumer-Id: spoofed\r\ncontent-length: 3\r\n\r\nabc",
+        )
+        .await
+        .unwrap();
+        let (status, head, body) = read_answer(&mut sock, &mut buf).await;
+        assert_eq!(status, 200, "{head}");
+        assert!(head.contains("\r\nx-request-id: "), "{head}");
+        assert_eq!(json(&body)["path"], "/a");
+        let (status, _, body) = read_answer(&mut sock, &mut buf).await;
+        assert_eq!(status, 200);
+        let seen = json(&body);
+        assert_eq!(seen["path"], "/b");
+        assert_eq!(seen["query"], "q=1");
+        assert_eq!(seen["body_len"], 3);
+        assert!(seen["headers"].get("x-consumer-id").is_none());
+        assert_eq!(seen["headers"]["x-forwarded-host"], "gw.test");
+        // A chunked body (hyper's from here on, with own_http1) on the same connection…
+        sock.write_all(
+            b"POST /open/c HTTP/1.1\r\nHost: gw.test\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        )
+        .await
+        .unwrap();
+        let (status, _, body) = read_answer(&mut sock, &mut buf).await;
+        assert_eq!(status, 200);
+        assert_eq!(json(&body)["body_len"], 5);
+        // …then an ordinary request, the gatekeeper's own refusal, and a last one that closes.
+        sock.write_all(b"GET /open/d HTTP/1.1\r\nHost: gw.test\r\n\r\n")
+            .await
+            .unwrap();
+        let (status, _, body) = read_answer(&mut sock, &mut buf).await;
+        assert_eq!(status, 200);
+        assert_eq!(json(&body)["path"], "/d");
+        sock.write_all(b"GET /nowhere HTTP/1.1\r\nHost: gw.test\r\n\r\n")
+            .await
+            .unwrap();
+        let (status, _, body) = read_answer(&mut sock, &mut buf).await;
+        assert_eq!(status, 404);
+        assert_eq!(json(&body)["error"]["type"], "not_found");
+        sock.write_all(b"GET /open/e HTTP/1.1\r\nHost: gw.test\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let (status, _, _) = read_answer(&mut sock, &mut buf).await;
+        assert_eq!(status, 200);
+        let mut rest = Vec::new();
+        sock.read_to_end(&mut rest).await.unwrap();
+        assert!(rest.is_empty(), "closed after the answer");
+    }
+}
+
+/// A raw upstream that answers by path, framing each answer differently, and sends its
+/// connection's number in `x-conn`.
+async fn framing_upstream() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let count = Arc::new(AtomicUsize::new(0));
+    tokio::spawn(async move {
+        loop {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            let conn = count.fetch_add(1, Ordering::SeqCst) + 1;
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    let end = loop {
+                        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break i + 4;
+                        }
+                        match sock.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    };
+                    let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+                    buf.drain(..end);
+                    let path = head.split_whitespace().nth(1).unwrap_or("").to_owned();
+                    let c = format!("x-conn: {conn}\r\n");
+                    let answer: Vec<u8> = match path.as_str() {
+                        "/chunked" => format!(
+                            "HTTP/1.1 200 OK\r\n{c}transfer-encoding: chunked\r\ntrailer: x-sum\r\n\r\n4\r\nWiki\r\n5;x=1\r\npedia\r\n0\r\nx-sum: 9\r\n\r\n"
+                        )
+                        .into(),
+                        "/interim" => format!(
+                            "HTTP/1.1 103 Early Hints\r\nlink: </a.css>\r\n\r\nHTTP/1.1 200 OK\r\n{c}content-length: 2\r\n\r\nok"
+                        )
+                        .into(),
+                        "/no-content" => {
+                            format!("HTTP/1.1 204 No Content\r\n{c}x-upstream: yes\r\n\r\n").into()
+                        }
+                        "/hop-by-hop" => format!(
+                            "HTTP/1.1 201 Created\r\n{c}connection: x-secret, keep-alive\r\nx-secret: 1\r\nkeep-alive: timeout=5\r\nx-request-id: upstream-chose-this\r\ncontent-length: 2\r\n\r\nok"
+                        )
+                        .into(),
+                        "/big" => {
+                            let mut a = format!("HTTP/1.1 200 OK\r\n{c}content-length: 300000\r\n\r\n")
+                                .into_bytes();
+                            a.extend(std::iter::repeat_n(b'x', 300_000));
+                            a
+                        }
+                        "/until-close" => {
+                            let a = format!("HTTP/1.1 200 OK\r\n{c}content-type: text/plain\r\n\r\nall of it");
+                            let _ = sock.write_all(a.as_bytes()).await;
+                            return;
+                        }
+                        _ => format!("HTTP/1.1 500 Internal Server Error\r\n{c}content-length: 0\r\n\r\n").into(),
+                    };
+                    // Written in pieces, so the gatekeeper reads answers across several reads.
+                    for piece in answer.chunks(7001) {
+                        if sock.write_all(piece).await.is_err() {
+                            return;
+                        }
+                        tokio::task::yield_now().await;
+                    }
+                }
+            });
+        }
+    });
+    format!("http://127.0.0.1:{port}")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn upstream_answers_framed_every_way_reach_the_caller_whole() {
+    let upstream = framing_upstream().await;
+    let routes = format!(
+        "routes:\n  - {{name: framed, paths: [/f], upstream: '{upstream}', strip_prefix: true, auth: none}}\n"
+    );
+    let gw = gateway(&routes, "http://127.0.0.1:1", |_| {}).await;
+    // An answer whose end is missed would otherwise hang the test.
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let get = |path: &str| http.get(format!("{}/f{path}", gw.url)).send();
+    let conn = |res: &reqwest::Response| res.headers()["x-conn"].to_str().unwrap().to_owned();
+
+    // Chunked: the body whole, then the same upstream connection serves the next answer.
+    let res = get("/chunked").await.unwrap();
+    assert_eq!(res.status(), 200);
+    let first = conn(&res);
+    assert!(res.headers().get("trailer").is_none(), "hop-by-hop");
+    assert_eq!(res.text().await.unwrap(), "Wikipedia");
+    let res = get("/interim").await.unwrap();
+    assert_eq!(res.status(), 200, "the 103 is skipped");
+    assert_eq!(conn(&res), first);
+    assert_eq!(res.text().await.unwrap(), "ok");
+
+    let res = get("/no-content").await.unwrap();
+    assert_eq!(res.status(), 204);
+    assert_eq!(res.headers()["x-upstream"], "yes");
+    assert_eq!(conn(&res), first);
+
+    // Hop-by-hop headers and those `Connection` names are dropped; the request id is ours.
+    let res = get("/hop-by-hop").await.unwrap();
+    assert_eq!(res.status(), 201);
+    for dropped in ["x-secret", "keep-alive", "connection"] {
+        assert!(res.headers().get(dropped).is_none(), "{dropped}");
+    }
+    assert_ne!(res.headers()["x-request-id"], "upstream-chose-this");
+    assert_eq!(res.text().await.unwrap(), "ok");
+
+    let res = get("/big").await.unwrap();
+    assert_eq!(res.headers()["content-length"], "300000");
+    let body = res.bytes().await.unwrap();
+    assert!(body.len() == 300_000 && body.iter().all(|&b| b == b'x'));
+
+    // An answer that ends when the upstream closes: whole, and the caller's connection ends
+    // with it; the next request opens a new upstream connection.
+    let res = get("/until-close").await.unwrap();
+    assert_eq!(res.headers()["connection"], "close");
+    let closing = conn(&res);
+    assert_eq!(res.text().await.unwrap(), "all of it");
+    let res = get("/interim").await.unwrap();
+    assert_ne!(conn(&res), closing);
+    assert_eq!(res.text().await.unwrap(), "ok");
+}
