@@ -15,6 +15,7 @@
 
 use std::cell::Cell;
 use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -23,7 +24,7 @@ use http::HeaderValue;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
 
 use crate::body::ResBody;
 use crate::gate::{self, Inbound, Passed, Stop, Trace};
@@ -126,11 +127,41 @@ enum Step {
     Close,
 }
 
-/// A connection's reusable buffers: the request sent upstream and the head sent back.
+/// What a connection keeps between its requests: the request sent upstream, the head sent
+/// back, and the timer for upstream answers.
 #[derive(Default)]
 struct Buffers {
     request: Vec<u8>,
     reply: Vec<u8>,
+    timer: Option<Pin<Box<Sleep>>>,
+}
+
+/// `fut`'s output, or `None` once `deadline` passed. The connection's one timer is moved only
+/// when it fires before the deadline of the request it is timing: under load that is about
+/// once per response timeout rather than once per request.
+async fn within<F: Future>(
+    timer: &mut Option<Pin<Box<Sleep>>>,
+    deadline: Instant,
+    fut: F,
+) -> Option<F::Output> {
+    let timer = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+    // Set for a later deadline (a route with a longer timeout): it would fire too late.
+    if timer.deadline() > deadline {
+        timer.as_mut().reset(deadline);
+    }
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        tokio::select! {
+                biased;
+                out = &mut fut => return Some(out),
+                () = timer.as_mut() => {
+                    if Instant::now() >= deadline {
+                        return None;
+                    }
+                timer.as_mut().reset(deadline);
+            }
+        }
+    }
 }
 
 /// The request's identifiers, set upstream and on the answer.
@@ -140,9 +171,10 @@ struct Ids {
 }
 
 async fn exchange(c: &Conn, stream: &mut TcpStream, read: &[u8], bufs: &mut Buffers) -> Step {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut req = httparse::Request::new(&mut headers);
-    let head_len = match req.parse(read) {
+    // Left uninitialised: httparse writes the ones it finds.
+    let mut headers = [const { std::mem::MaybeUninit::uninit() }; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut []);
+    let head_len = match req.parse_with_uninit_headers(read, &mut headers) {
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) if read.len() <= MAX_HEAD => return Step::More,
         _ => return Step::Hyper,
@@ -350,15 +382,15 @@ async fn forward(
     // A request that got no answer on a reused connection is sent again only when resending
     // it cannot do anything twice (RFC 9110 §9.2.2).
     let idempotent = matches!(req.method, "GET" | "HEAD" | "PUT" | "DELETE" | "TRACE");
-    let sending = send(
-        &c.upstreams,
-        route,
-        &bufs.request,
-        idempotent,
-        &reply,
-        &mut bufs.reply,
-    );
-    let (mut up, answer) = proxy::answered(&c.gate, route, sending, None).await?;
+    let deadline = Instant::now() + route.response_timeout;
+    let Buffers {
+        request,
+        reply: head,
+        timer,
+    } = bufs;
+    let sending = send(&c.upstreams, route, request, idempotent, &reply, head);
+    let outcome = within(timer, deadline, sending).await;
+    let (mut up, answer) = proxy::answer_or_stop(&c.gate, route, outcome, None)?;
     c.gate
         .metrics
         .request(&route.name, answer.status, "forwarded");
@@ -569,10 +601,15 @@ fn reply_head(
     let mut length: Option<u64> = None;
     let (mut encoded, mut chunked, mut close, mut dated) = (false, false, false, false);
     let mut listed: Vec<String> = Vec::new();
-    for h in res.headers.iter() {
+    // The headers not sent on, by index (one pass reads and sorts them).
+    let mut dropped: u128 = 0;
+    for (i, h) in res.headers.iter().enumerate() {
         let Some(name) = lowercase(h.name, &mut lower) else {
             continue;
         };
+        if proxy::is_hop_by_hop(name) || matches!(name, "x-request-id" | "traceparent") {
+            dropped |= 1 << i;
+        }
         match name {
             "content-length" => {
                 let n = digits(h.value).ok_or(SendError::Protocol("bad Content-Length"))? as u64;
@@ -621,18 +658,18 @@ fn reply_head(
         .and_then(|s| s.canonical_reason());
     out.extend_from_slice(reason.unwrap_or(res.reason.unwrap_or_default()).as_bytes());
     out.extend_from_slice(b"\r\n");
-    for h in res.headers.iter() {
-        let Some(name) = lowercase(h.name, &mut lower) else {
-            put(out, h.name, h.value);
+    for (i, h) in res.headers.iter().enumerate() {
+        if dropped & (1 << i) != 0 {
             continue;
-        };
-        let dropped = proxy::is_hop_by_hop(name)
-            || matches!(name, "x-request-id" | "traceparent")
-            || (encoded && name == "content-length")
-            || listed.iter().any(|l| l == name);
-        if !dropped {
-            put(out, h.name, h.value);
         }
+        // Rare: a `Transfer-Encoding` beside a length, or `Connection` naming headers.
+        if encoded || !listed.is_empty() {
+            let name = lowercase(h.name, &mut lower).unwrap_or_default();
+            if (encoded && name == "content-length") || listed.iter().any(|l| l == name) {
+                continue;
+            }
+        }
+        put(out, h.name, h.value);
     }
     if framing == Framing::Chunked {
         put(out, "transfer-encoding", b"chunked");

@@ -2,13 +2,15 @@
 
 use std::time::Duration;
 
-use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
+use prometheus::{HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry};
 
 #[derive(Clone)]
 pub struct GateMetrics {
     requests: IntCounterVec,
     verify: HistogramVec,
     cache: IntCounterVec,
+    /// `cache{result="hit"}`, looked up once: it is counted on most requests.
+    cache_hit: IntCounter,
     rate_limited: IntCounterVec,
     upstream_errors: IntCounterVec,
     abac: HistogramVec,
@@ -34,7 +36,14 @@ impl GateMetrics {
             registry.register(Box::new(h.clone()))?;
             Ok(h)
         };
+        let cache = counter(
+            "verify_cache_total",
+            "Verify cache lookups by result",
+            &["result"],
+        )?;
         Ok(Self {
+            cache_hit: cache.with_label_values(&["hit"]),
+            cache,
             requests: counter(
                 "requests_total",
                 "Proxied requests by route, status and decision",
@@ -44,11 +53,6 @@ impl GateMetrics {
                 "verify_duration_seconds",
                 "Calls to auth-token's verify, by outcome",
                 &["outcome"],
-            )?,
-            cache: counter(
-                "verify_cache_total",
-                "Verify cache lookups by result",
-                &["result"],
             )?,
             rate_limited: counter(
                 "rate_limited_total",
@@ -85,7 +89,10 @@ impl GateMetrics {
             .observe(d.as_secs_f64());
     }
     pub fn cache(&self, result: &str) {
-        self.cache.with_label_values(&[result]).inc();
+        match result {
+            "hit" => self.cache_hit.inc(),
+            _ => self.cache.with_label_values(&[result]).inc(),
+        }
     }
     pub fn rate_limited(&self, route: &str, backend: &str) {
         self.rate_limited.with_label_values(&[route, backend]).inc();

@@ -550,10 +550,21 @@ pub(crate) async fn answered<T>(
     sending: impl Future<Output = Result<T, SendError>>,
     overflow: Option<&AtomicBool>,
 ) -> Result<T, Stop> {
-    match tokio::time::timeout(route.response_timeout, sending).await {
-        Ok(Ok(answer)) => Ok(answer),
-        Err(_) => Err(send_failed(gate, route, None, overflow)),
-        Ok(Err(e)) => Err(send_failed(gate, route, Some(e), overflow)),
+    let outcome = tokio::time::timeout(route.response_timeout, sending).await;
+    answer_or_stop(gate, route, outcome.ok(), overflow)
+}
+
+/// The upstream's answer, or the caller's error for none (`None`: not in time).
+pub(crate) fn answer_or_stop<T>(
+    gate: &Gate,
+    route: &Route,
+    outcome: Option<Result<T, SendError>>,
+    overflow: Option<&AtomicBool>,
+) -> Result<T, Stop> {
+    match outcome {
+        Some(Ok(answer)) => Ok(answer),
+        None => Err(send_failed(gate, route, None, overflow)),
+        Some(Err(e)) => Err(send_failed(gate, route, Some(e), overflow)),
     }
 }
 

@@ -236,3 +236,39 @@ async fn upstream_answers_framed_every_way_reach_the_caller_whole() {
     assert_ne!(conn(&res), closing);
     assert_eq!(res.text().await.unwrap(), "ok");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_request_gets_its_own_routes_response_timeout_on_a_shared_connection() {
+    let upstream = crate::stubs::upstream().await;
+    let routes = format!(
+        "routes:\n  - {{name: patient, paths: [/patient], upstream: '{upstream}', strip_prefix: true, auth: none, timeouts: {{response_ms: 60000}}}}\n  - {{name: hasty, paths: [/hasty], upstream: '{upstream}', strip_prefix: true, auth: none, timeouts: {{response_ms: 300}}}}\n"
+    );
+    let gw = gateway(&routes, "http://127.0.0.1:1", |_| {}).await;
+    let mut sock = TcpStream::connect(gw.url.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    // The connection's timer is first set for a 60 s deadline; the next request's is 300 ms.
+    sock.write_all(b"GET /patient/a HTTP/1.1\r\nHost: gw.test\r\n\r\n")
+        .await
+        .unwrap();
+    assert_eq!(read_answer(&mut sock, &mut buf).await.0, 200);
+    sock.write_all(b"GET /hasty/slow HTTP/1.1\r\nHost: gw.test\r\n\r\n")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let answer = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        read_answer(&mut sock, &mut buf),
+    )
+    .await
+    .expect("the 300 ms timeout, not the 60 s one");
+    assert_eq!(answer.0, 504);
+    assert_eq!(json(&answer.2)["error"]["type"], "gateway_timeout");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300));
+    // And the connection goes on.
+    sock.write_all(b"GET /hasty/b HTTP/1.1\r\nHost: gw.test\r\n\r\n")
+        .await
+        .unwrap();
+    assert_eq!(read_answer(&mut sock, &mut buf).await.0, 200);
+}
