@@ -88,12 +88,20 @@ pub async fn serve(
                 // Room for a whole head (an emptied buffer gets its space back here).
                 read.reserve(4 * 1024);
                 let got = match began {
-                    // Idle between requests: only a stop ends the wait.
-                    None => tokio::select! {
-                        biased;
-                        got = stream.read_buf(&mut read) => got,
-                        _ = stopping.wait_for(|stop| *stop) => return None,
-                    },
+                    // Idle between requests: closed after the head-read limit (as hyper
+                    // does), or when the worker stops.
+                    None => {
+                        let deadline = Instant::now() + head_timeout;
+                        let reading = within(&mut bufs.timer, deadline, stream.read_buf(&mut read));
+                        tokio::select! {
+                            biased;
+                            got = reading => match got {
+                                Some(got) => got,
+                                None => return None,
+                            },
+                            _ = stopping.wait_for(|stop| *stop) => return None,
+                        }
+                    }
                     Some(began) => {
                         let reading = stream.read_buf(&mut read);
                         match tokio::time::timeout_at(began + head_timeout, reading).await {
@@ -242,7 +250,7 @@ async fn exchange(c: &Conn, stream: &mut TcpStream, read: &[u8], bufs: &mut Buff
             let host = scan.host.and_then(header_str);
             let url = proxy::meta_url(c.peer.scheme, host, raw_path);
             let answer = proxy::own_answer(&c.gate, url, &ids.request_id, stop);
-            own_reply(answer, &ids, &mut bufs.reply);
+            own_reply(answer, &ids, method == "HEAD", &mut bufs.reply);
             match stream.write_all(&bufs.reply).await {
                 Ok(()) => Step::Done {
                     used,
@@ -837,8 +845,9 @@ impl Chunks {
     }
 }
 
-/// The gatekeeper's own answer (an envelope) as bytes, with the request's identifiers.
-fn own_reply(answer: http::Response<ResBody>, ids: &Ids, out: &mut Vec<u8>) {
+/// The gatekeeper's own answer (an envelope) as bytes, with the request's identifiers; the
+/// answer to a HEAD request has the envelope's length and no body (RFC 9110 §9.3.2).
+fn own_reply(answer: http::Response<ResBody>, ids: &Ids, head_only: bool, out: &mut Vec<u8>) {
     let (parts, body) = answer.into_parts();
     let body = match body {
         ResBody::Full(b) => b.unwrap_or_default(),
@@ -859,7 +868,9 @@ fn own_reply(answer: http::Response<ResBody>, ids: &Ids, out: &mut Vec<u8>) {
     put(out, "x-request-id", ids.request_id.as_bytes());
     put(out, "traceparent", ids.traceparent.as_bytes());
     out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(&body);
+    if !head_only {
+        out.extend_from_slice(&body);
+    }
 }
 
 thread_local! {

@@ -13,6 +13,15 @@ use crate::helpers::*;
 /// One answer read from a raw connection (framed by Content-Length, as the stub's are): its
 /// status, head (lower-cased) and body.
 async fn read_answer(sock: &mut TcpStream, buf: &mut Vec<u8>) -> (u16, String, Vec<u8>) {
+    read_answer_to(sock, buf, false).await
+}
+
+/// [`read_answer`]; `head`: the answer to a HEAD request (a length, no body).
+async fn read_answer_to(
+    sock: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    head_request: bool,
+) -> (u16, String, Vec<u8>) {
     let mut chunk = [0u8; 8192];
     loop {
         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
@@ -24,6 +33,7 @@ async fn read_answer(sock: &mut TcpStream, buf: &mut Vec<u8>) -> (u16, String, V
                 .split("\r\n")
                 .find_map(|l| l.strip_prefix("content-length: "))
                 .map_or(0, |v| v.parse().unwrap());
+            let len = if head_request { 0 } else { len };
             while buf.len() < end + 4 + len {
                 let n = sock.read(&mut chunk).await.unwrap();
                 assert!(n > 0, "closed mid-answer");
@@ -78,6 +88,17 @@ async fn pipelined_requests_then_ones_left_to_hyper_on_one_connection() {
         assert_eq!(seen["body_len"], 3);
         assert!(seen["headers"].get("x-consumer-id").is_none());
         assert_eq!(seen["headers"]["x-forwarded-host"], "gw.test");
+        // The gatekeeper's own refusal to a HEAD request: its length, no body (the next answer
+        // follows).
+        sock.write_all(b"HEAD /nowhere HTTP/1.1\r\nHost: gw.test\r\n\r\nGET /open/h HTTP/1.1\r\nHost: gw.test\r\n\r\n")
+            .await
+            .unwrap();
+        let (status, head, _) = read_answer_to(&mut sock, &mut buf, true).await;
+        assert_eq!(status, 404);
+        assert!(!head.contains("content-length: 0\r\n"), "{head}");
+        let (status, _, body) = read_answer(&mut sock, &mut buf).await;
+        assert_eq!(status, 200);
+        assert_eq!(json(&body)["path"], "/h");
         // A chunked body (hyper's from here on, with own_http1) on the same connection…
         sock.write_all(
             b"POST /open/c HTTP/1.1\r\nHost: gw.test\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
@@ -271,4 +292,45 @@ async fn each_request_gets_its_own_routes_response_timeout_on_a_shared_connectio
         .await
         .unwrap();
     assert_eq!(read_answer(&mut sock, &mut buf).await.0, 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn idle_and_half_sent_heads_are_closed_after_the_head_read_limit() {
+    let upstream = crate::stubs::upstream().await;
+    let routes = format!(
+        "routes:\n  - {{name: open, paths: [/open], upstream: '{upstream}', auth: none}}\n"
+    );
+    let gw = gateway(&routes, "http://127.0.0.1:1", |_| {}).await;
+    let addr = gw.url.trim_start_matches("http://").to_owned();
+    // One connection idle after an answer, one that sent half a head.
+    let idle = async {
+        let mut sock = TcpStream::connect(&addr).await.unwrap();
+        sock.write_all(b"GET /open/a HTTP/1.1\r\nHost: gw.test\r\n\r\n")
+            .await
+            .unwrap();
+        assert_eq!(read_answer(&mut sock, &mut Vec::new()).await.0, 200);
+        sock
+    };
+    let half = async {
+        let mut sock = TcpStream::connect(&addr).await.unwrap();
+        sock.write_all(b"GET /open/b HTTP/1.1\r\nHost: gw")
+            .await
+            .unwrap();
+        sock
+    };
+    let (idle, half) = tokio::join!(idle, half);
+    let started = std::time::Instant::now();
+    for mut sock in [idle, half] {
+        let mut rest = Vec::new();
+        tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            sock.read_to_end(&mut rest),
+        )
+        .await
+        .expect("closed by the gatekeeper")
+        .unwrap();
+        assert!(rest.is_empty());
+    }
+    // The limit is 10 s.
+    assert!(started.elapsed() >= std::time::Duration::from_secs(9));
 }
