@@ -1,5 +1,7 @@
-//! The proxy port's handler: every request goes through [`crate::gate::decide`], then the rate
-//! limit, then to the upstream over the worker's pooled keep-alive client. Requests and answers
+//! The proxy port's handler for the requests hyper serves ([`crate::h1`] serves ordinary
+//! HTTP/1.1 ones with the helpers marked `pub(crate)` here): every request goes through
+//! [`crate::gate::decide`], then the rate limit, then to the upstream over the worker's pooled
+//! keep-alive client. Requests and answers
 //! keep hyper's own types end to end: headers are filtered in place, the upstream's body streams
 //! back as hyper received it, and only a request body with a known length under 64 KiB is read
 //! whole first (one write upstream).

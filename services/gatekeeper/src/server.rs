@@ -1,5 +1,6 @@
-//! The proxy port's server: hyper's HTTP/1.1 and HTTP/2 (prior knowledge, told apart by the
-//! connection preface) on worker threads, each with its own
+//! The proxy port's server: HTTP/1.1 (the gatekeeper's own [`crate::h1`] for ordinary requests,
+//! hyper for the rest) and hyper's HTTP/2 (prior knowledge, told apart by the connection
+//! preface) on worker threads, each with its own
 //! single-threaded runtime accepting from the shared listener (actix's model, without its
 //! per-request layers). With `tls.cert_file`/`tls.key_file` set, connections are TLS
 //! ([`crate::tls`]) and ALPN chooses HTTP/2 or HTTP/1.1. HTTP/1.1 connections may be upgraded (WebSocket): see

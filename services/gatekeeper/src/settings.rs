@@ -88,7 +88,7 @@ pub struct ForwardingSettings {
     /// Environment: comma-separated. Empty: the gatekeeper is the first hop.
     pub trusted_proxies: Vec<String>,
     /// Ordinary HTTP/1.1 requests on plain connections are read and forwarded by the
-    /// gatekeeper's own code ([`crate::h1`]); `false` leaves every connection to hyper.
+    /// gatekeeper's own code (`h1`); `false` leaves every connection to hyper.
     pub own_http1: bool,
 }
 

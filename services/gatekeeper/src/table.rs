@@ -223,7 +223,7 @@ pub struct RouteTable {
     pub routes: Vec<Route>,
     /// (prefix, route index), longest prefix first.
     prefixes: Vec<(String, usize)>,
-    /// Every route is [`Route::is_plain`]: [`crate::h1`] need not look a route up first.
+    /// Every route is [`Route::is_plain`]: `h1` need not look a route up first.
     pub all_plain: bool,
 }
 
@@ -437,7 +437,7 @@ impl Route {
 
     /// The path sent upstream: the base path of the upstream URL, then the request path (without
     /// the prefix when `strip_prefix`).
-    /// Served by [`crate::h1`]: an `http://` upstream, no rate limit, no CORS.
+    /// Served by `h1`: an `http://` upstream, no rate limit, no CORS.
     pub fn is_plain(&self) -> bool {
         self.rate_limit.is_none()
             && self.cors.is_none()

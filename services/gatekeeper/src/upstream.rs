@@ -4,7 +4,7 @@
 //!   connect timeout, shared by every worker.
 //! - [`Upstreams`]: the proxy's keep-alive connections, one pool per worker thread: hyper's
 //!   HTTP/1.1 client connections for requests hyper serves, and plain sockets
-//!   ([`RawConn`]) for those [`crate::h1`] serves. Each worker runs its own single-threaded runtime, and a
+//!   ([`RawConn`]) for those `h1` serves. Each worker runs its own single-threaded runtime, and a
 //!   connection is driven by the runtime that opened it, so a worker keeps its own pool (as
 //!   nginx workers do): no request waits on another thread to move its bytes. hyper-util's
 //!   pooled client was measured here and spent more per request than the whole proxy hop
@@ -72,7 +72,7 @@ pub enum SendError {
     Connect(std::io::Error),
     Tls(std::io::Error),
     Http(hyper::Error),
-    /// Reading or writing a plain connection ([`crate::h1`]).
+    /// Reading or writing a plain connection (`h1`).
     Io(std::io::Error),
     /// An answer that is not HTTP/1.1 as this hop reads it.
     Protocol(&'static str),
