@@ -202,13 +202,7 @@ impl Upstreams {
     fn checkout(&self, key: &Arc<str>) -> Option<SendRequest<ReqBody>> {
         let mut pools = locked(&self.idle);
         let idle = pools.get_mut(key)?;
-        let now = Instant::now();
-        // The oldest sit at the front: drop the expired ones.
-        let expired = idle
-            .iter()
-            .take_while(|i| now.duration_since(i.since) > IDLE_TIMEOUT)
-            .count();
-        idle.drain(..expired);
+        drop_expired(idle, |i| i.since);
         while let Some(i) = idle.pop() {
             if !i.sender.is_closed() {
                 return Some(i.sender);
@@ -223,12 +217,7 @@ impl Upstreams {
     pub fn checkout_raw(&self, key: &Arc<str>) -> Option<RawConn> {
         let mut pools = locked(&self.raw);
         let idle = pools.get_mut(key)?;
-        let now = Instant::now();
-        let expired = idle
-            .iter()
-            .take_while(|i| now.duration_since(i.since) > IDLE_TIMEOUT)
-            .count();
-        idle.drain(..expired);
+        drop_expired(idle, |i| i.since);
         let waker = std::task::Waker::noop();
         let mut cx = std::task::Context::from_waker(waker);
         while let Some(i) = idle.pop() {
@@ -253,15 +242,8 @@ impl Upstreams {
 
     /// A new plain connection to an `http://` upstream.
     pub async fn open_raw(&self, origin: &Origin, timeout: Duration) -> Result<RawConn, SendError> {
-        let connect = TcpStream::connect(origin.connect_to.as_str());
-        let stream = match tokio::time::timeout(timeout, connect).await {
-            Err(_) => return Err(SendError::ConnectTimeout),
-            Ok(Err(e)) => return Err(SendError::Connect(e)),
-            Ok(Ok(tcp)) => tcp,
-        };
-        let _ = stream.set_nodelay(true);
         Ok(RawConn {
-            stream,
+            stream: connect(origin, timeout).await?,
             read: bytes::BytesMut::with_capacity(16 * 1024),
         })
     }
@@ -272,13 +254,7 @@ impl Upstreams {
         timeout: Duration,
         upgrades: Upgrades,
     ) -> Result<SendRequest<ReqBody>, SendError> {
-        let connect = TcpStream::connect(origin.connect_to.as_str());
-        let tcp = match tokio::time::timeout(timeout, connect).await {
-            Err(_) => return Err(SendError::ConnectTimeout),
-            Ok(Err(e)) => return Err(SendError::Connect(e)),
-            Ok(Ok(tcp)) => tcp,
-        };
-        let _ = tcp.set_nodelay(true);
+        let tcp = connect(origin, timeout).await?;
         if origin.scheme == http::uri::Scheme::HTTPS {
             let name = ServerName::try_from(origin.authority.host().to_owned())
                 .map_err(|e| SendError::Tls(std::io::Error::other(e)))?;
@@ -292,6 +268,28 @@ impl Upstreams {
             handshake(TokioIo::new(tcp), upgrades).await
         }
     }
+}
+
+/// The oldest idle connections sit at the front: drops those idle too long.
+fn drop_expired<T>(idle: &mut Vec<T>, since: impl Fn(&T) -> Instant) {
+    let now = Instant::now();
+    let expired = idle
+        .iter()
+        .take_while(|i| now.duration_since(since(i)) > IDLE_TIMEOUT)
+        .count();
+    idle.drain(..expired);
+}
+
+/// A TCP connection to the upstream within the route's connect timeout, Nagle off.
+async fn connect(origin: &Origin, timeout: Duration) -> Result<TcpStream, SendError> {
+    let connect = TcpStream::connect(origin.connect_to.as_str());
+    let tcp = match tokio::time::timeout(timeout, connect).await {
+        Err(_) => return Err(SendError::ConnectTimeout),
+        Ok(Err(e)) => return Err(SendError::Connect(e)),
+        Ok(Ok(tcp)) => tcp,
+    };
+    let _ = tcp.set_nodelay(true);
+    Ok(tcp)
 }
 
 #[derive(Clone, Copy, PartialEq)]

@@ -144,19 +144,7 @@ async fn framing_upstream() -> String {
             let conn = count.fetch_add(1, Ordering::SeqCst) + 1;
             tokio::spawn(async move {
                 let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                loop {
-                    let end = loop {
-                        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                            break i + 4;
-                        }
-                        match sock.read(&mut chunk).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                        }
-                    };
-                    let head = String::from_utf8_lossy(&buf[..end]).into_owned();
-                    buf.drain(..end);
+                while let Some(head) = crate::stubs::next_head(&mut sock, &mut buf).await {
                     let path = head.split_whitespace().nth(1).unwrap_or("").to_owned();
                     let c = format!("x-conn: {conn}\r\n");
                     let answer: Vec<u8> = match path.as_str() {

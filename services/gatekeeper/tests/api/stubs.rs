@@ -97,7 +97,7 @@ pub fn closed_port() -> u16 {
 /// keeping it open; after answering a path that ends in `/close` it closes that connection (as
 /// an upstream whose keep-alive timeout ran out).
 pub async fn counting_upstream() -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move {
@@ -108,19 +108,7 @@ pub async fn counting_upstream() -> String {
             let conn = count;
             tokio::spawn(async move {
                 let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                loop {
-                    let end = loop {
-                        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                            break i + 4;
-                        }
-                        match sock.read(&mut chunk).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                        }
-                    };
-                    let head = String::from_utf8_lossy(&buf[..end]).into_owned();
-                    buf.drain(..end);
+                while let Some(head) = next_head(&mut sock, &mut buf).await {
                     let path = head.split_whitespace().nth(1).unwrap_or("").to_owned();
                     let body = format!(r#"{{"conn":{conn}}}"#);
                     let answer = format!(
@@ -216,6 +204,25 @@ pub async fn upgrade_upstream() -> UpgradeUpstream {
 }
 
 /// Reads an HTTP head (through the blank line) from `sock`: the head, and the bytes read past it.
+/// The next request head on a keep-alive connection (bodies are not read: the stubs' callers
+/// send none); `buf` keeps what was read past it. `None` once the connection ends.
+pub async fn next_head(sock: &mut tokio::net::TcpStream, buf: &mut Vec<u8>) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut chunk = [0u8; 4096];
+    let end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        match sock.read(&mut chunk).await {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+    buf.drain(..end);
+    Some(head)
+}
+
 pub async fn read_head(sock: &mut tokio::net::TcpStream) -> (String, Vec<u8>) {
     use tokio::io::AsyncReadExt;
     let mut buf = Vec::new();
