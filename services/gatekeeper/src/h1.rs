@@ -81,13 +81,19 @@ pub async fn serve(
                 read.advance(used);
                 began = None;
             }
-            Step::More => {
+            Step::More | Step::MoreBody => {
                 if !read.is_empty() {
                     began.get_or_insert_with(Instant::now);
                 }
                 // Room for a whole head (an emptied buffer gets its space back here).
                 read.reserve(4 * 1024);
                 let got = match began {
+                    // The rest of a body: no limit, as hyper reads bodies (a stop ends it).
+                    _ if matches!(step, Step::MoreBody) => tokio::select! {
+                        biased;
+                        got = stream.read_buf(&mut read) => got,
+                        _ = stopping.wait_for(|stop| *stop) => return None,
+                    },
                     // Idle between requests: closed after the head-read limit (as hyper
                     // does), or when the worker stops.
                     None => {
@@ -104,9 +110,9 @@ pub async fn serve(
                     }
                     Some(began) => {
                         let reading = stream.read_buf(&mut read);
-                        match tokio::time::timeout_at(began + head_timeout, reading).await {
-                            Ok(got) => got,
-                            Err(_) => return None,
+                        match within(&mut bufs.timer, began + head_timeout, reading).await {
+                            Some(got) => got,
+                            None => return None,
                         }
                     }
                 };
@@ -127,8 +133,10 @@ pub async fn serve(
 enum Step {
     /// Answered; its `used` bytes are done with.
     Done { used: usize, keep_alive: bool },
-    /// Not all here yet.
+    /// The head is not all here yet.
     More,
+    /// The head is, the body not yet.
+    MoreBody,
     /// Not one for this path: hyper takes the connection from this request on.
     Hyper,
     /// The connection failed mid-answer.
@@ -206,7 +214,7 @@ async fn exchange(c: &Conn, stream: &mut TcpStream, read: &[u8], bufs: &mut Buff
     }
     let used = head_len + body_len;
     if read.len() < used {
-        return Step::More;
+        return Step::MoreBody;
     }
     let (raw_path, query) = match target.split_once('?') {
         Some((path, query)) => (path, Some(query)),
