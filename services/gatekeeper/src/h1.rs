@@ -168,12 +168,12 @@ async fn within<F: Future>(
     let mut fut = std::pin::pin!(fut);
     loop {
         tokio::select! {
-                biased;
-                out = &mut fut => return Some(out),
-                () = timer.as_mut() => {
-                    if Instant::now() >= deadline {
-                        return None;
-                    }
+            biased;
+            out = &mut fut => return Some(out),
+            () = timer.as_mut() => {
+                if Instant::now() >= deadline {
+                    return None;
+                }
                 timer.as_mut().reset(deadline);
             }
         }
@@ -452,7 +452,7 @@ fn upstream_request(
         }
     }
     if scan.content_length.is_some() {
-        let mut n = itoa_buf();
+        let mut n = [0u8; 20];
         put(out, "content-length", format_usize(req.body.len(), &mut n));
     }
     put(out, "x-request-id", ids.request_id.as_bytes());
@@ -484,10 +484,6 @@ fn put(out: &mut Vec<u8>, name: &str, value: &[u8]) {
     out.extend_from_slice(b": ");
     out.extend_from_slice(value);
     out.extend_from_slice(b"\r\n");
-}
-
-fn itoa_buf() -> [u8; 20] {
-    [0; 20]
 }
 
 fn format_usize(mut n: usize, buf: &mut [u8; 20]) -> &[u8] {
@@ -640,12 +636,13 @@ fn reply_head(
                 chunked = last.trim_ascii().eq_ignore_ascii_case(b"chunked");
             }
             "connection" => {
+                // Most answers say `keep-alive` (nginx does): nothing to keep for it.
                 for token in header_str(h.value).unwrap_or_default().split(',') {
-                    let token = token.trim().to_ascii_lowercase();
-                    match token.as_str() {
-                        "close" => close = true,
-                        "keep-alive" | "" => {}
-                        _ => listed.push(token),
+                    let token = token.trim();
+                    if token.eq_ignore_ascii_case("close") {
+                        close = true;
+                    } else if !token.is_empty() && !token.eq_ignore_ascii_case("keep-alive") {
+                        listed.push(token.to_ascii_lowercase());
                     }
                 }
             }
@@ -666,7 +663,7 @@ fn reply_head(
     };
     out.clear();
     out.extend_from_slice(b"HTTP/1.1 ");
-    let mut n = itoa_buf();
+    let mut n = [0u8; 20];
     out.extend_from_slice(format_usize(status as usize, &mut n));
     out.push(b' ');
     let reason = http::StatusCode::from_u16(status)
@@ -870,7 +867,7 @@ fn own_reply(answer: http::Response<ResBody>, ids: &Ids, head_only: bool, out: &
     for (name, value) in &parts.headers {
         put(out, name.as_str(), value.as_bytes());
     }
-    let mut n = itoa_buf();
+    let mut n = [0u8; 20];
     put(out, "content-length", format_usize(body.len(), &mut n));
     with_date(|date| put(out, "date", date));
     put(out, "x-request-id", ids.request_id.as_bytes());
@@ -961,7 +958,7 @@ mod tests {
 
     #[test]
     fn numbers_and_dates() {
-        let mut n = itoa_buf();
+        let mut n = [0u8; 20];
         assert_eq!(format_usize(0, &mut n), b"0");
         assert_eq!(format_usize(316, &mut n), b"316");
         assert_eq!(

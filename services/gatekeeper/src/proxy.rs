@@ -36,8 +36,8 @@ use crate::verify::{Identity, Verifier};
 /// Request bodies up to this size (with a Content-Length) are read whole before forwarding.
 pub(crate) const BUFFERED_BODY: u64 = 64 * 1024;
 
-pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-pub(crate) const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
@@ -177,6 +177,7 @@ struct Call<'a> {
 }
 
 impl Call<'_> {
+    /// `meta.url` of the gatekeeper's own answers.
     fn url(&self) -> String {
         let host = self
             .host
@@ -546,7 +547,7 @@ async fn forward(
 }
 
 /// The upstream's answer within the route's response timeout, or the caller's error.
-pub(crate) async fn answered<T>(
+async fn answered<T>(
     gate: &Gate,
     route: &Route,
     sending: impl Future<Output = Result<T, SendError>>,
@@ -711,16 +712,21 @@ fn upstream_headers(
             .authority()
             .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
     });
-    let forwarded = Forwarded::new(
-        call.peer,
-        headers
-            .get_all(X_FORWARDED_FOR)
-            .iter()
-            .map(HeaderValue::as_bytes),
-        headers.get(X_FORWARDED_PROTO).map(HeaderValue::as_bytes),
-        headers.get(X_FORWARDED_HOST),
-        own_host,
-    );
+    // Only a trusted proxy's x-forwarded-* are read (no lookups for anyone else's).
+    let forwarded = if call.peer.trusted {
+        Forwarded::new(
+            call.peer,
+            headers
+                .get_all(X_FORWARDED_FOR)
+                .iter()
+                .map(HeaderValue::as_bytes),
+            headers.get(X_FORWARDED_PROTO).map(HeaderValue::as_bytes),
+            headers.get(X_FORWARDED_HOST),
+            own_host,
+        )
+    } else {
+        Forwarded::new(call.peer, std::iter::empty(), None, None, own_host)
+    };
     let dropped: Vec<HeaderName> = headers
         .keys()
         .filter(|name| {

@@ -435,8 +435,6 @@ impl Route {
             .find(|r| r.methods.contains(method))
     }
 
-    /// The path sent upstream: the base path of the upstream URL, then the request path (without
-    /// the prefix when `strip_prefix`).
     /// Served by `h1`: an `http://` upstream, no rate limit, no CORS.
     pub fn is_plain(&self) -> bool {
         self.rate_limit.is_none()
@@ -444,6 +442,8 @@ impl Route {
             && self.origin.scheme == http::uri::Scheme::HTTP
     }
 
+    /// The path sent upstream: the base path of the upstream URL, then the request path (without
+    /// the prefix when `strip_prefix`).
     pub fn upstream_path(&self, prefix: &str, path: &str) -> String {
         let tail = if self.strip_prefix && prefix != "/" {
             &path[prefix.len()..]
