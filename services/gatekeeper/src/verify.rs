@@ -5,9 +5,16 @@
 //! - a refusal (404/401/422) lives `negative_ttl`, so garbage tokens do not hammer auth-token;
 //! - concurrent misses for one key make one call (single-flight);
 //! - a dependency failure (transport error, timeout, 5xx, unreadable 200) is never cached and
-//!   never reported as an invalid token (W3).
+//!   never reported as an invalid token (W3);
+//! - each thread keeps the positive answers it used recently in front of that cache (a plain
+//!   hash-map lookup instead of the shared cache's bookkeeping on every request), each for no
+//!   longer than the shared cache keeps it and none past a purge.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use http::header::HeaderValue;
@@ -88,6 +95,8 @@ struct Entry {
     verdict: Verdict,
     /// SHA-256 of the token alone: purging one token drops it under every api-key.
     token_hash: [u8; 32],
+    /// When the shared cache drops it at the latest ([`EntryExpiry`], from its creation).
+    expires: Instant,
 }
 
 struct EntryExpiry {
@@ -95,17 +104,61 @@ struct EntryExpiry {
     negative_ttl: Duration,
 }
 
-impl Expiry<[u8; 32], Entry> for EntryExpiry {
-    fn expire_after_create(&self, _: &[u8; 32], e: &Entry, _: Instant) -> Option<Duration> {
-        Some(match &e.verdict {
+impl EntryExpiry {
+    fn life(&self, verdict: &Verdict) -> Duration {
+        match verdict {
             Verdict::Valid(id) => {
                 let left = id.expires_at - unix_now();
                 self.ttl.min(Duration::from_secs(left.max(0) as u64))
             }
             Verdict::Refused(_) => self.negative_ttl,
-        })
+        }
     }
 }
+
+impl Expiry<[u8; 32], Entry> for EntryExpiry {
+    fn expire_after_create(&self, _: &[u8; 32], e: &Entry, _: Instant) -> Option<Duration> {
+        Some(self.life(&e.verdict))
+    }
+}
+
+/// A positive answer this thread used recently, of one verifier.
+struct Recent {
+    verifier: u64,
+    /// The verifier's generation before the answer was read from the shared cache: a purge
+    /// since then moved it, and the answer is not used again.
+    generation: u64,
+    expires: Instant,
+    identity: Arc<Identity>,
+}
+
+/// Entries per thread; a full map is emptied (the shared cache still holds them).
+const RECENT_MAX: usize = 1024;
+
+/// The keys are SHA-256 outputs already: their first eight bytes are the hash.
+#[derive(Default)]
+struct DigestHasher(u64);
+
+impl Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut first = [0u8; 8];
+        let n = bytes.len().min(8);
+        first[..n].copy_from_slice(&bytes[..n]);
+        self.0 ^= u64::from_le_bytes(first);
+    }
+}
+
+type RecentMap = HashMap<[u8; 32], Recent, BuildHasherDefault<DigestHasher>>;
+
+thread_local! {
+    static RECENT: RefCell<RecentMap> = RefCell::default();
+}
+
+/// Tells verifiers apart in the per-thread maps (tests run several in one thread).
+static VERIFIER_IDS: AtomicU64 = AtomicU64::new(0);
 
 fn unix_now() -> i64 {
     SystemTime::now()
@@ -118,6 +171,10 @@ pub struct Verifier {
     base: String,
     http: reqwest::Client,
     cache: Cache<[u8; 32], Entry>,
+    expiry: EntryExpiry,
+    id: u64,
+    /// Moved by every purge; per-thread answers read before it are not used again.
+    generation: AtomicU64,
     negative: bool,
     timeout: Duration,
     metrics: GateMetrics,
@@ -179,18 +236,22 @@ impl Verifier {
         http: reqwest::Client,
         metrics: GateMetrics,
     ) -> anyhow::Result<Self> {
+        let expiry = || EntryExpiry {
+            ttl: Duration::from_secs(s.cache_ttl_secs),
+            negative_ttl: Duration::from_secs(s.negative_ttl_secs),
+        };
         let cache = Cache::builder()
             .max_capacity(s.cache_capacity)
-            .expire_after(EntryExpiry {
-                ttl: Duration::from_secs(s.cache_ttl_secs),
-                negative_ttl: Duration::from_secs(s.negative_ttl_secs),
-            })
+            .expire_after(expiry())
             .support_invalidation_closures()
             .build();
         Ok(Self {
             base: s.url.trim_end_matches('/').to_owned(),
             http,
             cache,
+            expiry: expiry(),
+            id: VERIFIER_IDS.fetch_add(1, Ordering::Relaxed),
+            generation: AtomicU64::new(0),
             negative: s.negative_ttl_secs > 0,
             timeout: s.timeout(),
             metrics,
@@ -217,14 +278,55 @@ impl Verifier {
         request_id: &str,
     ) -> Result<Verdict, Unavailable> {
         let key = Self::key(token, api_key);
+        if let Some(identity) = self.recent(&key) {
+            self.metrics.cache("hit");
+            return Ok(Verdict::Valid(identity));
+        }
+        let generation = self.generation.load(Ordering::Acquire);
         if let Some(e) = self.cache.get(&key).await {
             self.metrics.cache("hit");
+            self.remember(key, generation, &e);
             return Ok(e.verdict);
         }
         self.metrics.cache("miss");
         // Boxed: the call's state (an HTTP request) would otherwise enlarge every request's
         // future, cache hits and routes without a token included.
-        Box::pin(self.miss(key, token, api_key, request_id)).await
+        let entry = Box::pin(self.miss(key, token, api_key, request_id)).await?;
+        self.remember(key, generation, &entry);
+        Ok(entry.verdict)
+    }
+
+    /// This thread's recent positive answer for `key`, while the shared cache would still
+    /// give it and no purge came since.
+    fn recent(&self, key: &[u8; 32]) -> Option<Arc<Identity>> {
+        let generation = self.generation.load(Ordering::Acquire);
+        RECENT.with_borrow(|recent| {
+            let r = recent.get(key)?;
+            let fresh = r.verifier == self.id
+                && r.generation == generation
+                && Instant::now() < r.expires;
+            fresh.then(|| r.identity.clone())
+        })
+    }
+
+    fn remember(&self, key: [u8; 32], generation: u64, e: &Entry) {
+        let Verdict::Valid(identity) = &e.verdict else {
+            return;
+        };
+        RECENT.with_borrow_mut(|recent| {
+            if recent.len() >= RECENT_MAX {
+                recent.clear();
+            }
+            recent.insert(
+                key,
+                Recent {
+                    verifier: self.id,
+                    generation,
+                    expires: e.expires,
+                    identity: identity.clone(),
+                },
+            );
+        });
     }
 
     async fn miss(
@@ -233,14 +335,16 @@ impl Verifier {
         token: &str,
         api_key: Option<&str>,
         request_id: &str,
-    ) -> Result<Verdict, Unavailable> {
+    ) -> Result<Entry, Unavailable> {
         let entry = self
             .cache
             .try_get_with(key, async {
                 let verdict = self.call(token, api_key, request_id).await?;
+                let expires = Instant::now() + self.expiry.life(&verdict);
                 Ok::<_, Unavailable>(Entry {
                     verdict,
                     token_hash: Self::token_hash(token),
+                    expires,
                 })
             })
             .await
@@ -249,7 +353,7 @@ impl Verifier {
         if matches!(entry.verdict, Verdict::Refused(_)) && !self.negative {
             self.cache.invalidate(&key).await;
         }
-        Ok(entry.verdict)
+        Ok(entry)
     }
 
     /// The client behind an `api-key` (routes with `auth: api_key`), cached like tokens. The key
@@ -321,17 +425,21 @@ impl Verifier {
         outcome
     }
 
-    /// Drops every cached answer for this token (under any api-key).
+    /// Drops every cached answer for this token (under any api-key). The per-thread answers
+    /// all go (purges are rare); the generation moves after the shared cache dropped its
+    /// entries, so no thread can keep one it read there before.
     pub fn purge_token(&self, token: &str) -> anyhow::Result<()> {
         let h = Self::token_hash(token);
         self.cache
             .invalidate_entries_if(move |_, e| e.token_hash == h)
             .map_err(|e| anyhow::anyhow!("purging the cache: {e}"))?;
+        self.generation.fetch_add(1, Ordering::AcqRel);
         Ok(())
     }
 
     pub fn purge_all(&self) {
         self.cache.invalidate_all();
+        self.generation.fetch_add(1, Ordering::AcqRel);
     }
 }
 
@@ -477,6 +585,7 @@ mod tests {
                 Err(e) => panic!("{e:?}"),
             },
             token_hash: [0; 32],
+            expires: Instant::now(),
         }
         };
         let ttl = |e: &Entry| expiry.expire_after_create(&[0; 32], e, Instant::now());
@@ -490,6 +599,7 @@ mod tests {
         let refused = Entry {
             verdict: Verdict::Refused("no".into()),
             token_hash: [0; 32],
+            expires: Instant::now(),
         };
         assert_eq!(ttl(&refused), Some(Duration::from_secs(5)));
     }

@@ -243,8 +243,29 @@ async fn cached_until_purged_then_revocation_shows() {
     // Purge everything: a bad body is a 422, nothing purged.
     let res = gw.ops_post("/cache/purge", json!({"nothing": true})).await;
     assert_eq!(res.status(), 422);
+    // A fresh token, cached, then revoked: it serves until everything is purged.
+    let (token, _) = w.access().await;
+    let ok = || async {
+        gw.authed(&w, &token, Method::GET, "/echo/read")
+            .send()
+            .await
+            .unwrap()
+    };
+    assert_eq!(ok().await.status(), 200);
+    let res = w
+        .app
+        .auth_req(
+            Method::DELETE,
+            &format!("/admin/tokens?user_ids={}", w.user),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    assert_eq!(ok().await.status(), 200);
     let res = gw.ops_post("/cache/purge", json!({"all": true})).await;
     assert_eq!(json_of(res).await["data"]["purged"], "all");
+    assert_401(ok().await, "Invalid access token").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
