@@ -61,7 +61,8 @@ pub struct Passed<'t> {
     pub prefix: &'t str,
     pub path: String,
     pub identity: Option<Arc<Identity>>,
-    /// The bearer token, for rate-limit keys of tokens without a client.
+    /// The bearer token, for rate-limit keys of tokens without a client (on routes with a
+    /// rate limit only).
     pub token: Option<String>,
 }
 
@@ -161,10 +162,12 @@ pub async fn decide<'t>(
             let token = bearer_token(inb, route)?;
             let outcome = deps
                 .verifier
-                .verify(&token, inb.api_key, inb.request_id)
+                .verify(token, inb.api_key, inb.request_id)
                 .await;
             let id = identity_of(outcome, deps, route, trace, INVALID_TOKEN)?;
-            (Some(id), Some(token))
+            // Kept only where a rate limit may be keyed by it.
+            let token = route.rate_limit.is_some().then(|| token.to_owned());
+            (Some(id), token)
         }
     };
     if let (Some(who), Some(m)) = (&identity, method)
@@ -296,11 +299,11 @@ fn unauthenticated(message: impl Into<std::borrow::Cow<'static, str>>) -> ApiErr
 
 /// RFC 6750 `Bearer <token68>`, scheme case-insensitive; one header only. The cookie is read
 /// only where the route allows it and no header was sent (the reference let it win, W8).
-fn bearer_token(inb: &Inbound<'_>, route: &Route) -> Result<String, Stop> {
+fn bearer_token<'a>(inb: &'a Inbound<'_>, route: &Route) -> Result<&'a str, Stop> {
     let no_token = || Stop::new(unauthenticated(NO_TOKEN), "unauthenticated", Some(route));
     let token = match inb.authorization.as_slice() {
         [] => match (&inb.cookie, route.cookie) {
-            (Some(c), true) => c.strip_prefix("Bearer ").unwrap_or(c).to_owned(),
+            (Some(c), true) => c.strip_prefix("Bearer ").unwrap_or(c),
             _ => return Err(no_token()),
         },
         [one] => {
@@ -309,11 +312,11 @@ fn bearer_token(inb: &Inbound<'_>, route: &Route) -> Result<String, Stop> {
             if !scheme.eq_ignore_ascii_case("bearer") {
                 return Err(no_token());
             }
-            token.trim_matches(' ').to_owned()
+            token.trim_matches(' ')
         }
         _ => return Err(no_token()),
     };
-    if !is_token68(&token) {
+    if !is_token68(token) {
         return Err(Stop::new(
             unauthenticated(INVALID_TOKEN),
             "unauthenticated",

@@ -28,6 +28,7 @@ use tokio::time::{Instant, Sleep};
 
 use crate::body::ResBody;
 use crate::gate::{self, Inbound, Passed, Stop, Trace};
+use crate::metrics::LastCounter;
 use crate::proxy::{self, BUFFERED_BODY, Forwarded, Peer, header_str};
 use crate::startup::Gate;
 use crate::table::{HttpMethod, Lookup, Route, RouteTable};
@@ -65,6 +66,9 @@ pub async fn serve(
 ) -> Option<Handoff> {
     let mut read = BytesMut::with_capacity(8 * 1024);
     let mut bufs = Buffers::default();
+    // One wait for the worker's stop per connection, not one per read: polled where a read
+    // waits, and looked at between requests.
+    let mut stop = std::pin::pin!(stopping.wait_for(|stop| *stop));
     // When the request being read began to arrive (the head-read limit runs from there).
     let mut began: Option<Instant> = None;
     loop {
@@ -75,15 +79,16 @@ pub async fn serve(
         };
         match step {
             Step::Done { used, keep_alive } => {
-                if !keep_alive || *stopping.borrow() {
+                if !keep_alive || stop_asked(stop.as_mut()) {
                     return None;
                 }
                 read.advance(used);
                 began = None;
             }
             Step::More | Step::MoreBody => {
-                if !read.is_empty() {
-                    began.get_or_insert_with(Instant::now);
+                // A part of a head is here: its limit runs from the first time that was seen.
+                if !read.is_empty() && began.is_none() {
+                    began = Some(Instant::now());
                 }
                 // Room for a whole head (an emptied buffer gets its space back here).
                 read.reserve(4 * 1024);
@@ -92,7 +97,7 @@ pub async fn serve(
                     _ if matches!(step, Step::MoreBody) => tokio::select! {
                         biased;
                         got = stream.read_buf(&mut read) => got,
-                        _ = stopping.wait_for(|stop| *stop) => return None,
+                        _ = stop.as_mut() => return None,
                     },
                     // Idle between requests: closed after the head-read limit (as hyper
                     // does), or when the worker stops.
@@ -105,7 +110,7 @@ pub async fn serve(
                                 Some(got) => got,
                                 None => return None,
                             },
-                            _ = stopping.wait_for(|stop| *stop) => return None,
+                            _ = stop.as_mut() => return None,
                         }
                     }
                     Some(began) => {
@@ -116,17 +121,21 @@ pub async fn serve(
                         }
                     }
                 };
-                match got {
-                    Ok(0) | Err(_) => return None,
-                    Ok(_) => {
-                        began.get_or_insert_with(Instant::now);
-                    }
+                if let Ok(0) | Err(_) = got {
+                    return None;
                 }
             }
             Step::Hyper => return Some(Handoff { stream, read }),
             Step::Close => return None,
         }
     }
+}
+
+/// Whether the worker was told to stop (the wait is not polled again once it says so: the
+/// connection ends).
+fn stop_asked<F: Future>(stop: Pin<&mut F>) -> bool {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    stop.poll(&mut cx).is_ready()
 }
 
 /// What became of the request at the start of the read bytes.
@@ -144,12 +153,13 @@ enum Step {
 }
 
 /// What a connection keeps between its requests: the request sent upstream, the head sent
-/// back, and the timer for upstream answers.
+/// back, the timer for upstream answers, and the request counter it used last.
 #[derive(Default)]
 struct Buffers {
     request: Vec<u8>,
     reply: Vec<u8>,
     timer: Option<Pin<Box<Sleep>>>,
+    counted: LastCounter,
 }
 
 /// `fut`'s output, or `None` once `deadline` passed. The connection's one timer is moved only
@@ -310,18 +320,18 @@ impl<'b> Scan<'b> {
             // Hop-by-hop and identity headers are read (some) and never sent on; the ones
             // that change how the request is framed or handled are hyper's.
             match name {
-                "transfer-encoding" | "upgrade" | "expect" | "connection" => return None,
-                "content-length" if s.content_length.is_some() => return None,
-                "content-length" => s.content_length = Some(digits(v)?),
-                "host" => first(&mut s.host, v),
-                "x-request-id" => first(&mut s.request_id, v),
-                "traceparent" => first(&mut s.traceparent, v),
-                "x-forwarded-for" => s.forwarded_for.push(v),
-                "x-forwarded-proto" => first(&mut s.forwarded_proto, v),
-                "x-forwarded-host" => first(&mut s.forwarded_host, v),
-                "authorization" => s.authorization.push(v),
-                "cookie" => s.cookies.push(v),
-                "api-key" => first(&mut s.api_key, v),
+                b"transfer-encoding" | b"upgrade" | b"expect" | b"connection" => return None,
+                b"content-length" if s.content_length.is_some() => return None,
+                b"content-length" => s.content_length = Some(digits(v)?),
+                b"host" => first(&mut s.host, v),
+                b"x-request-id" => first(&mut s.request_id, v),
+                b"traceparent" => first(&mut s.traceparent, v),
+                b"x-forwarded-for" => s.forwarded_for.push(v),
+                b"x-forwarded-proto" => first(&mut s.forwarded_proto, v),
+                b"x-forwarded-host" => first(&mut s.forwarded_host, v),
+                b"authorization" => s.authorization.push(v),
+                b"cookie" => s.cookies.push(v),
+                b"api-key" => first(&mut s.api_key, v),
                 _ => {}
             }
             if !proxy::is_hop_by_hop_request(name) && !proxy::is_identity_header(name) {
@@ -337,11 +347,11 @@ fn first<'b>(slot: &mut Option<&'b [u8]>, v: &'b [u8]) {
 }
 
 /// `name` in lower case, in `buf`; `None` when longer than it.
-fn lowercase<'a>(name: &str, buf: &'a mut [u8; MAX_NAME]) -> Option<&'a str> {
+fn lowercase<'a>(name: &str, buf: &'a mut [u8; MAX_NAME]) -> Option<&'a [u8]> {
     let out = buf.get_mut(..name.len())?;
     out.copy_from_slice(name.as_bytes());
     out.make_ascii_lowercase();
-    std::str::from_utf8(out).ok()
+    Some(out)
 }
 
 /// A `Content-Length` value: digits only.
@@ -398,23 +408,34 @@ async fn forward(
     // A request that got no answer on a reused connection is sent again only when resending
     // it cannot do anything twice (RFC 9110 §9.2.2).
     let idempotent = matches!(req.method, "GET" | "HEAD" | "PUT" | "DELETE" | "TRACE");
-    let deadline = Instant::now() + route.response_timeout;
+    let started = Instant::now();
+    let deadline = started + route.response_timeout;
     let Buffers {
         request,
         reply: head,
         timer,
+        ..
     } = bufs;
-    let sending = send(&c.upstreams, route, request, idempotent, &reply, head);
+    let sending = send(
+        &c.upstreams,
+        route,
+        request,
+        idempotent,
+        &reply,
+        head,
+        started,
+    );
     let outcome = within(timer, deadline, sending).await;
     let (mut up, answer) = proxy::answer_or_stop(&c.gate, route, outcome, None)?;
     c.gate
         .metrics
-        .request(&route.name, answer.status, "forwarded");
+        .request_on(&mut bufs.counted, &route.name, answer.status, "forwarded");
     Ok(
         match relay(stream, &mut up, answer.framing, &mut bufs.reply).await {
             Ok(drained) => {
                 if drained && answer.reusable {
-                    c.upstreams.release_raw(&route.origin.key, up);
+                    c.upstreams
+                        .release_raw(&route.origin.key, up, started.into_std());
                 }
                 Relayed::Whole {
                     keep_alive: answer.framing != Framing::UntilClose,
@@ -530,9 +551,11 @@ async fn send(
     resend: bool,
     reply: &Reply<'_>,
     head: &mut Vec<u8>,
+    started: Instant,
 ) -> Result<(RawConn, Answer), SendError> {
     loop {
-        let (mut conn, reused) = match upstreams.checkout_raw(&route.origin.key) {
+        let (mut conn, reused) = match upstreams.checkout_raw(&route.origin.key, started.into_std())
+        {
             Some(conn) => (conn, true),
             None => {
                 let opening = upstreams.open_raw(&route.origin, route.connect_timeout);
@@ -612,41 +635,41 @@ fn reply_head(
     let mut lower = [0u8; MAX_NAME];
     let mut length: Option<u64> = None;
     let (mut encoded, mut chunked, mut close, mut dated) = (false, false, false, false);
-    let mut listed: Vec<String> = Vec::new();
+    let mut listed: Vec<Vec<u8>> = Vec::new();
     // The headers not sent on, by index (one pass reads and sorts them).
     let mut dropped: u128 = 0;
     for (i, h) in res.headers.iter().enumerate() {
         let Some(name) = lowercase(h.name, &mut lower) else {
             continue;
         };
-        if proxy::is_hop_by_hop(name) || matches!(name, "x-request-id" | "traceparent") {
+        if proxy::is_hop_by_hop(name) || matches!(name, b"x-request-id" | b"traceparent") {
             dropped |= 1 << i;
         }
         match name {
-            "content-length" => {
+            b"content-length" => {
                 let n = digits(h.value).ok_or(SendError::Protocol("bad Content-Length"))? as u64;
                 if length.is_some_and(|l| l != n) {
                     return Err(SendError::Protocol("conflicting Content-Length"));
                 }
                 length = Some(n);
             }
-            "transfer-encoding" => {
+            b"transfer-encoding" => {
                 encoded = true;
                 let last = h.value.rsplit(|&b| b == b',').next().unwrap_or_default();
                 chunked = last.trim_ascii().eq_ignore_ascii_case(b"chunked");
             }
-            "connection" => {
+            b"connection" => {
                 // Most answers say `keep-alive` (nginx does): nothing to keep for it.
                 for token in header_str(h.value).unwrap_or_default().split(',') {
                     let token = token.trim();
                     if token.eq_ignore_ascii_case("close") {
                         close = true;
                     } else if !token.is_empty() && !token.eq_ignore_ascii_case("keep-alive") {
-                        listed.push(token.to_ascii_lowercase());
+                        listed.push(token.to_ascii_lowercase().into_bytes());
                     }
                 }
             }
-            "date" => dated = true,
+            b"date" => dated = true,
             _ => {}
         }
     }
@@ -678,7 +701,7 @@ fn reply_head(
         // Rare: a `Transfer-Encoding` beside a length, or `Connection` naming headers.
         if encoded || !listed.is_empty() {
             let name = lowercase(h.name, &mut lower).unwrap_or_default();
-            if (encoded && name == "content-length") || listed.iter().any(|l| l == name) {
+            if (encoded && name == b"content-length") || listed.iter().any(|l| l == name) {
                 continue;
             }
         }

@@ -43,36 +43,38 @@ const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto
 const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 
 /// Hop-by-hop headers (RFC 9110 §7.6.1), dropped in both directions (`name` in lower case).
-pub(crate) fn is_hop_by_hop(name: &str) -> bool {
+/// Names are bytes: the own HTTP/1.1 path lower-cases them into a buffer without making a
+/// `str` again.
+pub(crate) fn is_hop_by_hop(name: &[u8]) -> bool {
     matches!(
         name,
-        "connection"
-            | "keep-alive"
-            | "proxy-authenticate"
-            | "proxy-authorization"
-            | "proxy-connection"
-            | "te"
-            | "trailer"
-            | "transfer-encoding"
-            | "upgrade"
+        b"connection"
+            | b"keep-alive"
+            | b"proxy-authenticate"
+            | b"proxy-authorization"
+            | b"proxy-connection"
+            | b"te"
+            | b"trailer"
+            | b"transfer-encoding"
+            | b"upgrade"
     )
 }
 
 /// Request headers this hop drops besides the hop-by-hop ones: the client's `host` (the
 /// upstream's is set from its URI), `content-length` (set from the body sent) and `expect`
 /// (the 100-continue is answered here).
-pub(crate) fn is_hop_by_hop_request(name: &str) -> bool {
-    is_hop_by_hop(name) || matches!(name, "host" | "content-length" | "expect")
+pub(crate) fn is_hop_by_hop_request(name: &[u8]) -> bool {
+    is_hop_by_hop(name) || matches!(name, b"host" | b"content-length" | b"expect")
 }
 
 /// Headers only the gatekeeper may set (spec §4 W9): every inbound copy is dropped.
-pub fn is_identity_header(name: &str) -> bool {
-    name.starts_with("x-consumer-")
+pub fn is_identity_header(name: &[u8]) -> bool {
+    name.starts_with(b"x-consumer-")
         || matches!(
             name,
-            "x-person-id" | "x-mis-client-id" | "x-client-id" | "x-request-id" | "traceparent"
+            b"x-person-id" | b"x-mis-client-id" | b"x-client-id" | b"x-request-id" | b"traceparent"
         )
-        || name.starts_with("x-forwarded-")
+        || name.starts_with(b"x-forwarded-")
 }
 
 /// A new request id: a UUID, hyphenated.
@@ -730,8 +732,8 @@ fn upstream_headers(
     let dropped: Vec<HeaderName> = headers
         .keys()
         .filter(|name| {
-            is_hop_by_hop_request(name.as_str())
-                || is_identity_header(name.as_str())
+            is_hop_by_hop_request(name.as_str().as_bytes())
+                || is_identity_header(name.as_str().as_bytes())
                 || connection_listed.iter().any(|c| c == name.as_str())
         })
         .cloned()
@@ -815,7 +817,7 @@ impl Forwarded {
 fn drop_hop_by_hop(h: &mut HeaderMap) {
     let found: Vec<HeaderName> = h
         .keys()
-        .filter(|n| is_hop_by_hop(n.as_str()))
+        .filter(|n| is_hop_by_hop(n.as_str().as_bytes()))
         .cloned()
         .collect();
     if found.is_empty() {

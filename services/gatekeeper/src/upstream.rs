@@ -202,7 +202,7 @@ impl Upstreams {
     fn checkout(&self, key: &Arc<str>) -> Option<SendRequest<ReqBody>> {
         let mut pools = locked(&self.idle);
         let idle = pools.get_mut(key)?;
-        drop_expired(idle, |i| i.since);
+        drop_expired(idle, |i| i.since, Instant::now());
         while let Some(i) = idle.pop() {
             if !i.sender.is_closed() {
                 return Some(i.sender);
@@ -214,10 +214,11 @@ impl Upstreams {
     /// An idle plain connection to `key`'s upstream, most recently used first. One with
     /// anything to read (the upstream closed it, or sent what nobody asked for) is dropped:
     /// the socket's readiness, as the runtime last saw it, tells without a system call.
-    pub fn checkout_raw(&self, key: &Arc<str>) -> Option<RawConn> {
+    /// `now` is the request's start (one clock read per request serves all its timing).
+    pub fn checkout_raw(&self, key: &Arc<str>, now: Instant) -> Option<RawConn> {
         let mut pools = locked(&self.raw);
         let idle = pools.get_mut(key)?;
-        drop_expired(idle, |i| i.since);
+        drop_expired(idle, |i| i.since, now);
         let waker = std::task::Waker::noop();
         let mut cx = std::task::Context::from_waker(waker);
         while let Some(i) = idle.pop() {
@@ -228,15 +229,14 @@ impl Upstreams {
         None
     }
 
-    /// Gives back a plain connection whose last answer was read to its end.
-    pub fn release_raw(&self, key: &Arc<str>, conn: RawConn) {
+    /// Gives back a plain connection whose last answer was read to its end. `since` is the
+    /// start of the request it carried: its idle time counts from there, which errs toward
+    /// dropping it early.
+    pub fn release_raw(&self, key: &Arc<str>, conn: RawConn, since: Instant) {
         let mut pools = locked(&self.raw);
         let idle = pools.entry(key.clone()).or_default();
         if idle.len() < MAX_IDLE {
-            idle.push(RawIdle {
-                conn,
-                since: Instant::now(),
-            });
+            idle.push(RawIdle { conn, since });
         }
     }
 
@@ -271,8 +271,7 @@ impl Upstreams {
 }
 
 /// The oldest idle connections sit at the front: drops those idle too long.
-fn drop_expired<T>(idle: &mut Vec<T>, since: impl Fn(&T) -> Instant) {
-    let now = Instant::now();
+fn drop_expired<T>(idle: &mut Vec<T>, since: impl Fn(&T) -> Instant, now: Instant) {
     let expired = idle
         .iter()
         .take_while(|i| now.duration_since(since(i)) > IDLE_TIMEOUT)

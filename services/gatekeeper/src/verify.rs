@@ -302,9 +302,8 @@ impl Verifier {
         let generation = self.generation.load(Ordering::Acquire);
         RECENT.with_borrow(|recent| {
             let r = recent.get(key)?;
-            let fresh = r.verifier == self.id
-                && r.generation == generation
-                && Instant::now() < r.expires;
+            let fresh =
+                r.verifier == self.id && r.generation == generation && Instant::now() < r.expires;
             fresh.then(|| r.identity.clone())
         })
     }
