@@ -9,6 +9,9 @@
 # The origin is nginx serving the reference's 316-byte JSON body. CPU per request of the proxy
 # (A) and the origin (B) come from /proc/<pid>/stat, as in spec/perf_baselines.md §2.
 # The verify answer comes from verify_stub.py: with a warm cache it is called once per run.
+# Each server runs in a session of its own, as nginx does once it daemonizes: with the kernel's
+# autogroup scheduling (sched_autogroup_enabled=1) a server left in this script's session would
+# share one CPU share with wrk, while nginx gets a share of its own.
 # Env: DUR (15) CONNS (64) WARM (3) GK_WORKERS (1) NGINX_WORKERS (1) RUNS (1)
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -86,9 +89,11 @@ sed "s|\${ORIGIN_PORT}|$ORIGIN|g" "$HERE/routes.yaml.tmpl" >"$WORK/routes.yaml"
 GATEKEEPER__SERVER__PORT=$GK GATEKEEPER__SERVER__WORKERS=$GK_WORKERS GATEKEEPER__OPS__PORT=$GK_OPS \
 GATEKEEPER__ROUTES__FILE="$WORK/routes.yaml" GATEKEEPER__VERIFY__URL="http://127.0.0.1:$VERIFY" \
 GATEKEEPER__VERIFY__CACHE_TTL_SECS=3600 GATEKEEPER__TELEMETRY__LOG_FILTER=warn \
-  "$BIN" >"$WORK/logs/gatekeeper.log" 2>&1 & PIDS+=("$!"); GK_PID=$!
+  setsid "$BIN" >"$WORK/logs/gatekeeper.log" 2>&1 </dev/null & PIDS+=("$!"); GK_PID=$!
 wait_ok "http://127.0.0.1:$ORIGIN/json"; wait_ok "http://127.0.0.1:$PROXY/json"
 wait_ok "http://127.0.0.1:$GK/pass/json"; wait_ok -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$GK/token/json"
+# setsid ran the gatekeeper in its own place (no fork): its CPU is read from this pid.
+[ "$(cat "/proc/$GK_PID/comm")" = gatekeeper ] || { log "pid $GK_PID is not the gatekeeper"; exit 1; }
 
 log "c=$CONNS: nginx proxy, gatekeeper pass-through, gatekeeper token+scope"
 bench nginx_proxy "http://127.0.0.1:$PROXY/json" "$CONNS" "$DUR" "$PROXY_PIDS" "$ORIGIN_PIDS"
