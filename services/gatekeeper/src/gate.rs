@@ -21,7 +21,7 @@ pub struct Inbound<'a> {
     pub raw_path: &'a str,
     pub query: &'a str,
     /// Every `Authorization` header value (more than one is refused).
-    pub authorization: Vec<&'a [u8]>,
+    pub authorization: &'a [&'a [u8]],
     /// The `authorization` cookie, read only on routes that allow it.
     pub cookie: Option<String>,
     pub api_key: Option<&'a str>,
@@ -301,7 +301,7 @@ fn unauthenticated(message: impl Into<std::borrow::Cow<'static, str>>) -> ApiErr
 /// only where the route allows it and no header was sent (the reference let it win, W8).
 fn bearer_token<'a>(inb: &'a Inbound<'_>, route: &Route) -> Result<&'a str, Stop> {
     let no_token = || Stop::new(unauthenticated(NO_TOKEN), "unauthenticated", Some(route));
-    let token = match inb.authorization.as_slice() {
+    let token = match inb.authorization {
         [] => match (&inb.cookie, route.cookie) {
             (Some(c), true) => c.strip_prefix("Bearer ").unwrap_or(c),
             _ => return Err(no_token()),

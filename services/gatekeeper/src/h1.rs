@@ -190,10 +190,34 @@ async fn within<F: Future>(
     }
 }
 
-/// The request's identifiers, set upstream and on the answer.
-struct Ids {
-    request_id: HeaderValue,
-    traceparent: HeaderValue,
+/// The request's identifiers, set upstream and on the answer (kept as bytes: no allocation).
+struct Ids<'b> {
+    /// The caller's, when sane; else `new_id`.
+    caller_id: Option<&'b str>,
+    new_id: [u8; 36],
+    traceparent: [u8; 55],
+}
+
+impl<'b> Ids<'b> {
+    fn new(request_id: Option<&'b [u8]>, traceparent: Option<&[u8]>) -> Self {
+        let caller_id = proxy::sane_request_id(request_id);
+        let mut new_id = [0u8; 36];
+        if caller_id.is_none() {
+            proxy::new_request_id(&mut new_id);
+        }
+        Ids {
+            caller_id,
+            new_id,
+            traceparent: proxy::traceparent_bytes(traceparent),
+        }
+    }
+
+    fn request_id(&self) -> &str {
+        match self.caller_id {
+            Some(id) => id,
+            None => std::str::from_utf8(&self.new_id).unwrap_or("-"),
+        }
+    }
 }
 
 async fn exchange(c: &Conn, stream: &mut TcpStream, read: &[u8], bufs: &mut Buffers) -> Step {
@@ -215,7 +239,7 @@ async fn exchange(c: &Conn, stream: &mut TcpStream, read: &[u8], bufs: &mut Buff
     {
         return Step::Hyper;
     }
-    let Some(mut scan) = Scan::of(req.headers) else {
+    let Some(scan) = Scan::of(req.headers) else {
         return Step::Hyper;
     };
     let body_len = scan.content_length.unwrap_or(0);
@@ -234,25 +258,23 @@ async fn exchange(c: &Conn, stream: &mut TcpStream, read: &[u8], bufs: &mut Buff
     if !table.all_plain && !plain_route(&table, method, raw_path) {
         return Step::Hyper;
     }
-    let ids = Ids {
-        request_id: proxy::request_id(scan.request_id),
-        traceparent: proxy::traceparent(scan.traceparent),
-    };
+    let ids = Ids::new(scan.request_id, scan.traceparent);
     let decided = {
         let inbound = Inbound {
             method,
             raw_path,
             query: query.unwrap_or(""),
-            authorization: std::mem::take(&mut scan.authorization),
+            authorization: scan.authorization(),
             cookie: proxy::cookie_value(scan.cookies.iter().copied(), "authorization"),
             api_key: scan.api_key.and_then(header_str),
-            request_id: ids.request_id.to_str().unwrap_or_default(),
+            request_id: ids.request_id(),
         };
         gate::decide(&table, &c.gate.deps(), &inbound, &mut Trace::default()).await
     };
     let request = Request {
         method,
         query,
+        head: &read[..head_len],
         headers: req.headers,
         scan: &scan,
         body: &read[head_len..used],
@@ -267,7 +289,9 @@ async fn exchange(c: &Conn, stream: &mut TcpStream, read: &[u8], bufs: &mut Buff
         Err(stop) => {
             let host = scan.host.and_then(header_str);
             let url = proxy::meta_url(c.peer.scheme, host, raw_path);
-            let answer = proxy::own_answer(&c.gate, url, &ids.request_id, stop);
+            let request_id =
+                HeaderValue::from_str(ids.request_id()).unwrap_or(HeaderValue::from_static("-"));
+            let answer = proxy::own_answer(&c.gate, url, &request_id, stop);
             own_reply(answer, &ids, method == "HEAD", &mut bufs.reply);
             match stream.write_all(&bufs.reply).await {
                 Ok(()) => Step::Done {
@@ -297,7 +321,9 @@ fn plain_route(table: &RouteTable, method: &str, raw_path: &str) -> bool {
 struct Scan<'b> {
     content_length: Option<usize>,
     host: Option<&'b [u8]>,
-    authorization: Vec<&'b [u8]>,
+    /// The first two `Authorization` values (a second one is refused) and how many came.
+    authorizations: [&'b [u8]; 2],
+    authorization_count: usize,
     cookies: Vec<&'b [u8]>,
     api_key: Option<&'b [u8]>,
     request_id: Option<&'b [u8]>,
@@ -329,7 +355,12 @@ impl<'b> Scan<'b> {
                 b"x-forwarded-for" => s.forwarded_for.push(v),
                 b"x-forwarded-proto" => first(&mut s.forwarded_proto, v),
                 b"x-forwarded-host" => first(&mut s.forwarded_host, v),
-                b"authorization" => s.authorization.push(v),
+                b"authorization" => {
+                    if let Some(slot) = s.authorizations.get_mut(s.authorization_count) {
+                        *slot = v;
+                    }
+                    s.authorization_count += 1;
+                }
                 b"cookie" => s.cookies.push(v),
                 b"api-key" => first(&mut s.api_key, v),
                 _ => {}
@@ -339,6 +370,12 @@ impl<'b> Scan<'b> {
             }
         }
         Some(s)
+    }
+}
+
+impl<'b> Scan<'b> {
+    fn authorization(&self) -> &[&'b [u8]] {
+        &self.authorizations[..self.authorization_count.min(2)]
     }
 }
 
@@ -366,6 +403,8 @@ fn digits(v: &[u8]) -> Option<usize> {
 struct Request<'r, 'b> {
     method: &'b str,
     query: Option<&'b str>,
+    /// The head as it came, which `headers` point into.
+    head: &'b [u8],
     headers: &'r [httparse::Header<'b>],
     scan: &'r Scan<'b>,
     body: &'b [u8],
@@ -385,7 +424,7 @@ async fn forward(
     stream: &mut TcpStream,
     req: &Request<'_, '_>,
     passed: &Passed<'_>,
-    ids: &Ids,
+    ids: &Ids<'_>,
     bufs: &mut Buffers,
 ) -> Result<Relayed, Stop> {
     let route = passed.route;
@@ -457,7 +496,7 @@ fn upstream_request(
     route: &Route,
     target: &str,
     passed: &Passed<'_>,
-    ids: &Ids,
+    ids: &Ids<'_>,
     out: &mut Vec<u8>,
 ) {
     let scan = req.scan;
@@ -467,17 +506,13 @@ fn upstream_request(
     out.extend_from_slice(target.as_bytes());
     out.extend_from_slice(b" HTTP/1.1\r\n");
     put(out, "host", route.origin.host.as_bytes());
-    for (i, h) in req.headers.iter().enumerate() {
-        if scan.keep & (1 << i) != 0 {
-            put(out, h.name, h.value);
-        }
-    }
+    copy_lines(out, req.head, req.headers, scan.keep);
     if scan.content_length.is_some() {
         let mut n = [0u8; 20];
         put(out, "content-length", format_usize(req.body.len(), &mut n));
     }
-    put(out, "x-request-id", ids.request_id.as_bytes());
-    put(out, "traceparent", ids.traceparent.as_bytes());
+    put(out, "x-request-id", ids.request_id().as_bytes());
+    put(out, "traceparent", &ids.traceparent);
     let to_value = |v: &[u8]| HeaderValue::from_bytes(v).ok();
     let forwarded = Forwarded::new(
         &c.peer,
@@ -498,6 +533,57 @@ fn upstream_request(
     }
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(req.body);
+}
+
+/// Appends the header lines of `head` whose bit is set in `keep`, unchanged. Lines that follow
+/// each other go in one copy when the head ends its lines with CRLF (as nearly all do); else
+/// each line is written anew.
+fn copy_lines(out: &mut Vec<u8>, head: &[u8], headers: &[httparse::Header<'_>], keep: u128) {
+    let kept = |i: usize| keep & (1 << i) != 0;
+    let before = out.len();
+    if !head.ends_with(b"\r\n\r\n") || !copy_runs(out, head, headers, kept) {
+        out.truncate(before);
+        for (i, h) in headers.iter().enumerate() {
+            if kept(i) {
+                put(out, h.name, h.value);
+            }
+        }
+    }
+}
+
+/// The runs of kept lines: a line runs from its name to the next line's name, the last one to
+/// the empty line. False (with part written) if a name is not where a line of `head` can start.
+fn copy_runs(
+    out: &mut Vec<u8>,
+    head: &[u8],
+    headers: &[httparse::Header<'_>],
+    kept: impl Fn(usize) -> bool,
+) -> bool {
+    let end = head.len() - 2;
+    let base = head.as_ptr() as usize;
+    let mut run: Option<usize> = None;
+    let mut last = 0;
+    for (i, h) in headers.iter().enumerate() {
+        let Some(start) = (h.name.as_ptr() as usize)
+            .checked_sub(base)
+            .filter(|&s| s >= last && s < end)
+        else {
+            return false;
+        };
+        last = start;
+        match (kept(i), run) {
+            (true, None) => run = Some(start),
+            (false, Some(from)) => {
+                out.extend_from_slice(&head[from..start]);
+                run = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(from) = run {
+        out.extend_from_slice(&head[from..end]);
+    }
+    true
 }
 
 fn put(out: &mut Vec<u8>, name: &str, value: &[u8]) {
@@ -521,7 +607,7 @@ fn format_usize(mut n: usize, buf: &mut [u8; 20]) -> &[u8] {
 
 /// What the answer's head needs from the request.
 struct Reply<'a> {
-    ids: &'a Ids,
+    ids: &'a Ids<'a>,
     head_only: bool,
 }
 
@@ -597,7 +683,8 @@ async fn round_trip(
                         conn.read.advance(n);
                         continue;
                     }
-                    let answer = reply_head(&res, reply, head).map_err(|e| (false, e))?;
+                    let answer =
+                        reply_head(&res, &conn.read[..n], reply, head).map_err(|e| (false, e))?;
                     conn.read.advance(n);
                     return Ok(answer);
                 }
@@ -625,6 +712,7 @@ async fn round_trip(
 /// hop's; `Date` when the upstream sent none, as hyper does.
 fn reply_head(
     res: &httparse::Response<'_, '_>,
+    raw: &[u8],
     reply: &Reply<'_>,
     out: &mut Vec<u8>,
 ) -> Result<Answer, SendError> {
@@ -694,27 +782,24 @@ fn reply_head(
         .and_then(|s| s.canonical_reason());
     out.extend_from_slice(reason.unwrap_or(res.reason.unwrap_or_default()).as_bytes());
     out.extend_from_slice(b"\r\n");
-    for (i, h) in res.headers.iter().enumerate() {
-        if dropped & (1 << i) != 0 {
-            continue;
-        }
-        // Rare: a `Transfer-Encoding` beside a length, or `Connection` naming headers.
-        if encoded || !listed.is_empty() {
+    // Rare: a `Transfer-Encoding` beside a length, or `Connection` naming headers.
+    if encoded || !listed.is_empty() {
+        for (i, h) in res.headers.iter().enumerate() {
             let name = lowercase(h.name, &mut lower).unwrap_or_default();
             if (encoded && name == b"content-length") || listed.iter().any(|l| l == name) {
-                continue;
+                dropped |= 1 << i;
             }
         }
-        put(out, h.name, h.value);
     }
+    copy_lines(out, raw, res.headers, !dropped);
     if framing == Framing::Chunked {
         put(out, "transfer-encoding", b"chunked");
     }
     if !dated {
         with_date(|date| put(out, "date", date));
     }
-    put(out, "x-request-id", reply.ids.request_id.as_bytes());
-    put(out, "traceparent", reply.ids.traceparent.as_bytes());
+    put(out, "x-request-id", reply.ids.request_id().as_bytes());
+    put(out, "traceparent", &reply.ids.traceparent);
     if framing == Framing::UntilClose {
         put(out, "connection", b"close");
     }
@@ -893,8 +978,8 @@ fn own_reply(answer: http::Response<ResBody>, ids: &Ids, head_only: bool, out: &
     let mut n = [0u8; 20];
     put(out, "content-length", format_usize(body.len(), &mut n));
     with_date(|date| put(out, "date", date));
-    put(out, "x-request-id", ids.request_id.as_bytes());
-    put(out, "traceparent", ids.traceparent.as_bytes());
+    put(out, "x-request-id", ids.request_id().as_bytes());
+    put(out, "traceparent", &ids.traceparent);
     out.extend_from_slice(b"\r\n");
     if !head_only {
         out.extend_from_slice(&body);
@@ -925,6 +1010,26 @@ fn with_date<R>(f: impl FnOnce(&[u8]) -> R) -> R {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kept_header_lines_are_copied_as_they_came() {
+        let lines = |head: &[u8], keep: u128| {
+            let mut headers = [httparse::EMPTY_HEADER; 8];
+            let mut req = httparse::Request::new(&mut headers);
+            assert!(req.parse(head).unwrap().is_complete());
+            let mut out = Vec::new();
+            copy_lines(&mut out, head, req.headers, keep);
+            String::from_utf8(out).unwrap()
+        };
+        let crlf = b"GET / HTTP/1.1\r\nA: 1\r\nB:  two \r\nC: 3\r\nD: 4\r\n\r\n";
+        assert_eq!(lines(crlf, 0b1111), "A: 1\r\nB:  two \r\nC: 3\r\nD: 4\r\n");
+        assert_eq!(lines(crlf, 0b1001), "A: 1\r\nD: 4\r\n");
+        assert_eq!(lines(crlf, 0b0110), "B:  two \r\nC: 3\r\n");
+        assert_eq!(lines(crlf, 0), "");
+        // Bare LF line ends: each kept line written anew, with CRLF.
+        let lf = b"GET / HTTP/1.1\nA: 1\nB: 2\nC: 3\n\n";
+        assert_eq!(lines(lf, 0b101), "A: 1\r\nC: 3\r\n");
+    }
 
     #[test]
     fn chunked_bodies_end_where_the_last_chunk_and_trailers_do() {

@@ -84,11 +84,12 @@ pub async fn explain(
     let (path, query) = body.path.split_once('?').unwrap_or((&body.path, ""));
     let authorization = body.token.as_ref().map(|t| format!("Bearer {t}"));
     let request_id = uuid::Uuid::new_v4().to_string();
+    let authorization: Vec<&[u8]> = authorization.iter().map(|a| a.as_bytes()).collect();
     let inbound = Inbound {
         method: method.as_str(),
         raw_path: path,
         query,
-        authorization: authorization.iter().map(|a| a.as_bytes()).collect(),
+        authorization: &authorization,
         cookie: None,
         api_key: body.api_key.as_deref(),
         request_id: &request_id,

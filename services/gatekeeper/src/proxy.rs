@@ -78,23 +78,35 @@ pub fn is_identity_header(name: &[u8]) -> bool {
 }
 
 /// A new request id: a UUID, hyphenated.
-fn new_request_id() -> HeaderValue {
-    let mut buf = [0u8; 36];
-    let id = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf);
-    HeaderValue::from_str(id).unwrap_or(HeaderValue::from_static("-"))
+pub(crate) fn new_request_id(buf: &mut [u8; 36]) -> &str {
+    uuid::Uuid::new_v4().hyphenated().encode_lower(buf)
+}
+
+/// The caller's `x-request-id` when it is sane.
+pub(crate) fn sane_request_id(inbound: Option<&[u8]>) -> Option<&str> {
+    inbound
+        .and_then(|v| std::str::from_utf8(v).ok())
+        .filter(|v| is_sane_request_id(v))
 }
 
 /// The caller's `x-request-id` when it is sane, else a new one.
 pub(crate) fn request_id(inbound: Option<&[u8]>) -> HeaderValue {
-    inbound
-        .filter(|v| std::str::from_utf8(v).is_ok_and(is_sane_request_id))
-        .and_then(|v| HeaderValue::from_bytes(v).ok())
-        .unwrap_or_else(new_request_id)
+    let mut buf = [0u8; 36];
+    let id = match sane_request_id(inbound) {
+        Some(id) => id,
+        None => new_request_id(&mut buf),
+    };
+    HeaderValue::from_str(id).unwrap_or(HeaderValue::from_static("-"))
 }
 
 /// W3C trace context: keep the caller's trace id when its `traceparent` is well formed, with a
 /// new parent id for this hop; else start a trace.
 pub(crate) fn traceparent(inbound: Option<&[u8]>) -> HeaderValue {
+    HeaderValue::from_bytes(&traceparent_bytes(inbound)).unwrap_or(HeaderValue::from_static("-"))
+}
+
+/// [`traceparent`]'s value as bytes (all ASCII).
+pub(crate) fn traceparent_bytes(inbound: Option<&[u8]>) -> [u8; 55] {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     // 00-<32 hex trace id>-<16 hex parent id>-01
     let mut out = *b"00-00000000000000000000000000000000-0000000000000000-01";
@@ -126,7 +138,7 @@ pub(crate) fn traceparent(inbound: Option<&[u8]>) -> HeaderValue {
     for (i, o) in out[36..52].iter_mut().enumerate() {
         *o = HEX[((span >> (60 - 4 * i)) & 0xf) as usize];
     }
-    HeaderValue::from_bytes(&out).unwrap_or(HeaderValue::from_static("-"))
+    out
 }
 
 /// The connection's other end, as this hop sees it: its address, that address as the last
@@ -215,16 +227,17 @@ pub async fn handle(
         Some(res) => res,
         None => {
             let decided = {
+                let authorization: Vec<&[u8]> = req
+                    .headers()
+                    .get_all(header::AUTHORIZATION)
+                    .iter()
+                    .map(|v| v.as_bytes())
+                    .collect();
                 let inbound = Inbound {
                     method: req.method().as_str(),
                     raw_path: req.uri().path(),
                     query: req.uri().query().unwrap_or(""),
-                    authorization: req
-                        .headers()
-                        .get_all(header::AUTHORIZATION)
-                        .iter()
-                        .map(|v| v.as_bytes())
-                        .collect(),
+                    authorization: &authorization,
                     cookie: cookie_value(
                         req.headers()
                             .get_all(header::COOKIE)
