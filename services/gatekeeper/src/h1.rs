@@ -218,6 +218,14 @@ impl<'b> Ids<'b> {
             None => std::str::from_utf8(&self.new_id).unwrap_or("-"),
         }
     }
+
+    /// [`Self::request_id`] for writing (no UTF-8 check on the new one: it is ASCII).
+    fn request_id_bytes(&self) -> &[u8] {
+        match self.caller_id {
+            Some(id) => id.as_bytes(),
+            None => &self.new_id,
+        }
+    }
 }
 
 async fn exchange(c: &Conn, stream: &mut TcpStream, read: &[u8], bufs: &mut Buffers) -> Step {
@@ -511,20 +519,23 @@ fn upstream_request(
         let mut n = [0u8; 20];
         put(out, "content-length", format_usize(req.body.len(), &mut n));
     }
-    put(out, "x-request-id", ids.request_id().as_bytes());
+    put(out, "x-request-id", ids.request_id_bytes());
     put(out, "traceparent", &ids.traceparent);
     let to_value = |v: &[u8]| HeaderValue::from_bytes(v).ok();
+    // The caller's own Host is written from its bytes below when no trusted proxy named one.
     let forwarded = Forwarded::new(
         &c.peer,
         scan.forwarded_for.iter().copied(),
         scan.forwarded_proto,
         scan.forwarded_host.and_then(to_value).as_ref(),
-        scan.host.and_then(to_value),
+        None,
     );
     put(out, "x-forwarded-for", forwarded.for_.as_bytes());
     put(out, "x-forwarded-proto", forwarded.proto.as_bytes());
-    if let Some(host) = &forwarded.host {
-        put(out, "x-forwarded-host", host.as_bytes());
+    match (&forwarded.host, scan.host) {
+        (Some(host), _) => put(out, "x-forwarded-host", host.as_bytes()),
+        (None, Some(own)) => put(out, "x-forwarded-host", own),
+        (None, None) => {}
     }
     if let Some(id) = &passed.identity {
         for (name, value) in id.headers.iter() {
@@ -798,7 +809,7 @@ fn reply_head(
     if !dated {
         with_date(|date| put(out, "date", date));
     }
-    put(out, "x-request-id", reply.ids.request_id().as_bytes());
+    put(out, "x-request-id", reply.ids.request_id_bytes());
     put(out, "traceparent", &reply.ids.traceparent);
     if framing == Framing::UntilClose {
         put(out, "connection", b"close");
@@ -978,7 +989,7 @@ fn own_reply(answer: http::Response<ResBody>, ids: &Ids, head_only: bool, out: &
     let mut n = [0u8; 20];
     put(out, "content-length", format_usize(body.len(), &mut n));
     with_date(|date| put(out, "date", date));
-    put(out, "x-request-id", ids.request_id().as_bytes());
+    put(out, "x-request-id", ids.request_id_bytes());
     put(out, "traceparent", &ids.traceparent);
     out.extend_from_slice(b"\r\n");
     if !head_only {

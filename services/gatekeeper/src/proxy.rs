@@ -763,7 +763,7 @@ fn upstream_headers(
     }
     headers.insert(REQUEST_ID, call.request_id.clone());
     headers.insert(TRACEPARENT, call.traceparent.clone());
-    headers.insert(X_FORWARDED_FOR, forwarded.for_);
+    headers.insert(X_FORWARDED_FOR, forwarded.for_.into_owned());
     headers.insert(X_FORWARDED_PROTO, forwarded.proto);
     if let Some(host) = forwarded.host {
         headers.insert(X_FORWARDED_HOST, host);
@@ -778,17 +778,18 @@ fn upstream_headers(
 
 /// This hop's `x-forwarded-*` values. A trusted proxy's account of the hops before it is
 /// kept; anyone else's is dropped.
-pub(crate) struct Forwarded {
-    pub for_: HeaderValue,
+pub(crate) struct Forwarded<'p> {
+    /// The peer's own entry when no trusted proxy came before it (borrowed: most requests).
+    pub for_: std::borrow::Cow<'p, HeaderValue>,
     pub proto: HeaderValue,
     pub host: Option<HeaderValue>,
 }
 
-impl Forwarded {
+impl<'p> Forwarded<'p> {
     /// From the caller's `x-forwarded-for` values (all), `-proto` and `-host` (the first of
     /// each) and its own `Host`.
     pub(crate) fn new<'v>(
-        peer: &Peer,
+        peer: &'p Peer,
         prior_for: impl Iterator<Item = &'v [u8]>,
         proto: Option<&[u8]>,
         host: Option<&HeaderValue>,
@@ -796,7 +797,7 @@ impl Forwarded {
     ) -> Self {
         if !peer.trusted {
             return Self {
-                for_: peer.forwarded_for.clone(),
+                for_: std::borrow::Cow::Borrowed(&peer.forwarded_for),
                 proto: HeaderValue::from_static(peer.scheme),
                 host: own_host,
             };
@@ -807,10 +808,12 @@ impl Forwarded {
             v.extend_from_slice(b", ");
         }
         let for_ = if v.is_empty() {
-            peer.forwarded_for.clone()
+            std::borrow::Cow::Borrowed(&peer.forwarded_for)
         } else {
             v.extend_from_slice(peer.forwarded_for.as_bytes());
-            HeaderValue::from_bytes(&v).unwrap_or_else(|_| peer.forwarded_for.clone())
+            std::borrow::Cow::Owned(
+                HeaderValue::from_bytes(&v).unwrap_or_else(|_| peer.forwarded_for.clone()),
+            )
         };
         let proto = match proto {
             Some(b"https") => HeaderValue::from_static("https"),
