@@ -211,15 +211,25 @@ async fn every_403() {
 #[tokio::test(flavor = "multi_thread")]
 async fn cached_until_purged_then_revocation_shows() {
     let Setup { w, gw, .. } = setup().await;
-    let (token, _) = w.access().await;
-    let ok = || async {
-        gw.authed(&w, &token, Method::GET, "/echo/read")
+    let call = |token: &str| {
+        let req = gw.authed(&w, token, Method::GET, "/echo/read");
+        async move { req.send().await.unwrap() }
+    };
+    let revoke_all = || async {
+        let res = w
+            .app
+            .auth_req(
+                Method::DELETE,
+                &format!("/admin/tokens?user_ids={}", w.user),
+            )
             .send()
             .await
-            .unwrap()
+            .unwrap();
+        assert!(res.status().is_success(), "{}", res.status());
     };
-    assert_eq!(ok().await.status(), 200);
-    assert_eq!(ok().await.status(), 200);
+    let (token, _) = w.access().await;
+    assert_eq!(call(&token).await.status(), 200);
+    assert_eq!(call(&token).await.status(), 200);
     let metrics = gw.metrics().await;
     assert!(
         metrics.contains("gatekeeper_verify_cache_total{result=\"hit\"} 1"),
@@ -227,45 +237,21 @@ async fn cached_until_purged_then_revocation_shows() {
     );
     assert!(metrics.contains("gatekeeper_verify_cache_total{result=\"miss\"} 1"));
     // Revoked in auth-token: the cached answer still serves until purged.
-    let res = w
-        .app
-        .auth_req(
-            Method::DELETE,
-            &format!("/admin/tokens?user_ids={}", w.user),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert!(res.status().is_success(), "{}", res.status());
-    assert_eq!(ok().await.status(), 200);
+    revoke_all().await;
+    assert_eq!(call(&token).await.status(), 200);
     gw.purge(&token).await;
-    assert_401(ok().await, "Invalid access token").await;
+    assert_401(call(&token).await, "Invalid access token").await;
     // Purge everything: a bad body is a 422, nothing purged.
     let res = gw.ops_post("/cache/purge", json!({"nothing": true})).await;
     assert_eq!(res.status(), 422);
     // A fresh token, cached, then revoked: it serves until everything is purged.
     let (token, _) = w.access().await;
-    let ok = || async {
-        gw.authed(&w, &token, Method::GET, "/echo/read")
-            .send()
-            .await
-            .unwrap()
-    };
-    assert_eq!(ok().await.status(), 200);
-    let res = w
-        .app
-        .auth_req(
-            Method::DELETE,
-            &format!("/admin/tokens?user_ids={}", w.user),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert!(res.status().is_success(), "{}", res.status());
-    assert_eq!(ok().await.status(), 200);
+    assert_eq!(call(&token).await.status(), 200);
+    revoke_all().await;
+    assert_eq!(call(&token).await.status(), 200);
     let res = gw.ops_post("/cache/purge", json!({"all": true})).await;
     assert_eq!(json_of(res).await["data"]["purged"], "all");
-    assert_401(ok().await, "Invalid access token").await;
+    assert_401(call(&token).await, "Invalid access token").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
