@@ -563,7 +563,9 @@ fn copy_lines(out: &mut Vec<u8>, head: &[u8], headers: &[httparse::Header<'_>], 
 }
 
 /// The runs of kept lines: a line runs from its name to the next line's name, the last one to
-/// the empty line. False (with part written) if a name is not where a line of `head` can start.
+/// the empty line. False (with part written) if a name does not start a line right after a
+/// CRLF: a bare LF anywhere sends every line through [`put`] instead, so the upstream never
+/// sees a line end this hop did not write.
 fn copy_runs(
     out: &mut Vec<u8>,
     head: &[u8],
@@ -577,7 +579,7 @@ fn copy_runs(
     for (i, h) in headers.iter().enumerate() {
         let Some(start) = (h.name.as_ptr() as usize)
             .checked_sub(base)
-            .filter(|&s| s >= last && s < end)
+            .filter(|&s| s >= last && s < end && head.get(s.wrapping_sub(2)..s) == Some(b"\r\n"))
         else {
             return false;
         };
@@ -1037,9 +1039,11 @@ mod tests {
         assert_eq!(lines(crlf, 0b1001), "A: 1\r\nD: 4\r\n");
         assert_eq!(lines(crlf, 0b0110), "B:  two \r\nC: 3\r\n");
         assert_eq!(lines(crlf, 0), "");
-        // Bare LF line ends: each kept line written anew, with CRLF.
+        // Bare LF line ends, all or some: each kept line written anew, with CRLF.
         let lf = b"GET / HTTP/1.1\nA: 1\nB: 2\nC: 3\n\n";
         assert_eq!(lines(lf, 0b101), "A: 1\r\nC: 3\r\n");
+        let mixed = b"GET / HTTP/1.1\r\nA: 1\nX-Consumer-Id: no\r\nC: 3\r\n\r\n";
+        assert_eq!(lines(mixed, 0b101), "A: 1\r\nC: 3\r\n");
     }
 
     #[test]
