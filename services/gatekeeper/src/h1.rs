@@ -218,14 +218,6 @@ impl<'b> Ids<'b> {
             None => std::str::from_utf8(&self.new_id).unwrap_or("-"),
         }
     }
-
-    /// [`Self::request_id`] for writing (no UTF-8 check on the new one: it is ASCII).
-    fn request_id_bytes(&self) -> &[u8] {
-        match self.caller_id {
-            Some(id) => id.as_bytes(),
-            None => &self.new_id,
-        }
-    }
 }
 
 async fn exchange(c: &Conn, stream: &mut TcpStream, read: &[u8], bufs: &mut Buffers) -> Step {
@@ -379,9 +371,7 @@ impl<'b> Scan<'b> {
         }
         Some(s)
     }
-}
 
-impl<'b> Scan<'b> {
     fn authorization(&self) -> &[&'b [u8]] {
         &self.authorizations[..self.authorization_count.min(2)]
     }
@@ -519,7 +509,7 @@ fn upstream_request(
         let mut n = [0u8; 20];
         put(out, "content-length", format_usize(req.body.len(), &mut n));
     }
-    put(out, "x-request-id", ids.request_id_bytes());
+    put(out, "x-request-id", ids.request_id().as_bytes());
     put(out, "traceparent", &ids.traceparent);
     let to_value = |v: &[u8]| HeaderValue::from_bytes(v).ok();
     // The caller's own Host is written from its bytes below when no trusted proxy named one.
@@ -811,7 +801,7 @@ fn reply_head(
     if !dated {
         with_date(|date| put(out, "date", date));
     }
-    put(out, "x-request-id", reply.ids.request_id_bytes());
+    put(out, "x-request-id", reply.ids.request_id().as_bytes());
     put(out, "traceparent", &reply.ids.traceparent);
     if framing == Framing::UntilClose {
         put(out, "connection", b"close");
@@ -991,7 +981,7 @@ fn own_reply(answer: http::Response<ResBody>, ids: &Ids, head_only: bool, out: &
     let mut n = [0u8; 20];
     put(out, "content-length", format_usize(body.len(), &mut n));
     with_date(|date| put(out, "date", date));
-    put(out, "x-request-id", ids.request_id_bytes());
+    put(out, "x-request-id", ids.request_id().as_bytes());
     put(out, "traceparent", &ids.traceparent);
     out.extend_from_slice(b"\r\n");
     if !head_only {

@@ -73,28 +73,33 @@ impl GateMetrics {
     }
 
     pub fn request(&self, route: &str, status: u16, decision: &str) {
+        self.request_counter(route, status, decision).inc();
+    }
+    fn request_counter(&self, route: &str, status: u16, decision: &str) -> IntCounter {
         let mut buf = [0u8; 3];
         self.requests
             .with_label_values(&[route, status_label(status, &mut buf), decision])
-            .inc();
     }
     /// [`Self::request`], through the counter a connection used last: a connection mostly
     /// repeats one route and status, and the labelled lookup (three labels hashed) is skipped.
-    pub fn request_on(&self, last: &mut LastCounter, route: &str, status: u16, decision: &str) {
+    pub fn request_on(
+        &self,
+        last: &mut LastCounter,
+        route: &str,
+        status: u16,
+        decision: &'static str,
+    ) {
         if let Some((r, s, d, counter)) = &last.0
             && *s == status
-            && d == decision
+            && *d == decision
             && r == route
         {
             counter.inc();
             return;
         }
-        let mut buf = [0u8; 3];
-        let counter =
-            self.requests
-                .with_label_values(&[route, status_label(status, &mut buf), decision]);
+        let counter = self.request_counter(route, status, decision);
         counter.inc();
-        last.0 = Some((route.to_owned(), status, decision.to_owned(), counter));
+        last.0 = Some((route.to_owned(), status, decision, counter));
     }
     pub fn verify_latency(&self, outcome: &str, d: Duration) {
         self.verify
@@ -122,7 +127,7 @@ impl GateMetrics {
 
 /// The request counter a connection used last, with its route, status and decision labels.
 #[derive(Default)]
-pub struct LastCounter(Option<(String, u16, String, IntCounter)>);
+pub struct LastCounter(Option<(String, u16, &'static str, IntCounter)>);
 
 /// The three digits of a status without allocating.
 fn status_label(status: u16, buf: &mut [u8; 3]) -> &str {
