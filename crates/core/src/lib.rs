@@ -9,6 +9,7 @@
 pub mod client_type;
 pub mod credentials;
 pub mod envelope;
+pub mod identity_signature;
 pub mod ids;
 pub mod paging;
 pub mod password;

@@ -1,11 +1,19 @@
 //! The caller the gatekeeper vouches for. The gatekeeper strips every inbound copy of these
-//! headers and sets them from auth-token's verify answer, so services trust them as they are;
-//! the services' own ports must only be reachable from the gatekeeper (as in the reference).
+//! headers, sets them from auth-token's verify answer and signs them
+//! ([`ehealth_core::identity_signature`]). When the service has a signing key (app data
+//! [`SignatureVerifier`]), [`Caller`] and [`ConsumerId`] believe them only under a valid, recent
+//! signature over this very request; without a key they are believed as they come.
+//!
+//! [`Actor`] is the other kind of `x-consumer-id`: the operator's account of who acts, on the
+//! internal APIs, which the admin credential authenticates ([`crate::admin`]); it is not signed.
 
 use std::future::{Ready, ready};
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
+use ehealth_core::identity_signature::{
+    SIGNATURE_HEADER, SIGNED_HEADERS, SignatureError, SignatureVerifier,
+};
 use ehealth_core::{ClientId, InvalidEntry, UserId};
 use serde::Deserialize;
 
@@ -43,6 +51,57 @@ fn invalid(header: &'static str) -> ApiError {
     ])
 }
 
+/// The signature check: only when a key is configured, and only once the identity headers the
+/// extractor needs are known to be there (their absence keeps its own message).
+fn check_signature(req: &HttpRequest) -> Result<(), ApiError> {
+    let Some(verifier) = req.app_data::<SignatureVerifier>() else {
+        return Ok(());
+    };
+    if !verifier.is_enabled() {
+        return Ok(());
+    }
+    let headers = req.headers();
+    let values = SIGNED_HEADERS.map(|name| headers.get(name).map(|v| v.as_bytes()));
+    let target = req
+        .uri()
+        .path_and_query()
+        .map_or(req.path(), |p| p.as_str());
+    let now = chrono::Utc::now().timestamp();
+    verifier
+        .verify(
+            now,
+            req.method().as_str().as_bytes(),
+            target.as_bytes(),
+            values,
+            headers.get(SIGNATURE_HEADER).map(|v| v.as_bytes()),
+        )
+        .map_err(|e| match e {
+            SignatureError::Missing => missing(SIGNATURE_HEADER),
+            SignatureError::Expired => {
+                ApiError::access_denied("Expired header x-consumer-signature").with_invalid(vec![
+                    InvalidEntry::header(
+                        SIGNATURE_HEADER,
+                        "expired",
+                        "the identity signature is too old",
+                    ),
+                ])
+            }
+            SignatureError::Malformed | SignatureError::Mismatch => invalid(SIGNATURE_HEADER),
+        })
+}
+
+fn user_id_header(req: &HttpRequest) -> Result<&str, ApiError> {
+    req.headers()
+        .get(CONSUMER_ID)
+        .ok_or_else(|| missing(CONSUMER_ID))?
+        .to_str()
+        .map_err(|_| invalid(CONSUMER_ID))
+}
+
+fn parse_user_id(raw: &str) -> Result<UserId, ApiError> {
+    raw.parse::<UserId>().map_err(|_| invalid(CONSUMER_ID))
+}
+
 impl Caller {
     pub fn from_headers(req: &HttpRequest) -> Result<Self, ApiError> {
         let raw_meta = req
@@ -51,17 +110,12 @@ impl Caller {
             .ok_or_else(|| missing(CONSUMER_METADATA))?
             .to_str()
             .map_err(|_| invalid(CONSUMER_METADATA))?;
+        let raw_user = user_id_header(req)?;
+        check_signature(req)?;
         // Straight into the two fields services read; other keys of the token details are skipped.
         let meta: Metadata =
             serde_json::from_str(raw_meta).map_err(|_| invalid(CONSUMER_METADATA))?;
-        let user_id = req
-            .headers()
-            .get(CONSUMER_ID)
-            .ok_or_else(|| missing(CONSUMER_ID))?
-            .to_str()
-            .ok()
-            .and_then(|v| v.parse::<UserId>().ok())
-            .ok_or_else(|| invalid(CONSUMER_ID))?;
+        let user_id = parse_user_id(raw_user)?;
         Ok(Self {
             user_id,
             client_id: meta.client_id,
@@ -79,8 +133,8 @@ impl FromRequest for Caller {
     }
 }
 
-/// Only the user (`x-consumer-id`), for internal endpoints the auth front-end calls on a user's
-/// behalf (approvals, authorize).
+/// Only the user (`x-consumer-id`, signed by the gatekeeper), for public endpoints that act for
+/// a user without a client context (authorize).
 #[derive(Clone, Copy, Debug)]
 pub struct ConsumerId(pub UserId);
 
@@ -89,17 +143,25 @@ impl FromRequest for ConsumerId {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(
-            req.headers()
-                .get(CONSUMER_ID)
-                .ok_or_else(|| missing(CONSUMER_ID))
-                .and_then(|v| {
-                    v.to_str()
-                        .ok()
-                        .and_then(|v| v.parse::<UserId>().ok())
-                        .map(ConsumerId)
-                        .ok_or_else(|| invalid(CONSUMER_ID))
-                }),
-        )
+        ready((|| {
+            let raw = user_id_header(req)?;
+            check_signature(req)?;
+            parse_user_id(raw).map(ConsumerId)
+        })())
+    }
+}
+
+/// Who acts, on an internal endpoint (`x-consumer-id` as the operator's tooling names it): the
+/// audit actor of registry writes, the user whose approvals are managed. The admin credential
+/// authenticates these calls; the header is not signed.
+#[derive(Clone, Copy, Debug)]
+pub struct Actor(pub UserId);
+
+impl FromRequest for Actor {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(user_id_header(req).and_then(parse_user_id).map(Actor))
     }
 }

@@ -5,10 +5,12 @@
 //! - [`request_context`]: request id and idempotency key, and final rendering of errors;
 //! - [`json`]: request bodies validated against a JSON Schema (422 `invalid[]`);
 //! - [`query`] and [`path`]: query parameters and path ids with the envelope's errors;
-//! - [`caller`]: the identity the gatekeeper vouches for (trusted headers);
+//! - [`caller`]: the identity the gatekeeper vouches for (signed headers);
+//! - [`admin`]: operator credentials on the internal APIs;
 //! - [`settings`], [`telemetry`], [`db`], [`ops`], [`server`]: configuration, logs and traces,
 //!   the DB pool and migrations, health/ready/metrics/openapi/docs, and the HTTP server.
 
+pub mod admin;
 pub mod caller;
 pub mod db;
 pub mod error;
@@ -23,7 +25,7 @@ pub mod server;
 pub mod settings;
 pub mod telemetry;
 
-pub use caller::{Caller, ConsumerId};
+pub use caller::{Actor, Caller, ConsumerId};
 pub use error::{ApiError, ApiResult};
 pub use json::{OptionalJson, RequestSchema, Schemas, ValidatedJson};
 pub use reply::Reply;

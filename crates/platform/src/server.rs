@@ -11,12 +11,14 @@ use actix_web::{App, HttpMessage, HttpServer, web};
 use tracing::Span;
 use tracing_actix_web::{DefaultRootSpanBuilder, RootSpanBuilder, TracingLogger};
 
+use crate::admin::{AdminGuard, require_credentials};
 use crate::json::BodyLimit;
 use crate::metrics::{self, HttpMetrics};
 use crate::ops::{self, OpsState};
 use crate::request_context::{RequestMeta, request_context};
 use crate::settings::ServerSettings;
 use crate::{ApiError, Schemas};
+use ehealth_core::identity_signature::SignatureVerifier;
 
 /// Built once per process and cloned into every worker.
 #[derive(Clone)]
@@ -25,6 +27,10 @@ pub struct Common {
     pub metrics: HttpMetrics,
     pub schemas: Schemas,
     pub body_limit: BodyLimit,
+    /// Who may call which path (operator and service credentials).
+    pub admin: AdminGuard,
+    /// The keys identity headers must be signed with (none: believed unsigned).
+    pub identity: SignatureVerifier,
 }
 
 impl Common {
@@ -41,7 +47,21 @@ impl Common {
             metrics,
             schemas,
             body_limit: BodyLimit(body_limit),
+            admin: AdminGuard::open(),
+            identity: SignatureVerifier::new(Vec::new(), 0),
         })
+    }
+
+    /// Who may call which path.
+    pub fn with_admin(mut self, admin: AdminGuard) -> Self {
+        self.admin = admin;
+        self
+    }
+
+    /// The keys identity headers must be signed with.
+    pub fn with_identity(mut self, identity: SignatureVerifier) -> Self {
+        self.identity = identity;
+        self
     }
 }
 
@@ -109,6 +129,8 @@ pub fn app(
         .app_data(web::Data::new(common.ops))
         .app_data(common.schemas)
         .app_data(common.body_limit)
+        .app_data(common.admin)
+        .app_data(common.identity)
         .app_data(web::Data::new(common.metrics.clone()))
         .app_data(crate::path::path_config())
         .configure(ops::routes)
@@ -117,6 +139,7 @@ pub fn app(
         .default_service(web::to(|| async {
             Err::<actix_web::HttpResponse, _>(ApiError::not_found())
         }))
+        .wrap(from_fn(require_credentials))
         .wrap(common.metrics)
         .wrap(TracingLogger::<RequestSpan>::new())
         .wrap(from_fn(request_context))
@@ -164,17 +187,31 @@ pub struct Prepared {
     pub port: u16,
 }
 
+/// The settings every database-backed service shares, besides its own.
+pub struct ServiceBasics<'a> {
+    pub server: &'a ServerSettings,
+    pub database: &'a crate::settings::DatabaseSettings,
+    pub identity: &'a crate::settings::IdentitySettings,
+}
+
 /// Applies `migrations` (under the advisory lock), builds the pool and the shared pieces, binds.
+/// `access` says who may call which path; services without service tokens use
+/// [`AdminGuard::for_admin_paths`].
 pub async fn prepare(
     service: &str,
-    server: &ServerSettings,
-    database: &crate::settings::DatabaseSettings,
+    basics: ServiceBasics<'_>,
+    access: AdminGuard,
     migrations: diesel_migrations::EmbeddedMigrations,
     lock_key: i64,
     openapi: &utoipa::openapi::OpenApi,
     schemas: Schemas,
 ) -> anyhow::Result<Prepared> {
     use secrecy::ExposeSecret;
+    let ServiceBasics {
+        server,
+        database,
+        identity,
+    } = basics;
     let expected = crate::db::latest_migration(&migrations)?;
     crate::db::run_migrations(
         database.url.expose_secret(),
@@ -186,7 +223,9 @@ pub async fn prepare(
     let pools = crate::db::PoolFactory::new(database, worker_count(server))?;
     let pool = pools.process();
     let ops = OpsState::new(Some((pool.clone(), expected)), openapi)?;
-    let common = Common::new(service, ops, schemas, server.body_limit)?;
+    let common = Common::new(service, ops, schemas, server.body_limit)?
+        .with_admin(access)
+        .with_identity(identity.verifier()?);
     let listener = bind(server)?;
     let port = listener.local_addr()?.port();
     Ok(Prepared {

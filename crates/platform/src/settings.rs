@@ -11,7 +11,15 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-/// Loads `T`. `list_keys` are keys whose environment values are comma-separated lists.
+/// Keys every service reads as comma-separated lists from the environment.
+const SHARED_LIST_KEYS: [&str; 3] = [
+    "admin.tokens",
+    "admin.token_sha256",
+    "identity.signing_keys",
+];
+
+/// Loads `T`. `list_keys` are keys whose environment values are comma-separated lists (besides
+/// the shared `admin.*` and `identity.*` lists).
 pub fn load<T: DeserializeOwned>(
     env_prefix: &str,
     defaults_toml: &str,
@@ -26,11 +34,9 @@ pub fn load<T: DeserializeOwned>(
         .prefix_separator("__")
         .separator("__")
         .try_parsing(true);
-    if !list_keys.is_empty() {
-        env = env.list_separator(",");
-        for key in list_keys {
-            env = env.with_list_parse_key(key);
-        }
+    env = env.list_separator(",");
+    for key in SHARED_LIST_KEYS.iter().chain(list_keys) {
+        env = env.with_list_parse_key(key);
     }
     builder
         .add_source(env)
@@ -106,4 +112,69 @@ pub struct TelemetrySettings {
     /// OTLP/HTTP endpoint (e.g. `http://collector:4318/v1/traces`); traces are exported only when set.
     #[serde(default)]
     pub otlp_endpoint: Option<String>,
+}
+
+/// Operator credentials for the internal APIs (`/admin`, the gatekeeper's ops endpoints): bearer
+/// tokens, two at once during a rotation. Only their SHA-256 is kept once loaded
+/// ([`crate::admin::Credentials`]). Nothing configured: the internal APIs are open, as the
+/// reference's are (tests of one service; every deployment this project ships configures them).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminSettings {
+    /// The tokens themselves (env `<PREFIX>__ADMIN__TOKENS`, comma-separated).
+    #[serde(default)]
+    pub tokens: Vec<SecretString>,
+    /// Or their SHA-256 as 64 hex digits, for a Secret that should not hold the tokens.
+    #[serde(default)]
+    pub token_sha256: Vec<String>,
+}
+
+/// The keys of the gatekeeper's identity signature ([`ehealth_core::identity_signature`]).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentitySettings {
+    /// At least 32 bytes each; comma-separated in the environment. The gatekeeper signs with
+    /// the first; services accept any (old and new during a rotation). Empty: services believe
+    /// identity headers unsigned, and the gatekeeper signs nothing.
+    #[serde(default)]
+    pub signing_keys: Vec<SecretString>,
+    /// How old (or how far ahead) a signature's time may be, in seconds.
+    #[serde(default = "default_signature_max_age")]
+    pub max_age_secs: u64,
+}
+
+impl Default for IdentitySettings {
+    fn default() -> Self {
+        Self {
+            signing_keys: Vec::new(),
+            max_age_secs: default_signature_max_age(),
+        }
+    }
+}
+
+fn default_signature_max_age() -> u64 {
+    30
+}
+
+impl IdentitySettings {
+    pub fn signing_keys(
+        &self,
+    ) -> anyhow::Result<Vec<ehealth_core::identity_signature::SigningKey>> {
+        use secrecy::ExposeSecret;
+        self.signing_keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                ehealth_core::identity_signature::SigningKey::new(k.expose_secret().as_bytes())
+                    .with_context(|| format!("identity.signing_keys[{i}]"))
+            })
+            .collect()
+    }
+
+    pub fn verifier(&self) -> anyhow::Result<ehealth_core::identity_signature::SignatureVerifier> {
+        Ok(ehealth_core::identity_signature::SignatureVerifier::new(
+            self.signing_keys()?,
+            i64::try_from(self.max_age_secs).context("identity.max_age_secs")?,
+        ))
+    }
 }

@@ -4,8 +4,10 @@
 //!   (or the server named by `TEST_DATABASE_URL`);
 //! - [`TestDb`]: a database cloned from a per-store template that is migrated once per process;
 //! - [`redis::RedisServer`]: a throwaway redis-server;
-//! - [`http`]: assertions on the response envelope.
+//! - [`http`]: assertions on the response envelope;
+//! - [`access`]: the test deployment's credentials and an identity signer.
 
+pub mod access;
 pub mod http;
 pub mod pg;
 pub mod redis;

@@ -26,6 +26,21 @@ pub(crate) fn schemas() -> anyhow::Result<platform::Schemas> {
     )
 }
 
+/// Who may call a path: operators everywhere under `/admin`; the gatekeeper's service
+/// credential also on the two verify endpoints.
+fn access(path: &str) -> platform::admin::Access {
+    use platform::admin::{Access, admin_paths};
+    let verify_token = path
+        .strip_prefix("/admin/tokens/")
+        .and_then(|rest| rest.strip_suffix("/verify"))
+        .is_some_and(|token| !token.is_empty() && !token.contains('/'));
+    if verify_token || path == "/admin/api_keys/verify" {
+        Access::AdminOrService
+    } else {
+        admin_paths(path)
+    }
+}
+
 fn configure(cfg: &mut actix_web::web::ServiceConfig, state: startup::AppState) {
     use actix_web::web;
     cfg.app_data(web::Data::new(state))

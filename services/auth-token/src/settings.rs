@@ -1,4 +1,6 @@
-use platform::settings::{DatabaseSettings, ServerSettings, TelemetrySettings};
+use platform::settings::{
+    AdminSettings, DatabaseSettings, IdentitySettings, ServerSettings, TelemetrySettings,
+};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -49,10 +51,29 @@ pub struct Settings {
     pub server: ServerSettings,
     pub database: DatabaseSettings,
     pub telemetry: TelemetrySettings,
+    /// Operator credentials for `/admin` (env `…__ADMIN__TOKENS`, comma-separated).
+    #[serde(default)]
+    pub admin: AdminSettings,
+    /// Keys of the gatekeeper's identity signature (env `…__IDENTITY__SIGNING_KEYS`).
+    #[serde(default)]
+    pub identity: IdentitySettings,
     pub tokens: TokenSettings,
     pub login: LoginSettings,
     pub authorize: AuthorizeSettings,
     pub cleanup: CleanupSettings,
+    /// The gatekeeper's credential for the verify endpoints.
+    #[serde(default)]
+    pub service: ServiceSettings,
+}
+
+/// Service credentials (env `AUTH_TOKEN__SERVICE__TOKENS`, comma-separated): accepted on
+/// `GET /admin/tokens/{token}/verify` and `GET /admin/api_keys/verify` only, so the gatekeeper's
+/// own credential cannot administer anything. Kept only as SHA-256.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceSettings {
+    #[serde(default)]
+    pub tokens: Vec<secrecy::SecretString>,
 }
 
 /// Lifetimes (the reference's `AUTH_*_LIFETIME`).
@@ -92,7 +113,11 @@ pub struct CleanupSettings {
 
 impl Settings {
     pub fn load() -> anyhow::Result<Self> {
-        platform::settings::load(ENV_PREFIX, DEFAULTS, &["authorize.trusted_client_ids"])
+        platform::settings::load(
+            ENV_PREFIX,
+            DEFAULTS,
+            &["authorize.trusted_client_ids", "service.tokens"],
+        )
     }
 
     /// The built-in defaults, without file or environment (tests start from these).

@@ -1,8 +1,9 @@
 use std::sync::Arc;
 
 use platform::Schemas;
+use platform::admin::{AdminGuard, Credentials};
 use platform::db::{DbPool, Reads};
-use platform::server::{Running, prepare};
+use platform::server::{Running, ServiceBasics, prepare};
 use utoipa::OpenApi;
 
 use crate::Settings;
@@ -29,8 +30,16 @@ impl Application {
         let schemas = crate::schemas()?;
         let p = prepare(
             "auth-token",
-            &settings.server,
-            &settings.database,
+            ServiceBasics {
+                server: &settings.server,
+                database: &settings.database,
+                identity: &settings.identity,
+            },
+            AdminGuard::new(
+                Credentials::from_settings(&settings.admin)?,
+                Credentials::of_tokens(&settings.service.tokens)?,
+                crate::access,
+            ),
             mithril_store::MIGRATIONS,
             mithril_store::MIGRATION_LOCK_KEY,
             &ApiDoc::openapi(),

@@ -4,7 +4,7 @@
 
 use actix_web::web;
 use platform::query::QueryParams;
-use platform::{ApiError, ApiResult, ConsumerId, Reply, db};
+use platform::{Actor, ApiError, ApiResult, Reply, db};
 use uuid::Uuid;
 
 use crate::startup::AppState;
@@ -36,7 +36,7 @@ pub async fn roles_of_employee(
     Ok(Reply::unpaged_list(rows))
 }
 
-async fn deactivate(state: &AppState, scope: Scope, actor: ConsumerId) -> ApiResult<Reply> {
+async fn deactivate(state: &AppState, scope: Scope, actor: Actor) -> ApiResult<Reply> {
     let mut conn = db::conn(&state.pool).await?;
     let ids = store::deactivate_all(&mut conn, scope, actor.0.0).await?;
     Ok(Reply::ok(
@@ -49,7 +49,7 @@ async fn deactivate(state: &AppState, scope: Scope, actor: ConsumerId) -> ApiRes
     responses((status = 200, description = "{deactivated, ids}"), (status = 401, body = ehealth_core::ErrorBody)))]
 pub async fn deactivate_for_employee(
     state: web::Data<AppState>,
-    actor: ConsumerId,
+    actor: Actor,
     id: web::Path<Uuid>,
 ) -> ApiResult<Reply> {
     deactivate(&state, Scope::Employee(*id), actor).await
@@ -60,7 +60,7 @@ pub async fn deactivate_for_employee(
     responses((status = 200, description = "{deactivated, ids}"), (status = 401, body = ehealth_core::ErrorBody)))]
 pub async fn deactivate_for_legal_entity(
     state: web::Data<AppState>,
-    actor: ConsumerId,
+    actor: Actor,
     id: web::Path<Uuid>,
 ) -> ApiResult<Reply> {
     deactivate(&state, Scope::LegalEntity(*id), actor).await

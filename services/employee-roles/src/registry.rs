@@ -7,7 +7,7 @@ use actix_http::StatusCode;
 use actix_web::web;
 use chrono::Utc;
 use platform::error::{ConstraintKind, violated_constraint};
-use platform::{ApiError, ApiResult, ConsumerId, Reply, RequestSchema, ValidatedJson, db};
+use platform::{Actor, ApiError, ApiResult, Reply, RequestSchema, ValidatedJson, db};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -107,7 +107,7 @@ fn changes<T: Serialize>(body: &T) -> ApiResult<serde_json::Value> {
               (status = 401, body = ehealth_core::ErrorBody), (status = 422, body = ehealth_core::ErrorBody)))]
 pub async fn put_legal_entity(
     state: web::Data<AppState>,
-    actor: ConsumerId,
+    actor: Actor,
     id: web::Path<Uuid>,
     body: ValidatedJson<LegalEntityBody>,
 ) -> ApiResult<Reply> {
@@ -131,7 +131,7 @@ pub async fn put_legal_entity(
               (status = 422, description = "schema, or $.legal_entity_id unknown", body = ehealth_core::ErrorBody)))]
 pub async fn put_employee(
     state: web::Data<AppState>,
-    actor: ConsumerId,
+    actor: Actor,
     id: web::Path<Uuid>,
     body: ValidatedJson<EmployeeBody>,
 ) -> ApiResult<Reply> {
@@ -160,7 +160,7 @@ pub async fn put_employee(
               (status = 422, description = "schema, or $.legal_entity_id unknown", body = ehealth_core::ErrorBody)))]
 pub async fn put_healthcare_service(
     state: web::Data<AppState>,
-    actor: ConsumerId,
+    actor: Actor,
     id: web::Path<Uuid>,
     body: ValidatedJson<HealthcareServiceBody>,
 ) -> ApiResult<Reply> {
@@ -188,7 +188,7 @@ pub async fn put_healthcare_service(
               (status = 401, body = ehealth_core::ErrorBody), (status = 422, body = ehealth_core::ErrorBody)))]
 pub async fn put_party(
     state: web::Data<AppState>,
-    actor: ConsumerId,
+    actor: Actor,
     id: web::Path<Uuid>,
     body: ValidatedJson<PartyBody>,
 ) -> ApiResult<Reply> {

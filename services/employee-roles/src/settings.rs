@@ -1,4 +1,6 @@
-use platform::settings::{DatabaseSettings, ServerSettings, TelemetrySettings};
+use platform::settings::{
+    AdminSettings, DatabaseSettings, IdentitySettings, ServerSettings, TelemetrySettings,
+};
 use serde::Deserialize;
 
 /// Environment prefix: `EMPLOYEE_ROLES__DATABASE__URL`, `EMPLOYEE_ROLES__SERVER__PORT`, ...
@@ -34,6 +36,12 @@ pub struct Settings {
     pub server: ServerSettings,
     pub database: DatabaseSettings,
     pub telemetry: TelemetrySettings,
+    /// Operator credentials for `/admin` (env `…__ADMIN__TOKENS`, comma-separated).
+    #[serde(default)]
+    pub admin: AdminSettings,
+    /// Keys of the gatekeeper's identity signature (env `…__IDENTITY__SIGNING_KEYS`).
+    #[serde(default)]
+    pub identity: IdentitySettings,
     pub roles: RoleSettings,
 }
 

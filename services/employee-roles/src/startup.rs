@@ -1,7 +1,8 @@
 use std::sync::Arc;
 
+use platform::admin::AdminGuard;
 use platform::db::{DbPool, Reads};
-use platform::server::{Running, prepare};
+use platform::server::{Running, ServiceBasics, prepare};
 use utoipa::OpenApi;
 
 use crate::Settings;
@@ -23,8 +24,12 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let p = prepare(
             "employee-roles",
-            &settings.server,
-            &settings.database,
+            ServiceBasics {
+                server: &settings.server,
+                database: &settings.database,
+                identity: &settings.identity,
+            },
+            AdminGuard::for_admin_paths(&settings.admin)?,
             crate::MIGRATIONS,
             crate::MIGRATION_LOCK_KEY,
             &ApiDoc::openapi(),

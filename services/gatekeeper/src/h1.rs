@@ -33,6 +33,7 @@ use crate::proxy::{self, BUFFERED_BODY, Forwarded, Peer, header_str};
 use crate::startup::Gate;
 use crate::table::{HttpMethod, Lookup, Route, RouteTable};
 use crate::upstream::{RawConn, SendError, Upstreams};
+use ehealth_core::identity_signature::SIGNATURE_HEADER;
 
 /// Headers per message read here (hyper's own limit is the same).
 const MAX_HEADERS: usize = 100;
@@ -530,6 +531,12 @@ fn upstream_request(
     if let Some(id) = &passed.identity {
         for (name, value) in id.headers.iter() {
             put(out, name, value.as_bytes());
+        }
+        if let Some(key) = &c.gate.signer {
+            let signature = id
+                .headers
+                .signature(key, req.method.as_bytes(), target.as_bytes());
+            put(out, SIGNATURE_HEADER, signature.as_bytes());
         }
     }
     out.extend_from_slice(b"\r\n");

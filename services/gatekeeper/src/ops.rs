@@ -4,9 +4,11 @@
 //! - `GET /routes`: the table in force (generation, loaded at, route names);
 //! - `POST /routes/reload`: reload the route file now (as SIGHUP does).
 //!
+//! All but the first three need the admin credential when one is configured ([`access`]).
 //! Tokens travel in bodies here, never in paths, so they cannot reach access logs.
 
 use actix_web::web;
+use platform::admin::Access;
 use platform::{ApiError, ApiResult, Reply, RequestSchema, ValidatedJson};
 use serde::{Deserialize, Serialize};
 
@@ -44,6 +46,15 @@ pub struct Explanation {
     message: Option<String>,
     #[schema(value_type = Object)]
     trace: Trace,
+}
+
+/// The endpoints that change the gateway or reveal what a token is worth need the admin
+/// credential; health, readiness, metrics and the documents do not.
+pub fn access(path: &str) -> Access {
+    match path {
+        "/cache/purge" | "/explain" | "/routes" | "/routes/reload" => Access::Admin,
+        _ => Access::Open,
+    }
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

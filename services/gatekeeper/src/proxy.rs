@@ -32,6 +32,7 @@ use crate::startup::Gate;
 use crate::table::{Cors, Route};
 use crate::upstream::{Lease, SendError, Upstreams};
 use crate::verify::{Identity, Verifier};
+use ehealth_core::identity_signature::SIGNATURE_HEADER;
 
 /// Request bodies up to this size (with a Content-Length) are read whole before forwarding.
 pub(crate) const BUFFERED_BODY: u64 = 64 * 1024;
@@ -537,6 +538,17 @@ async fn forward(
         &body,
         passed.identity.as_deref(),
     );
+    if let (Some(id), Some(key)) = (&passed.identity, &call.gate.signer) {
+        let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+        let signature =
+            id.headers
+                .signature(key, parts.method.as_str().as_bytes(), target.as_bytes());
+        if let Ok(v) = HeaderValue::from_bytes(signature.as_bytes()) {
+            parts
+                .headers
+                .insert(HeaderName::from_static(SIGNATURE_HEADER), v);
+        }
+    }
     parts
         .headers
         .insert(header::HOST, route.origin.host.clone());

@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use platform::settings::{ServerSettings, TelemetrySettings};
+use platform::settings::{AdminSettings, IdentitySettings, ServerSettings, TelemetrySettings};
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -69,6 +69,14 @@ pub struct Settings {
     pub dependencies: DependencySettings,
     pub rate_limit: RateLimitSettings,
     pub telemetry: TelemetrySettings,
+    /// Operator credentials for the ops port's `/cache/purge`, `/explain`, `/routes` and
+    /// `/routes/reload` (env `GATEKEEPER__ADMIN__TOKENS`).
+    #[serde(default)]
+    pub admin: AdminSettings,
+    /// The identity signature's keys: the first signs what is sent upstream
+    /// (env `GATEKEEPER__IDENTITY__SIGNING_KEYS`).
+    #[serde(default)]
+    pub identity: IdentitySettings,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -119,6 +127,10 @@ pub struct VerifySettings {
     /// An unknown or refused token is remembered this long (0: not at all).
     pub negative_ttl_secs: u64,
     pub cache_capacity: u64,
+    /// The gatekeeper's own credential on auth-token's verify endpoints (auth-token's
+    /// `SERVICE__TOKENS`), sent as `Authorization: Bearer`.
+    #[serde(default)]
+    pub service_token: Option<SecretString>,
 }
 
 #[derive(Clone, Debug, Deserialize)]

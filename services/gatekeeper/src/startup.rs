@@ -4,7 +4,9 @@ use std::time::Duration;
 use actix_web::dev::Server;
 use actix_web::web;
 use arc_swap::ArcSwap;
+use ehealth_core::identity_signature::SigningKey;
 use platform::Schemas;
+use platform::admin::{AdminGuard, Credentials};
 use platform::ops::OpsState;
 use platform::server::{Common, app, bind, serve};
 use secrecy::ExposeSecret;
@@ -34,6 +36,8 @@ pub struct Gate {
     pub http: reqwest::Client,
     pub metrics: GateMetrics,
     pub trusted_proxies: TrustedProxies,
+    /// Signs the identity headers sent upstream (the first configured key).
+    pub signer: Option<SigningKey>,
 }
 
 impl Gate {
@@ -73,7 +77,12 @@ impl Application {
 
         let schemas = schemas()?;
         let ops_state = OpsState::new(None, &ApiDoc::openapi())?;
-        let common = Common::new("gatekeeper", ops_state, schemas, 16 * 1024)?;
+        let common =
+            Common::new("gatekeeper", ops_state, schemas, 16 * 1024)?.with_admin(AdminGuard::new(
+                Credentials::from_settings(&settings.admin)?,
+                Credentials::default(),
+                crate::ops::access,
+            ));
         let metrics = GateMetrics::new(common.metrics.registry())?;
         let limiter = Limiter::new(
             settings
@@ -98,6 +107,7 @@ impl Application {
             http,
             metrics,
             trusted_proxies: TrustedProxies::parse(&settings.forwarding.trusted_proxies)?,
+            signer: settings.identity.signing_keys()?.into_iter().next(),
         });
 
         let certificates = Certificates::load(&settings.tls)?;

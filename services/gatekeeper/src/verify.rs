@@ -17,9 +17,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use anyhow::Context;
+use ehealth_core::identity_signature::{Signature, SigningKey};
 use http::header::HeaderValue;
 use moka::Expiry;
 use moka::future::Cache;
+use secrecy::ExposeSecret;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -64,6 +67,23 @@ impl IdentityHeaders {
         ]
         .into_iter()
         .filter_map(|(name, v)| v.as_ref().map(|v| (name, v)))
+    }
+}
+
+impl IdentityHeaders {
+    /// The `x-consumer-signature` of these headers on `method target`, now
+    /// ([`ehealth_core::identity_signature`]).
+    pub fn signature(&self, key: &SigningKey, method: &[u8], target: &[u8]) -> Signature {
+        let values = [
+            &self.consumer_id,
+            &self.consumer_metadata,
+            &self.consumer_scope,
+            &self.client_id,
+            &self.mis_client_id,
+            &self.person_id,
+        ]
+        .map(|v| v.as_ref().map(HeaderValue::as_bytes));
+        key.header(unix_now(), method, target, values)
     }
 }
 
@@ -178,6 +198,8 @@ pub struct Verifier {
     negative: bool,
     timeout: Duration,
     metrics: GateMetrics,
+    /// `Bearer <service token>` for auth-token, when configured.
+    credential: Option<HeaderValue>,
 }
 
 #[derive(Deserialize)]
@@ -255,6 +277,16 @@ impl Verifier {
             negative: s.negative_ttl_secs > 0,
             timeout: s.timeout(),
             metrics,
+            credential: s
+                .service_token
+                .as_ref()
+                .map(|t| {
+                    let mut v = HeaderValue::from_str(&format!("Bearer {}", t.expose_secret()))
+                        .context("verify.service_token is not a valid header value")?;
+                    v.set_sensitive(true);
+                    anyhow::Ok(v)
+                })
+                .transpose()?,
         })
     }
 
@@ -396,6 +428,9 @@ impl Verifier {
         if let Some(k) = api_key {
             req = req.header("api-key", k);
         }
+        if let Some(credential) = &self.credential {
+            req = req.header("authorization", credential.clone());
+        }
         let result = req.send().await;
         let outcome = match result {
             Err(e) => Err(Unavailable(format!(
@@ -462,6 +497,9 @@ fn interpret(status: u16, body: &[u8], needs_user: bool) -> Result<Verdict, Unav
                 .map_err(|e| Unavailable(format!("auth-token answered 200 with {e}")))?;
             Ok(identity(parsed, needs_user))
         }
+        401 if credential_refused(body) => Err(Unavailable(
+            "auth-token refused the gatekeeper's service credential".to_owned(),
+        )),
         400..=499 => {
             let message = match status {
                 422 => serde_json::from_slice::<ErrorBody>(body)
@@ -475,6 +513,17 @@ fn interpret(status: u16, body: &[u8], needs_user: bool) -> Result<Verdict, Unav
         }
         s => Err(Unavailable(format!("auth-token answered {s}"))),
     }
+}
+
+/// A 401 for the gatekeeper's own credential, not for the token: a misconfiguration, which must
+/// not turn every token into an invalid one.
+fn credential_refused(body: &[u8]) -> bool {
+    serde_json::from_slice::<ErrorBody>(body)
+        .ok()
+        .and_then(|b| b.error.message)
+        .is_some_and(|m| {
+            m == platform::admin::CREDENTIAL_REQUIRED || m == platform::admin::CREDENTIAL_INVALID
+        })
 }
 
 fn identity(body: VerifyBody, needs_user: bool) -> Verdict {

@@ -1,5 +1,7 @@
 use ehealth_core::ClientTypeGroups;
-use platform::settings::{DatabaseSettings, ServerSettings, TelemetrySettings};
+use platform::settings::{
+    AdminSettings, DatabaseSettings, IdentitySettings, ServerSettings, TelemetrySettings,
+};
 use serde::Deserialize;
 
 /// Environment prefix: `MITHRIL_API__DATABASE__URL`, `MITHRIL_API__SERVER__PORT`, ...
@@ -34,6 +36,12 @@ pub struct Settings {
     pub server: ServerSettings,
     pub database: DatabaseSettings,
     pub telemetry: TelemetrySettings,
+    /// Operator credentials for `/admin` (env `…__ADMIN__TOKENS`, comma-separated).
+    #[serde(default)]
+    pub admin: AdminSettings,
+    /// Keys of the gatekeeper's identity signature (env `…__IDENTITY__SIGNING_KEYS`).
+    #[serde(default)]
+    pub identity: IdentitySettings,
     /// Which client types may address any client (seed 000's client context).
     pub client_types: ClientTypeGroups,
 }

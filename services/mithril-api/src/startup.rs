@@ -1,8 +1,9 @@
 use std::sync::Arc;
 
 use ehealth_core::ClientTypeGroups;
+use platform::admin::AdminGuard;
 use platform::db::DbPool;
-use platform::server::{Running, prepare};
+use platform::server::{Running, ServiceBasics, prepare};
 use utoipa::OpenApi;
 
 use crate::Settings;
@@ -22,8 +23,12 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let p = prepare(
             "mithril-api",
-            &settings.server,
-            &settings.database,
+            ServiceBasics {
+                server: &settings.server,
+                database: &settings.database,
+                identity: &settings.identity,
+            },
+            AdminGuard::for_admin_paths(&settings.admin)?,
             mithril_store::MIGRATIONS,
             mithril_store::MIGRATION_LOCK_KEY,
             &ApiDoc::openapi(),

@@ -143,8 +143,7 @@ async fn revocation_by_client_by_approval_and_by_block() {
     let (access, _) = w.access().await;
     let apps = w
         .app
-        .http
-        .get(format!("{}/admin/apps", w.app.mithril))
+        .mithril_req(Method::GET, "/admin/apps")
         .header("x-consumer-id", w.user.to_string())
         .send()
         .await
@@ -154,8 +153,7 @@ async fn revocation_by_client_by_approval_and_by_block() {
     // Another user cannot see or delete it.
     let res = w
         .app
-        .http
-        .delete(format!("{}/admin/apps/{app_id}", w.app.mithril))
+        .mithril_req(Method::DELETE, &format!("/admin/apps/{app_id}"))
         .header("x-consumer-id", Uuid::now_v7().to_string())
         .send()
         .await
@@ -164,8 +162,7 @@ async fn revocation_by_client_by_approval_and_by_block() {
     assert_eq!(status_of_verify(&w, &access).await, 200);
     let res = w
         .app
-        .http
-        .delete(format!("{}/admin/apps/{app_id}", w.app.mithril))
+        .mithril_req(Method::DELETE, &format!("/admin/apps/{app_id}"))
         .header("x-consumer-id", w.user.to_string())
         .send()
         .await
@@ -176,11 +173,10 @@ async fn revocation_by_client_by_approval_and_by_block() {
     let (access, _) = w.access().await;
     let res = w
         .app
-        .http
-        .patch(format!(
-            "{}/admin/users/{}/actions/block",
-            w.app.mithril, w.user
-        ))
+        .mithril_req(
+            Method::PATCH,
+            &format!("/admin/users/{}/actions/block", w.user),
+        )
         .send()
         .await
         .unwrap();
@@ -188,31 +184,28 @@ async fn revocation_by_client_by_approval_and_by_block() {
     assert_eq!(status_of_verify(&w, &access).await, 401);
     let res = w
         .app
-        .http
-        .patch(format!(
-            "{}/admin/users/{}/actions/block",
-            w.app.mithril, w.user
-        ))
+        .mithril_req(
+            Method::PATCH,
+            &format!("/admin/users/{}/actions/block", w.user),
+        )
         .send()
         .await
         .unwrap();
     assert_error(res, 409, "request_conflict", Some("user already blocked")).await;
     w.app
-        .http
-        .patch(format!(
-            "{}/admin/users/{}/actions/unblock",
-            w.app.mithril, w.user
-        ))
+        .mithril_req(
+            Method::PATCH,
+            &format!("/admin/users/{}/actions/unblock", w.user),
+        )
         .send()
         .await
         .unwrap();
     let res = w
         .app
-        .http
-        .patch(format!(
-            "{}/admin/users/{}/actions/unblock",
-            w.app.mithril, w.user
-        ))
+        .mithril_req(
+            Method::PATCH,
+            &format!("/admin/users/{}/actions/unblock", w.user),
+        )
         .send()
         .await
         .unwrap();

@@ -142,6 +142,7 @@ async fn each_check_in_order() {
         .auth_req(Method::POST, "/oauth/apps/authorize")
         .header("x-consumer-id", Uuid::now_v7().to_string())
         .json(&json!({"app": ok}))
+        .signed()
         .send()
         .await
         .unwrap();

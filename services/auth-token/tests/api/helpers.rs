@@ -1,6 +1,6 @@
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{Value, json};
-use testkit::TestDb;
+use testkit::{TestDb, access};
 use uuid::Uuid;
 
 pub const PASSWORD: &str = "Correct1horse!";
@@ -32,6 +32,8 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut auth_token::Settings)) -> TestAp
     m.server.workers = 1;
     m.database.url = db.url.clone().into();
     m.database.pool_size = 4;
+    m.admin = access::admin_settings();
+    m.identity = access::identity_settings();
     let mithril = mithril_api::Application::build(m).await.unwrap();
     let mithril_url = format!("http://127.0.0.1:{}", mithril.port());
     tokio::spawn(mithril.run_until_stopped());
@@ -42,6 +44,9 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut auth_token::Settings)) -> TestAp
     a.database.url = db.url.clone().into();
     a.database.pool_size = 8;
     a.cleanup.enabled = false;
+    a.admin = access::admin_settings();
+    a.identity = access::identity_settings();
+    a.service.tokens = vec![access::SERVICE_TOKEN.to_owned().into()];
     tweak(&mut a);
     let settings = a.clone();
     let auth = auth_token::Application::build(a).await.unwrap();
@@ -56,15 +61,34 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut auth_token::Settings)) -> TestAp
     }
 }
 
+fn with_admin_token(path: &str, r: RequestBuilder) -> RequestBuilder {
+    if path.starts_with("/admin") {
+        access::admin(r)
+    } else {
+        r
+    }
+}
+
 impl TestApp {
+    /// A request to auth-token; an `/admin` one carries the admin token.
     pub fn auth_req(&self, method: Method, path: &str) -> RequestBuilder {
-        self.http.request(method, format!("{}{}", self.auth, path))
+        with_admin_token(
+            path,
+            self.http.request(method, format!("{}{}", self.auth, path)),
+        )
+    }
+
+    /// A request to mithril-api; an `/admin` one carries the admin token.
+    pub fn mithril_req(&self, method: Method, path: &str) -> RequestBuilder {
+        with_admin_token(
+            path,
+            self.http
+                .request(method, format!("{}{}", self.mithril, path)),
+        )
     }
 
     pub async fn mithril(&self, method: Method, path: &str, body: Option<Value>) -> Value {
-        let mut r = self
-            .http
-            .request(method, format!("{}{}", self.mithril, path));
+        let mut r = self.mithril_req(method, path);
         if let Some(b) = body {
             r = r.json(&b);
         }
@@ -238,6 +262,7 @@ impl World {
             .auth_req(Method::POST, "/oauth/apps/authorize")
             .header("x-consumer-id", self.user.to_string())
             .json(&json!({"app": body}))
+            .signed()
             .send()
             .await
             .unwrap()
@@ -296,3 +321,14 @@ impl World {
 }
 
 pub use testkit::http::{assert_error, json_of};
+
+/// Signs the identity headers set so far, as the gatekeeper does (call it last).
+pub trait Signed {
+    fn signed(self) -> Self;
+}
+
+impl Signed for RequestBuilder {
+    fn signed(self) -> Self {
+        access::signed(self)
+    }
+}

@@ -2,6 +2,7 @@
 //! against one real PostgreSQL database per test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod access;
 mod admin;
 mod authorize;
 mod exchange;

@@ -1,6 +1,6 @@
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{Value, json};
-use testkit::TestDb;
+use testkit::{TestDb, access};
 use uuid::Uuid;
 
 pub struct TestApp {
@@ -28,6 +28,8 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut employee_roles::Settings)) -> Te
     s.server.workers = 2;
     s.database.url = db.url.clone().into();
     s.database.pool_size = 8;
+    s.admin = access::admin_settings();
+    s.identity = access::identity_settings();
     tweak(&mut s);
     let app = employee_roles::Application::build(s).await.unwrap();
     let url = format!("http://127.0.0.1:{}", app.port());
@@ -48,18 +50,27 @@ pub struct Caller {
 }
 
 impl TestApp {
+    /// A request to `path`; an `/admin` one carries the admin token.
     pub fn req(&self, method: Method, path: &str) -> RequestBuilder {
-        self.http.request(method, format!("{}{}", self.url, path))
+        let r = self.http.request(method, format!("{}{}", self.url, path));
+        if path.starts_with("/admin") {
+            access::admin(r)
+        } else {
+            r
+        }
     }
 
+    /// A request with the caller's identity, signed as the gatekeeper signs it.
     pub fn as_caller(&self, c: Caller, method: Method, path: &str) -> RequestBuilder {
-        self.req(method, path)
-            .header("x-consumer-id", c.user.to_string())
-            .header(
-                "x-consumer-metadata",
-                json!({"client_id": c.le, "scope": "employee_role:read employee_role:write"})
-                    .to_string(),
-            )
+        access::signed(
+            self.req(method, path)
+                .header("x-consumer-id", c.user.to_string())
+                .header(
+                    "x-consumer-metadata",
+                    json!({"client_id": c.le, "scope": "employee_role:read employee_role:write"})
+                        .to_string(),
+                ),
+        )
     }
 
     pub async fn put(&self, path: &str, body: Value) -> Response {

@@ -197,12 +197,15 @@ async fn seed_004_through_the_gateway() {
     s.server.port = 0;
     s.server.workers = 1;
     s.database.url = prm.url.clone().into();
+    s.admin = testkit::access::admin_settings();
+    s.identity = testkit::access::identity_settings();
     let roles_app = employee_roles::Application::build(s).await.unwrap();
     let roles = format!("http://127.0.0.1:{}", roles_app.port());
     tokio::spawn(roles_app.run_until_stopped());
     let http = reqwest::Client::new();
     let put = |path: String, body: Value| {
         http.put(format!("{roles}{path}"))
+            .bearer_auth(testkit::access::ADMIN_TOKEN)
             .header("x-consumer-id", w.user.to_string())
             .json(&body)
             .send()

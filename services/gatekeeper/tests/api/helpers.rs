@@ -116,6 +116,9 @@ pub async fn gateway(
     s.routes.file = routes_file.to_string_lossy().into_owned();
     s.routes.watch_interval_ms = 50;
     s.verify.url = verify_url.to_owned();
+    s.verify.service_token = Some(testkit::access::SERVICE_TOKEN.to_owned().into());
+    s.admin = testkit::access::admin_settings();
+    s.identity = testkit::access::identity_settings();
     tweak(&mut s);
     let app = gatekeeper::Application::build(s).await.unwrap();
     let url = format!("http://127.0.0.1:{}", app.port());
@@ -174,19 +177,23 @@ impl Gateway {
             .header("api-key", &w.api_key)
     }
 
+    /// A POST to the ops port, with the admin token.
     pub async fn ops_post(&self, path: &str, body: Value) -> Response {
         self.http
             .post(format!("{}{}", self.ops, path))
+            .bearer_auth(testkit::access::ADMIN_TOKEN)
             .json(&body)
             .send()
             .await
             .unwrap()
     }
 
+    /// A GET on the ops port, with the admin token.
     pub async fn ops_get(&self, path: &str) -> Value {
         json_of(
             self.http
                 .get(format!("{}{}", self.ops, path))
+                .bearer_auth(testkit::access::ADMIN_TOKEN)
                 .send()
                 .await
                 .unwrap(),

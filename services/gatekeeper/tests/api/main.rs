@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod abac;
+mod access;
 mod auth;
 mod e2e;
 mod forwarding;

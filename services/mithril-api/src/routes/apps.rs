@@ -10,7 +10,7 @@ use mithril_store::tokens;
 use platform::db;
 use platform::error::{ConstraintKind, violated_constraint};
 use platform::query::QueryParams;
-use platform::{ApiError, ApiResult, ConsumerId, Reply, RequestSchema, ValidatedJson};
+use platform::{Actor, ApiError, ApiResult, Reply, RequestSchema, ValidatedJson};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -57,11 +57,7 @@ fn prefixed(raw: Option<String>, prefix: &str) -> Option<Vec<String>> {
     responses((status = 200, description = "the caller's approvals", body = Vec<App>),
               (status = 401, description = "Missing header x-consumer-id", body = ehealth_core::ErrorBody),
               (status = 422, body = ehealth_core::ErrorBody)))]
-pub async fn list(
-    state: web::Data<AppState>,
-    user: ConsumerId,
-    query: QueryParams,
-) -> ApiResult<Reply> {
+pub async fn list(state: web::Data<AppState>, user: Actor, query: QueryParams) -> ApiResult<Reply> {
     let mut q = query.reader();
     let ids = prefixed(q.string("client_ids"), "client-");
     let names = prefixed(q.string("client_names"), "client_name-");
@@ -107,7 +103,7 @@ pub async fn list(
     responses((status = 201, body = App), (status = 422, body = ehealth_core::ErrorBody)))]
 pub async fn create(
     state: web::Data<AppState>,
-    _user: ConsumerId,
+    _user: Actor,
     body: ValidatedJson<AppCreate>,
 ) -> ApiResult<Reply> {
     let b = body.into_inner();
@@ -135,7 +131,7 @@ pub async fn create(
     responses((status = 200, body = App), (status = 404, description = "no such approval of this user", body = ehealth_core::ErrorBody)))]
 pub async fn show(
     state: web::Data<AppState>,
-    user: ConsumerId,
+    user: Actor,
     id: web::Path<Uuid>,
 ) -> ApiResult<Reply> {
     let mut conn = db::conn(&state.pool).await?;
@@ -149,7 +145,7 @@ pub async fn show(
     responses((status = 200, body = App), (status = 404, body = ehealth_core::ErrorBody), (status = 422, body = ehealth_core::ErrorBody)))]
 pub async fn update(
     state: web::Data<AppState>,
-    user: ConsumerId,
+    user: Actor,
     id: web::Path<Uuid>,
     body: ValidatedJson<AppUpdate>,
 ) -> ApiResult<Reply> {
@@ -165,7 +161,7 @@ pub async fn update(
               (status = 404, body = ehealth_core::ErrorBody)))]
 pub async fn delete(
     state: web::Data<AppState>,
-    user: ConsumerId,
+    user: Actor,
     id: web::Path<Uuid>,
 ) -> ApiResult<Reply> {
     let mut conn = db::conn(&state.pool).await?;

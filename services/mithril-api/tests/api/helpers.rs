@@ -4,7 +4,7 @@ use diesel_async::RunQueryDsl;
 use mithril_api::{Application, Settings};
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{Value, json};
-use testkit::TestDb;
+use testkit::{TestDb, access};
 use uuid::Uuid;
 
 pub struct TestApp {
@@ -30,6 +30,8 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     settings.server.workers = 1;
     settings.database.url = db.url.clone().into();
     settings.database.pool_size = 4;
+    settings.admin = access::admin_settings();
+    settings.identity = access::identity_settings();
     tweak(&mut settings);
     let app = Application::build(settings).await.expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -54,9 +56,16 @@ pub struct TextRow {
 }
 
 impl TestApp {
+    /// A request to `path`; an `/admin` one carries the admin token.
     pub fn req(&self, method: Method, path: &str) -> RequestBuilder {
-        self.http
-            .request(method, format!("{}{}", self.address, path))
+        let r = self
+            .http
+            .request(method, format!("{}{}", self.address, path));
+        if path.starts_with("/admin") {
+            access::admin(r)
+        } else {
+            r
+        }
     }
 
     /// A JSON request (Content-Type set by reqwest).
@@ -185,18 +194,19 @@ impl TestApp {
     }
 }
 
-/// Adds the headers the gatekeeper sets for a verified token of `client_id`.
+/// Adds the headers the gatekeeper sets for a verified token of `client_id`, signed as it signs
+/// them (call it after the URL is complete).
 pub trait WithCaller {
     fn with_caller(self, client_id: Uuid) -> Self;
 }
 
 impl WithCaller for RequestBuilder {
     fn with_caller(self, client_id: Uuid) -> Self {
-        self.header("x-consumer-id", Uuid::now_v7().to_string()).header(
+        access::signed(self.header("x-consumer-id", Uuid::now_v7().to_string()).header(
             "x-consumer-metadata",
             json!({"client_id": client_id, "scope": "connection:read connection:write", "grant_type": "authorization_code"})
                 .to_string(),
-        )
+        ))
     }
 }
 

@@ -2,6 +2,7 @@
 //! (a database per test, cloned from a migrated template).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod access;
 mod admin_connections;
 mod bad_input;
 mod client_types;

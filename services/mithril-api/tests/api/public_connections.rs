@@ -148,14 +148,15 @@ async fn seed000_without_trusted_headers_or_with_unknown_client_is_401() {
         "Missing header x-consumer-metadata"
     );
 
-    let res = w
-        .app
-        .req(Method::GET, &path)
-        .header("x-consumer-metadata", "{not json")
-        .header("x-consumer-id", Uuid::now_v7().to_string())
-        .send()
-        .await
-        .unwrap();
+    let res = testkit::access::signed(
+        w.app
+            .req(Method::GET, &path)
+            .header("x-consumer-metadata", "{not json")
+            .header("x-consumer-id", Uuid::now_v7().to_string()),
+    )
+    .send()
+    .await
+    .unwrap();
     let body = assert_error(res, 401, "access_denied").await;
     assert_eq!(
         body["error"]["message"],
