@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Loads the demo data set through the admin APIs (idempotent: fixed ids, upserts), runs the OAuth
-# flow once, and prints shell assignments of ids, secrets and a fresh access token.
-# Usage: demo_data.sh MITHRIL_URL AUTH_URL EMPLOYEE_ROLES_URL
+# flow once through the gateway, and prints shell assignments of ids, secrets and a fresh access
+# token. The admin token comes from ADMIN_TOKEN (make run generates it).
+# Usage: demo_data.sh MITHRIL_URL AUTH_URL EMPLOYEE_ROLES_URL GATEWAY_URL
 set -euo pipefail
-API="$1"; AUTH="$2"; ROLES="$3"
+API="$1"; AUTH="$2"; ROLES="$3"; GATE="$4"
+: "${ADMIN_TOKEN:?ADMIN_TOKEN must name the admin token}"
 ADMIN_ID=6d3f0a52-5a0e-4c38-9d1b-0f1e5c0a0010
 MSP_ID=6d3f0a52-5a0e-4c38-9d1b-0f1e5c0a0020
 MIS_ID=6d3f0a52-5a0e-4c38-9d1b-0f1e5c0a0030
@@ -13,8 +15,10 @@ PASSWORD=Demo1password
 REDIRECT=https://mis.example.com/callback
 
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
-call() { # method url [body] [extra header]
-  curl -fsS -X "$1" "$2" -H 'content-type: application/json' ${4:+-H "$4"} ${3:+-d "$3"}
+call() { # method url [body] [extra header] [another]: internal (/admin/) calls carry the admin token
+  local admin=()
+  case "$2" in */admin/*) admin=(-H "authorization: Bearer $ADMIN_TOKEN") ;; esac
+  curl -fsS -X "$1" "$2" -H 'content-type: application/json' "${admin[@]}" ${4:+-H "$4"} ${5:+-H "$5"} ${3:+-d "$3"}
 }
 quote() { python3 -c 'import sys,urllib.parse;print(urllib.parse.quote(sys.argv[1]))' "$1"; }
 type_id() { call GET "$API/admin/client_types?name=$(quote "$1")" | json 'd["data"][0]["id"]'; }
@@ -44,11 +48,12 @@ SECRET=$(call PATCH "$API/admin/clients/$MSP_ID/connections/$CONN/actions/refres
 
 call POST "$API/admin/users/$USER_ID/roles" "{\"user_role\":{\"role_id\":\"$(role_id OWNER)\",\"client_id\":\"$MSP_ID\"}}" >/dev/null 2>&1 || true
 
-# The OAuth flow: login at the front-end client, authorize the MSP, exchange the code.
-call POST "$AUTH/auth/login" "{\"token\":{\"grant_type\":\"password\",\"email\":\"$EMAIL\",\"password\":\"$PASSWORD\",\"client_id\":\"$FRONT_ID\",\"scope\":\"app:authorize\"}}" >/dev/null
+# The OAuth flow through the gateway, as a MIS runs it: login at the front-end client, authorize
+# the MSP with the login token (the gateway vouches for the user), exchange the code.
+LOGIN=$(call POST "$GATE/auth/login" "{\"token\":{\"grant_type\":\"password\",\"email\":\"$EMAIL\",\"password\":\"$PASSWORD\",\"client_id\":\"$FRONT_ID\",\"scope\":\"app:authorize\"}}" | json 'd["data"]["value"]')
 SCOPE="connection:read connection:write connection:delete connection:refresh_secret employee_role:read employee_role:write"
-CODE=$(call POST "$AUTH/oauth/apps/authorize" "{\"app\":{\"client_id\":\"$MSP_ID\",\"redirect_uri\":\"$REDIRECT\",\"scope\":\"$SCOPE\"}}" "x-consumer-id: $USER_ID" | json 'd["data"]["value"]')
-ACCESS=$(call POST "$AUTH/oauth/tokens" "{\"token\":{\"grant_type\":\"authorization_code\",\"client_id\":\"$MSP_ID\",\"client_secret\":\"$SECRET\",\"code\":\"$CODE\",\"redirect_uri\":\"$REDIRECT\"}}" | json 'd["data"]["value"]')
+CODE=$(call POST "$GATE/oauth/apps/authorize" "{\"app\":{\"client_id\":\"$MSP_ID\",\"redirect_uri\":\"$REDIRECT\",\"scope\":\"$SCOPE\"}}" "authorization: Bearer $LOGIN" | json 'd["data"]["value"]')
+ACCESS=$(call POST "$GATE/oauth/tokens" "{\"token\":{\"grant_type\":\"authorization_code\",\"client_id\":\"$MSP_ID\",\"client_secret\":\"$SECRET\",\"code\":\"$CODE\",\"redirect_uri\":\"$REDIRECT\"}}" | json 'd["data"]["value"]')
 
 # The provider registry's view of the clinic (the legal entity is the MSP client), as the registry
 # would push it, and one ACTIVE employee role to deactivate through the gateway.
@@ -59,10 +64,9 @@ reg "legal_entities/$MSP_ID" '{"type":"PRIMARY_CARE","status":"ACTIVE","is_activ
 reg "employees/$EMPLOYEE_ID" "{\"legal_entity_id\":\"$MSP_ID\",\"party_id\":\"$USER_ID\",\"employee_type\":\"DOCTOR\",\"status\":\"APPROVED\",\"is_active\":true,\"speciality\":{\"speciality\":\"FAMILY_DOCTOR\",\"speciality_officio\":true}}"
 reg "healthcare_services/$SERVICE_ID" "{\"legal_entity_id\":\"$MSP_ID\",\"division_id\":\"$MSP_ID\",\"speciality_type\":\"FAMILY_DOCTOR\",\"category\":\"MSP\",\"status\":\"ACTIVE\",\"is_active\":true}"
 # A fresh ACTIVE role each run (earlier ones may have been deactivated by the demo curl).
-curl -fsS -X PATCH "$ROLES/admin/employees/$EMPLOYEE_ID/employee_roles/actions/deactivate" -H "x-consumer-id: $USER_ID" >/dev/null
-ROLE_ID=$(curl -fsS -X POST "$ROLES/api/employee_roles" -H 'content-type: application/json' \
-  -H "x-consumer-id: $USER_ID" -H "x-consumer-metadata: {\"client_id\":\"$MSP_ID\"}" \
-  -d "{\"employee_id\":\"$EMPLOYEE_ID\",\"healthcare_service_id\":\"$SERVICE_ID\"}" | json 'd["data"]["id"]')
+call PATCH "$ROLES/admin/employees/$EMPLOYEE_ID/employee_roles/actions/deactivate" "" "x-consumer-id: $USER_ID" >/dev/null
+ROLE_ID=$(call POST "$GATE/api/employee_roles" "{\"employee_id\":\"$EMPLOYEE_ID\",\"healthcare_service_id\":\"$SERVICE_ID\"}" \
+  "authorization: Bearer $ACCESS" "api-key: $MIS_KEY" | json 'd["data"]["id"]')
 
 cat <<OUT
 DEMO_USER_ID=$USER_ID

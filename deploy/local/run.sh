@@ -57,6 +57,23 @@ for db in mithril prm; do
     || psql "$DB_SERVER/postgres" -qc "CREATE DATABASE $db"
 done
 
+# Credentials, generated once and kept under target/ so that scripts can source them: the admin
+# token of the internal APIs and the gatekeeper's ops endpoints, the gatekeeper's service token
+# for auth-token, and the identity signing key.
+CREDENTIALS="$ROOT/target/dev-credentials.env"
+if [ ! -f "$CREDENTIALS" ]; then
+  secret() { head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'; }
+  umask 077
+  mkdir -p "$ROOT/target"
+  printf 'ADMIN_TOKEN=%s\nSERVICE_TOKEN=%s\nIDENTITY_SIGNING_KEY=%s\n' "$(secret)" "$(secret)" "$(secret)" > "$CREDENTIALS"
+fi
+# shellcheck disable=SC1090
+source "$CREDENTIALS"
+for prefix in MITHRIL_API AUTH_TOKEN EMPLOYEE_ROLES GATEKEEPER; do
+  export "${prefix}__ADMIN__TOKENS=$ADMIN_TOKEN" "${prefix}__IDENTITY__SIGNING_KEYS=$IDENTITY_SIGNING_KEY"
+done
+export AUTH_TOKEN__SERVICE__TOKENS="$SERVICE_TOKEN" GATEKEEPER__VERIFY__SERVICE_TOKEN="$SERVICE_TOKEN"
+
 echo "== building"
 cargo build -q -p mithril-api -p auth-token -p employee-roles -p gatekeeper
 
@@ -86,13 +103,13 @@ GATE="http://127.0.0.1:$GATE_PORT"
 wait_for "http://127.0.0.1:$GATE_OPS_PORT/ready" gatekeeper
 
 echo "== demo data"
-bash deploy/local/demo_data.sh "$MITHRIL" "$AUTH" "$ROLES" > "$DATA.demo.env"
+ADMIN_TOKEN="$ADMIN_TOKEN" bash deploy/local/demo_data.sh "$MITHRIL" "$AUTH" "$ROLES" "$GATE" > "$DATA.demo.env"
 # shellcheck disable=SC1090
 source "$DATA.demo.env"
 
 cat <<MSG
 
-  gateway      $GATE   (ops: http://127.0.0.1:$GATE_OPS_PORT/routes, /metrics; routes: deploy/config/gatekeeper.yaml)
+  gateway      $GATE   (ops: http://127.0.0.1:$GATE_OPS_PORT/metrics, /routes with the admin token; routes: deploy/config/gatekeeper.yaml)
   mithril-api  $MITHRIL   (docs: $MITHRIL/docs, metrics: $MITHRIL/metrics)
   auth-token   $AUTH   (docs: $AUTH/docs)
   employee-roles $ROLES   (docs: $ROLES/docs)
@@ -114,8 +131,13 @@ cat <<MSG
     curl -s -X PATCH $GATE/api/employee_roles/$DEMO_ROLE_ID/actions/deactivate \\
       -H 'authorization: Bearer $DEMO_ACCESS_TOKEN' -H 'api-key: $DEMO_MIS_API_KEY'
 
+  Internal APIs and the gateway's ops endpoints take the admin token (kept, with the service
+  token and the identity signing key, in $CREDENTIALS):
+    ADMIN_TOKEN=$ADMIN_TOKEN
+
   Ask the gateway why it would allow or refuse a call (nothing is forwarded):
     curl -s http://127.0.0.1:$GATE_OPS_PORT/explain -H 'content-type: application/json' \\
+      -H 'authorization: Bearer $ADMIN_TOKEN' \\
       -d '{"method":"DELETE","path":"/api/clients/$DEMO_MSP_ID/connections/$DEMO_CONNECTION_ID","token":"$DEMO_ACCESS_TOKEN","api_key":"$DEMO_MIS_API_KEY"}'
 
   Ctrl-C stops everything.
