@@ -12,7 +12,9 @@
 # Each server runs in a session of its own, as nginx does once it daemonizes: with the kernel's
 # autogroup scheduling (sched_autogroup_enabled=1) a server left in this script's session would
 # share one CPU share with wrk, while nginx gets a share of its own.
-# Env: DUR (15) CONNS (64) WARM (3) GK_WORKERS (1) NGINX_WORKERS (1) RUNS (1)
+# The gatekeeper signs the identity headers it sends on token routes, as every deployment does
+# (GK_SIGNING_KEY= runs it without a key, for an A/B of the signature's cost).
+# Env: DUR (15) CONNS (64) WARM (3) GK_WORKERS (1) NGINX_WORKERS (1) RUNS (1) GK_SIGNING_KEY
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -89,6 +91,7 @@ sed "s|\${ORIGIN_PORT}|$ORIGIN|g" "$HERE/routes.yaml.tmpl" >"$WORK/routes.yaml"
 GATEKEEPER__SERVER__PORT=$GK GATEKEEPER__SERVER__WORKERS=$GK_WORKERS GATEKEEPER__OPS__PORT=$GK_OPS \
 GATEKEEPER__ROUTES__FILE="$WORK/routes.yaml" GATEKEEPER__VERIFY__URL="http://127.0.0.1:$VERIFY" \
 GATEKEEPER__VERIFY__CACHE_TTL_SECS=3600 GATEKEEPER__TELEMETRY__LOG_FILTER=warn \
+GATEKEEPER__IDENTITY__SIGNING_KEYS="${GK_SIGNING_KEY-bench-identity-signing-key-000000000000000}" \
   setsid "$BIN" >"$WORK/logs/gatekeeper.log" 2>&1 </dev/null & PIDS+=("$!"); GK_PID=$!
 wait_ok "http://127.0.0.1:$ORIGIN/json"; wait_ok "http://127.0.0.1:$PROXY/json"
 wait_ok "http://127.0.0.1:$GK/pass/json"; wait_ok -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$GK/token/json"
