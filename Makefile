@@ -1,7 +1,7 @@
 # Two commands matter: `make run` (the stack on this machine) and `make test` (everything).
 CARGO ?= cargo
 
-.PHONY: run test fmt lint build migrate clean-dev-db bench-auth bench-gatekeeper bench-roles
+.PHONY: run test fmt lint build migrate clean-dev-db bench-auth bench-gatekeeper bench-roles compose-env compose-check k8s-check
 
 run: ## Start Postgres (under target/) and the services, load demo data, print how to call them
 	bash deploy/local/run.sh
@@ -33,3 +33,12 @@ bench-gatekeeper: ## gatekeeper pass-through and token+scope vs an nginx keepali
 
 bench-roles: ## employee-roles get-by-id and deactivate vs pgbench on the same Postgres (bench/RESULTS.md)
 	bash bench/employee-roles/run.sh
+
+compose-env: ## Write .env with fresh credentials for docker compose / podman-compose (kept if present)
+	bash deploy/docker/compose-env.sh
+
+compose-check: ## Build the images, start the compose stack with podman, check it from outside and inside, tear down
+	bash deploy/docker/compose-check.sh
+
+k8s-check: ## Render every kustomize overlay, validate it against the Kubernetes schemas, assert the policies
+	bash deploy/k8s/check.sh

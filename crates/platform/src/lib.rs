@@ -12,6 +12,7 @@
 
 pub mod admin;
 pub mod caller;
+pub mod cli;
 pub mod db;
 pub mod error;
 pub mod json;

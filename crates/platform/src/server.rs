@@ -12,6 +12,7 @@ use tracing::Span;
 use tracing_actix_web::{DefaultRootSpanBuilder, RootSpanBuilder, TracingLogger};
 
 use crate::admin::{AdminGuard, require_credentials};
+use crate::cli::ServiceCommand;
 use crate::json::BodyLimit;
 use crate::metrics::{self, HttpMetrics};
 use crate::ops::{self, OpsState};
@@ -294,29 +295,12 @@ pub fn worker_count(s: &ServerSettings) -> usize {
     }
 }
 
-/// `serve` (the default) or `migrate`, from the command line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Command {
-    Serve,
-    Migrate,
-}
-
-impl Command {
-    pub fn parse(args: &[String]) -> anyhow::Result<Self> {
-        match args.first().map(String::as_str) {
-            None | Some("serve") => Ok(Self::Serve),
-            Some("migrate") => Ok(Self::Migrate),
-            Some(other) => {
-                anyhow::bail!("unknown command {other:?}; expected `serve` or `migrate`")
-            }
-        }
-    }
-}
-
-/// The common `main` of a database-backed service: parses the command, installs telemetry, then
-/// either applies migrations (`migrate`) or runs `serve` until SIGTERM/SIGINT.
+/// The common `main` of a database-backed service: installs telemetry, then applies migrations
+/// (`migrate`), runs `serve` until SIGTERM/SIGINT, or probes the running service
+/// (`healthcheck`).
 pub struct ServiceMain {
     pub name: &'static str,
+    pub server: ServerSettings,
     pub telemetry: crate::settings::TelemetrySettings,
     pub database: crate::settings::DatabaseSettings,
     pub migrations: diesel_migrations::EmbeddedMigrations,
@@ -324,17 +308,20 @@ pub struct ServiceMain {
 }
 
 impl ServiceMain {
-    pub async fn run<F, Fut>(self, args: &[String], serve: F) -> anyhow::Result<()>
+    pub async fn run<F, Fut>(self, command: Option<ServiceCommand>, serve: F) -> anyhow::Result<()>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = anyhow::Result<()>>,
     {
         use secrecy::ExposeSecret;
-        let command = Command::parse(args)?;
+        let command = command.unwrap_or(ServiceCommand::Serve);
+        if command == ServiceCommand::Healthcheck {
+            return crate::cli::probe(&self.server.host, self.server.port, "/ready");
+        }
         let _telemetry = crate::telemetry::init(self.name, &self.telemetry)?;
         let db = &self.database;
         match command {
-            Command::Migrate => {
+            ServiceCommand::Migrate => {
                 crate::db::run_migrations(
                     db.url.expose_secret(),
                     self.migrations,
@@ -343,11 +330,12 @@ impl ServiceMain {
                 )
                 .await
             }
-            Command::Serve => {
+            ServiceCommand::Serve => {
                 serve().await?;
                 tracing::info!(service = self.name, "stopped");
                 Ok(())
             }
+            ServiceCommand::Healthcheck => Ok(()),
         }
     }
 }

@@ -1,8 +1,8 @@
-//! `employee-roles [serve|migrate]`: see README.md for settings.
+//! `employee-roles [serve|migrate|healthcheck]`: see README.md for settings.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    employee_roles::cli::run(std::env::args().skip(1).collect()).await
+    employee_roles::cli::run(std::env::args_os().skip(1).collect()).await
 }

@@ -1,4 +1,4 @@
-//! `gatekeeper [serve|check-routes FILE]`: see README.md for settings.
+//! `gatekeeper [serve|check-routes [FILE]|healthcheck]`: see README.md for settings.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -6,5 +6,5 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 // the reloader, so one thread is enough (fewer threads, less memory).
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
-    gatekeeper::cli::run(std::env::args().skip(1).collect()).await
+    gatekeeper::cli::run(std::env::args_os().skip(1).collect()).await
 }

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# make compose-check: builds the images, starts docker-compose.yml with podman-compose, checks it
+# from outside and from inside its network (deploy/docker/compose_check.py), tears it down.
+#
+# On a machine with no container registry (this project's CI): base images come from
+# debootstrap, the binaries from cargo on the host (the Dockerfile's `prebuilt` target), and
+# PostgreSQL and Redis from deploy/docker/local-deps.Dockerfile. It installs what it lacks
+# (podman, runc, debootstrap, iptables from Debian; podman-compose from PyPI) and, as root,
+# configures podman for this kernel: the runc runtime and no default ulimits.
+# Env: GATEWAY_PORT (14000), KEEP=1 leaves the stack up.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$ROOT"
+PROJECT=ehealth-check
+GATEWAY_PORT="${GATEWAY_PORT:-14000}"
+WORK="$ROOT/target/compose-check"
+PODMAN_COMPOSE_VERSION=1.6.0
+log() { echo "[compose-check $(date +%T)] $*" >&2; }
+mkdir -p "$WORK"
+
+install_tools() {
+  local need=()
+  for tool in podman runc debootstrap iptables; do command -v "$tool" >/dev/null || need+=("$tool"); done
+  if [ ${#need[@]} -gt 0 ]; then
+    log "installing ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q >/dev/null
+    apt-get install -y -q --no-install-recommends podman runc debootstrap iptables \
+      netavark aardvark-dns uidmap fuse-overlayfs >/dev/null
+  fi
+  if [ "$(podman-compose --version 2>/dev/null | sed -n 's/^podman-compose version //p')" != "$PODMAN_COMPOSE_VERSION" ]; then
+    log "installing podman-compose $PODMAN_COMPOSE_VERSION"
+    pip install -q "podman-compose==$PODMAN_COMPOSE_VERSION"
+  fi
+  # crun fails on this kernel's cgroups, and setting RLIMIT_NPROC is refused: runc, no ulimits.
+  local conf=/etc/containers/containers.conf
+  if [ "$(id -u)" = 0 ] && ! grep -qs '^runtime *= *"runc"' "$conf"; then
+    log "configuring podman ($conf)"
+    mkdir -p /etc/containers
+    printf '[containers]\ndefault_ulimits = []\n[engine]\nruntime = "runc"\n' > "$conf"
+  fi
+}
+
+base_images() {
+  if ! podman image exists localhost/ehealth-base:bookworm; then
+    log "base image: debootstrap bookworm (minbase, CA certificates)"
+    local rootfs="$WORK/rootfs"
+    rm -rf "$rootfs"
+    debootstrap --variant=minbase --include=ca-certificates bookworm "$rootfs" >"$WORK/debootstrap.log" 2>&1
+    rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+    tar -C "$rootfs" -c . | podman import - localhost/ehealth-base:bookworm >/dev/null
+    rm -rf "$rootfs"
+  fi
+  for target in postgres redis toolbox; do
+    local tag=localhost/ehealth-$target
+    case $target in postgres) tag+=":15" ;; redis) tag+=":7" ;; *) tag+=":latest" ;; esac
+    if ! podman image exists "$tag"; then
+      log "image $tag"
+      podman build -q --format docker -f deploy/docker/local-deps.Dockerfile --target "$target" \
+        -t "$tag" . >/dev/null
+    fi
+  done
+}
+
+compose() { podman-compose -p "$PROJECT" --env-file "$WORK/compose.env" "$@"; }
+
+teardown() {
+  if [ "${KEEP:-}" = 1 ]; then log "KEEP=1: the stack stays up (podman-compose -p $PROJECT down -v)"; return; fi
+  log "teardown"
+  compose down -v >/dev/null 2>&1 || true
+}
+
+container() { podman ps -q --filter "label=com.docker.compose.project=$PROJECT" --filter "label=com.docker.compose.service=$1" | head -1; }
+
+wait_healthy() { # service: its own `healthcheck` subcommand, run inside its container
+  local id
+  for _ in $(seq 1 240); do
+    id=$(container "$1")
+    if [ -n "$id" ] && podman exec "$id" /usr/local/bin/service healthcheck >/dev/null 2>&1; then
+      log "$1 is ready"; return 0
+    fi
+    sleep 0.5
+  done
+  log "$1 did not become ready"; podman logs "$(container "$1")" 2>&1 | tail -30 >&2 || true
+  return 1
+}
+
+install_tools
+base_images
+
+log "release binaries (cargo, on the host)"
+cargo build -q --release --locked -p mithril-api -p auth-token -p employee-roles -p gatekeeper
+
+secret() { head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'; }
+ADMIN_TOKEN=$(secret)
+cat >"$WORK/compose.env" <<ENV
+IMAGE_TARGET=prebuilt
+RUNTIME_IMAGE=localhost/ehealth-base:bookworm
+POSTGRES_IMAGE=localhost/ehealth-postgres:15
+REDIS_IMAGE=localhost/ehealth-redis:7
+GATEWAY_PORT=$GATEWAY_PORT
+EHEALTH_ADMIN_TOKENS=$ADMIN_TOKEN
+EHEALTH_SERVICE_TOKEN=$(secret)
+EHEALTH_SIGNING_KEYS=$(secret)
+EHEALTH_DB_PASSWORD=$(secret)
+ENV
+chmod 600 "$WORK/compose.env"
+
+trap teardown EXIT
+compose down -v >/dev/null 2>&1 || true
+log "building the images"
+compose build >"$WORK/build.log" 2>&1 || { tail -30 "$WORK/build.log" >&2; exit 1; }
+log "starting the stack"
+compose up -d >"$WORK/up.log" 2>&1 || { tail -30 "$WORK/up.log" >&2; exit 1; }
+for service in mithril-api auth-token employee-roles gatekeeper; do wait_healthy "$service"; done
+
+network=$(podman network ls --format '{{.Name}}' | grep -E "^${PROJECT}_internal$")
+inside() { # runs a command in the toolbox on the internal network, with deploy/ mounted
+  podman run --rm --network "$network" -v "$ROOT/deploy:/deploy:ro" -e ADMIN_TOKEN="$ADMIN_TOKEN" \
+    -e DEMO_MSP_ID="${DEMO_MSP_ID:-}" localhost/ehealth-toolbox:latest "$@"
+}
+log "demo data, through the admin APIs and the gateway, from inside the network"
+inside bash /deploy/local/demo_data.sh http://mithril-api:4010 http://auth-token:4020 \
+  http://employee-roles:4030 http://gatekeeper:4000 >"$WORK/demo.env" 2>"$WORK/demo.err" \
+  || { cat "$WORK/demo.err" >&2; exit 1; }
+set -a; source "$WORK/demo.env"; set +a
+status=0
+log "checks inside the network"
+inside python3 /deploy/docker/compose_check.py inside || status=1
+log "checks through the published port 127.0.0.1:$GATEWAY_PORT"
+python3 deploy/docker/compose_check.py outside "127.0.0.1:$GATEWAY_PORT" || status=1
+exit $status
