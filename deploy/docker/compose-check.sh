@@ -64,25 +64,46 @@ base_images() {
 
 compose() { podman-compose -p "$PROJECT" --env-file "$WORK/compose.env" "$@"; }
 
+diagnose() { # every container's last lines, when a step failed
+  local c
+  for c in $(podman ps -a -q --filter "label=com.docker.compose.project=$PROJECT"); do
+    echo "--- $(podman inspect --format '{{.Name}} {{.State.Status}} restarts={{.RestartCount}}' "$c")" >&2
+    podman logs "$c" 2>&1 | tail -15 | cut -c1-300 >&2
+  done
+}
+
 teardown() {
+  [ "${status:-1}" = 0 ] || diagnose
   if [ "${KEEP:-}" = 1 ]; then log "KEEP=1: the stack stays up (podman-compose -p $PROJECT down -v)"; return; fi
   log "teardown"
+  podman rm -f -t 0 "$PROJECT-toolbox" >/dev/null 2>&1 || true
   compose down -v >/dev/null 2>&1 || true
 }
 
 container() { podman ps -q --filter "label=com.docker.compose.project=$PROJECT" --filter "label=com.docker.compose.service=$1" | head -1; }
 
-wait_healthy() { # service: its own `healthcheck` subcommand, run inside its container
-  local id
+wait_healthy() { # service: its own `healthcheck` subcommand, run inside its container, three times in a row
+  local id ok=0
   for _ in $(seq 1 240); do
     id=$(container "$1")
     if [ -n "$id" ] && podman exec "$id" /usr/local/bin/service healthcheck >/dev/null 2>&1; then
-      log "$1 is ready"; return 0
+      ok=$((ok + 1))
+      if [ $ok -ge 3 ]; then log "$1 is ready (restarts: $(podman inspect --format '{{.RestartCount}}' "$id"))"; return 0; fi
+    else
+      ok=0
     fi
     sleep 0.5
   done
   log "$1 did not become ready"; podman logs "$(container "$1")" 2>&1 | tail -30 >&2 || true
   return 1
+}
+
+wait_postgres() {
+  for _ in $(seq 1 120); do
+    podman exec "$(container postgres)" pg_isready -q -h 127.0.0.1 -U postgres 2>/dev/null && { log "postgres is ready"; return 0; }
+    sleep 0.5
+  done
+  log "postgres did not become ready"; podman logs "$(container postgres)" 2>&1 | tail -30 >&2; return 1
 }
 
 install_tools
@@ -107,26 +128,39 @@ ENV
 chmod 600 "$WORK/compose.env"
 
 trap teardown EXIT
+podman rm -f -t 0 "$PROJECT-toolbox" >/dev/null 2>&1 || true
 compose down -v >/dev/null 2>&1 || true
+rm -f "$WORK/up.log"
 log "building the images"
 compose build >"$WORK/build.log" 2>&1 || { tail -30 "$WORK/build.log" >&2; exit 1; }
+# In the order depends_on gives, each stage once the one before is ready: podman-compose does not
+# wait on service_healthy with this podman, and podman 4.3 refuses the --requires it would add.
+up() { compose up -d --no-deps "$@" >>"$WORK/up.log" 2>&1 || { tail -30 "$WORK/up.log" >&2; exit 1; }; }
 log "starting the stack"
-compose up -d >"$WORK/up.log" 2>&1 || { tail -30 "$WORK/up.log" >&2; exit 1; }
-for service in mithril-api auth-token employee-roles gatekeeper; do wait_healthy "$service"; done
-
+up postgres redis
+wait_postgres
+# The toolbox joins the network now, before the services: with this netavark (1.4), a container
+# joining a network was seen to stall the others' name lookups for seconds (a service's new database
+# connection then times out), so no container joins once the services run but the gatekeeper.
 network=$(podman network ls --format '{{.Name}}' | grep -E "^${PROJECT}_internal$")
+podman run -d --name "$PROJECT-toolbox" --network "$network" -v "$ROOT/deploy:/deploy:ro" \
+  localhost/ehealth-toolbox:latest sleep infinity >/dev/null
+up mithril-api auth-token employee-roles
+for service in mithril-api auth-token employee-roles; do wait_healthy "$service"; done
+up gatekeeper
+wait_healthy gatekeeper
+
 inside() { # runs a command in the toolbox on the internal network, with deploy/ mounted
-  podman run --rm --network "$network" -v "$ROOT/deploy:/deploy:ro" -e ADMIN_TOKEN="$ADMIN_TOKEN" \
-    -e DEMO_MSP_ID="${DEMO_MSP_ID:-}" localhost/ehealth-toolbox:latest "$@"
+  podman exec -e ADMIN_TOKEN="$ADMIN_TOKEN" -e DEMO_MSP_ID="${DEMO_MSP_ID:-}" "$PROJECT-toolbox" "$@"
 }
 log "demo data, through the admin APIs and the gateway, from inside the network"
 inside bash /deploy/local/demo_data.sh http://mithril-api:4010 http://auth-token:4020 \
   http://employee-roles:4030 http://gatekeeper:4000 >"$WORK/demo.env" 2>"$WORK/demo.err" \
   || { cat "$WORK/demo.err" >&2; exit 1; }
 set -a; source "$WORK/demo.env"; set +a
-status=0
 log "checks inside the network"
 inside python3 /deploy/docker/compose_check.py inside || status=1
 log "checks through the published port 127.0.0.1:$GATEWAY_PORT"
 python3 deploy/docker/compose_check.py outside "127.0.0.1:$GATEWAY_PORT" || status=1
+status=${status:-0}
 exit $status
