@@ -88,10 +88,12 @@ start_nginx origin origin.conf.tmpl $ORIGIN; ORIGIN_PIDS=$(tree "${PIDS[-1]}")
 start_nginx proxy proxy.conf.tmpl $PROXY $ORIGIN; PROXY_PIDS=$(tree "${PIDS[-1]}")
 python3 "$HERE/verify_stub.py" $VERIFY & PIDS+=("$!")
 sed "s|\${ORIGIN_PORT}|$ORIGIN|g" "$HERE/routes.yaml.tmpl" >"$WORK/routes.yaml"
+# An empty GK_SIGNING_KEY: no key at all (an empty key is a start-up error, as it should be).
+SIGNING_KEY="${GK_SIGNING_KEY-bench-identity-signing-key-000000000000000}"
+if [ -n "$SIGNING_KEY" ]; then export GATEKEEPER__IDENTITY__SIGNING_KEYS="$SIGNING_KEY"; fi
 GATEKEEPER__SERVER__PORT=$GK GATEKEEPER__SERVER__WORKERS=$GK_WORKERS GATEKEEPER__OPS__PORT=$GK_OPS \
 GATEKEEPER__ROUTES__FILE="$WORK/routes.yaml" GATEKEEPER__VERIFY__URL="http://127.0.0.1:$VERIFY" \
 GATEKEEPER__VERIFY__CACHE_TTL_SECS=3600 GATEKEEPER__TELEMETRY__LOG_FILTER=warn \
-GATEKEEPER__IDENTITY__SIGNING_KEYS="${GK_SIGNING_KEY-bench-identity-signing-key-000000000000000}" \
   setsid "$BIN" >"$WORK/logs/gatekeeper.log" 2>&1 </dev/null & PIDS+=("$!"); GK_PID=$!
 wait_ok "http://127.0.0.1:$ORIGIN/json"; wait_ok "http://127.0.0.1:$PROXY/json"
 wait_ok "http://127.0.0.1:$GK/pass/json"; wait_ok -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$GK/token/json"

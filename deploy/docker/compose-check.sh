@@ -28,9 +28,9 @@ install_tools() {
     apt-get install -y -q --no-install-recommends podman runc debootstrap iptables \
       netavark aardvark-dns uidmap fuse-overlayfs >/dev/null
   fi
-  if [ "$(podman-compose --version 2>/dev/null | sed -n 's/^podman-compose version //p')" != "$PODMAN_COMPOSE_VERSION" ]; then
+  if [ "$(python3 -c 'import importlib.metadata as m; print(m.version("podman-compose"))' 2>/dev/null)" != "$PODMAN_COMPOSE_VERSION" ]; then
     log "installing podman-compose $PODMAN_COMPOSE_VERSION"
-    pip install -q "podman-compose==$PODMAN_COMPOSE_VERSION"
+    python3 -m pip install -q "podman-compose==$PODMAN_COMPOSE_VERSION"
   fi
   # crun fails on this kernel's cgroups, and setting RLIMIT_NPROC is refused: runc, no ulimits.
   local conf=/etc/containers/containers.conf
@@ -62,7 +62,7 @@ base_images() {
   done
 }
 
-compose() { podman-compose -p "$PROJECT" --env-file "$WORK/compose.env" "$@"; }
+compose() { python3 -m podman_compose -p "$PROJECT" --env-file "$WORK/compose.env" "$@"; }
 
 diagnose() { # every container's last lines, when a step failed
   local c
@@ -74,7 +74,7 @@ diagnose() { # every container's last lines, when a step failed
 
 teardown() {
   [ "${status:-1}" = 0 ] || diagnose
-  if [ "${KEEP:-}" = 1 ]; then log "KEEP=1: the stack stays up (podman-compose -p $PROJECT down -v)"; return; fi
+  if [ "${KEEP:-}" = 1 ]; then log "KEEP=1: the stack stays up (python3 -m podman_compose -p $PROJECT down -v)"; return; fi
   log "teardown"
   podman rm -f -t 0 "$PROJECT-toolbox" >/dev/null 2>&1 || true
   compose down -v >/dev/null 2>&1 || true

@@ -147,7 +147,8 @@ def main():
     deployments(docs)
     network(docs)
     namespace(docs)
-    print(f"k8s-check {sys.argv[1]}: {len(PASSED)} passed, {len(FAILED)} failed")
+    overlay = sys.argv[1].rsplit("/", 1)[-1].removesuffix(".yaml")
+    print(f"k8s-check {overlay}: {len(PASSED)} passed, {len(FAILED)} failed")
     sys.exit(1 if FAILED else 0)
 
 

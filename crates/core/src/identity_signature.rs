@@ -3,11 +3,13 @@
 //! so a request that reaches a service without the gateway carries no identity it will believe.
 //!
 //! `x-consumer-signature: t=<unix seconds>,v1=<64 hex digits>`, where the digits are
-//! HMAC-SHA256(key, message) and the message is, one item per line (`\n`):
-//! `ehealth-identity-v1`, the time, the method, the request target (path and query, as the
-//! service receives it), then each of [`SIGNED_HEADERS`] in that order: its value, or a NUL
-//! byte when it is absent. Header values, methods and targets cannot hold `\n` or NUL, so the
-//! message is unambiguous. The body is not covered: the identity does not depend on it.
+//! HMAC-SHA256(key, message) and the message is `ehealth-identity-v1`, then each of
+//! [`SIGNED_HEADERS`] in that order (its value, or a NUL byte when it is absent), the time and
+//! the method, each followed by `\n`, and last the request target (path and query, as the
+//! service receives it). Header values, methods and times cannot hold `\n` or NUL, so the
+//! message is unambiguous. The identity comes first so that the gatekeeper computes its part
+//! once per cached identity, not per request. The body is not covered: the identity does not
+//! depend on it.
 //!
 //! The header's name starts with `x-consumer-`, so the gatekeeper drops every inbound copy as it
 //! drops the identity headers themselves.
@@ -74,7 +76,20 @@ impl SigningKey {
             .map_err(|_| KeyError::TooShort)
     }
 
-    /// The MAC of one request. `values` are the [`SIGNED_HEADERS`]' values, in order.
+    /// The MAC state after one identity's headers: the part of every signature that is the
+    /// same from one request of that identity to the next (the gatekeeper keeps it with its
+    /// cached verify answer). `values` are the [`SIGNED_HEADERS`]' values, in order.
+    pub fn identity(&self, values: [Option<&[u8]>; 6]) -> IdentityMac {
+        let mut mac = self.0.clone();
+        mac.update(b"ehealth-identity-v1\n");
+        for value in values {
+            mac.update(value.unwrap_or(b"\0"));
+            mac.update(b"\n");
+        }
+        IdentityMac(mac)
+    }
+
+    /// The MAC of one request.
     pub fn mac(
         &self,
         time: i64,
@@ -82,33 +97,46 @@ impl SigningKey {
         target: &[u8],
         values: [Option<&[u8]>; 6],
     ) -> [u8; 32] {
+        self.identity(values).mac(time, method, target)
+    }
+
+    /// The header value for one request, as text (test harnesses, tools).
+    pub fn sign(&self, time: i64, method: &str, target: &str, values: [Option<&str>; 6]) -> String {
+        self.identity(values.map(|v| v.map(str::as_bytes)))
+            .header(time, method.as_bytes(), target.as_bytes())
+            .as_str()
+            .to_owned()
+    }
+}
+
+/// A key's MAC state after one identity's headers ([`SigningKey::identity`]).
+#[derive(Clone)]
+pub struct IdentityMac(HmacSha256);
+
+impl fmt::Debug for IdentityMac {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("IdentityMac(**redacted**)")
+    }
+}
+
+impl IdentityMac {
+    /// The MAC of this identity on one request.
+    pub fn mac(&self, time: i64, method: &[u8], target: &[u8]) -> [u8; 32] {
         let mut mac = self.0.clone();
         let mut digits = [0u8; 20];
-        mac.update(b"ehealth-identity-v1\n");
         mac.update(decimal(time, &mut digits));
         mac.update(b"\n");
         mac.update(method);
         mac.update(b"\n");
         mac.update(target);
-        mac.update(b"\n");
-        for value in values {
-            mac.update(value.unwrap_or(b"\0"));
-            mac.update(b"\n");
-        }
         mac.finalize().into_bytes().into()
     }
 
     /// The header value for one request (on the stack: the gatekeeper signs every request
     /// that carries an identity).
-    pub fn header(
-        &self,
-        time: i64,
-        method: &[u8],
-        target: &[u8],
-        values: [Option<&[u8]>; 6],
-    ) -> Signature {
+    pub fn header(&self, time: i64, method: &[u8], target: &[u8]) -> Signature {
         const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mac = self.mac(time, method, target, values);
+        let mac = self.mac(time, method, target);
         let mut sig = Signature {
             buf: [0; 96],
             len: 0,
@@ -121,18 +149,6 @@ impl SigningKey {
             sig.push(&[HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
         }
         sig
-    }
-
-    /// The header value for one request, as text (test harnesses, tools).
-    pub fn sign(&self, time: i64, method: &str, target: &str, values: [Option<&str>; 6]) -> String {
-        self.header(
-            time,
-            method.as_bytes(),
-            target.as_bytes(),
-            values.map(|v| v.map(str::as_bytes)),
-        )
-        .as_str()
-        .to_owned()
     }
 }
 

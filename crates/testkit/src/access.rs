@@ -55,11 +55,10 @@ pub fn signed_with(builder: RequestBuilder, key: &str, time: i64) -> RequestBuil
         None => url.path().to_owned(),
     };
     let values = SIGNED_HEADERS.map(|name| request.headers().get(name).map(|v| v.as_bytes()));
-    let signature = key.header(
+    let signature = key.identity(values).header(
         time,
         request.method().as_str().as_bytes(),
         target.as_bytes(),
-        values,
     );
     let value = match reqwest::header::HeaderValue::from_bytes(signature.as_bytes()) {
         Ok(v) => v,

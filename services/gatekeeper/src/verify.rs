@@ -13,12 +13,12 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-use ehealth_core::identity_signature::{Signature, SigningKey};
+use ehealth_core::identity_signature::{IdentityMac, Signature, SigningKey};
 use http::header::HeaderValue;
 use moka::Expiry;
 use moka::future::Cache;
@@ -52,6 +52,9 @@ pub struct IdentityHeaders {
     pub client_id: Option<HeaderValue>,
     pub mis_client_id: Option<HeaderValue>,
     pub person_id: Option<HeaderValue>,
+    /// The signature's part that depends on these headers alone, computed at the first
+    /// signature (the process has one signing key) and kept as long as the answer is cached.
+    pub signing: OnceLock<IdentityMac>,
 }
 
 impl IdentityHeaders {
@@ -74,16 +77,21 @@ impl IdentityHeaders {
     /// The `x-consumer-signature` of these headers on `method target`, now
     /// ([`ehealth_core::identity_signature`]).
     pub fn signature(&self, key: &SigningKey, method: &[u8], target: &[u8]) -> Signature {
-        let values = [
-            &self.consumer_id,
-            &self.consumer_metadata,
-            &self.consumer_scope,
-            &self.client_id,
-            &self.mis_client_id,
-            &self.person_id,
-        ]
-        .map(|v| v.as_ref().map(HeaderValue::as_bytes));
-        key.header(unix_now(), method, target, values)
+        self.signing
+            .get_or_init(|| {
+                key.identity(
+                    [
+                        &self.consumer_id,
+                        &self.consumer_metadata,
+                        &self.consumer_scope,
+                        &self.client_id,
+                        &self.mis_client_id,
+                        &self.person_id,
+                    ]
+                    .map(|v| v.as_ref().map(HeaderValue::as_bytes)),
+                )
+            })
+            .header(unix_now(), method, target)
     }
 }
 
@@ -572,6 +580,7 @@ fn identity(body: VerifyBody, needs_user: bool) -> Verdict {
         client_id: client_id.as_deref().and_then(hv),
         mis_client_id: mis_client_id.as_deref().and_then(hv),
         person_id: person_id.as_deref().and_then(hv),
+        signing: OnceLock::new(),
     };
     Verdict::Valid(Arc::new(Identity {
         user_id,
