@@ -159,9 +159,13 @@ pub async fn require_credentials(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    // The path as the router matches it: actix decodes percent-escapes of unreserved characters
+    // before routing (`/%61dmin/x` reaches `/admin/x`), so the raw path would let such a
+    // request past the policy.
+    let routed = req.match_info().as_str();
     let verdict = match req.app_data::<AdminGuard>() {
         Some(guard) => guard.check(
-            req.path(),
+            routed,
             req.headers()
                 .get(actix_web::http::header::AUTHORIZATION)
                 .map(|v| v.as_bytes()),

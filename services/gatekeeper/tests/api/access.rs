@@ -49,6 +49,11 @@ async fn ops_endpoints_that_change_or_reveal_need_the_admin_token() {
         let res = call(method, path, Some(ADMIN_TOKEN)).await.unwrap();
         assert_eq!(res.status(), 200, "{path}");
     }
+    // Escapes the router decodes do not get past the check.
+    for path in ["/%63ache/purge", "/%72outes/reload", "/ro%75tes"] {
+        let res = call(Method::POST, path, None).await.unwrap();
+        assert_eq!(res.status(), 401, "{path}");
+    }
     // The refused reload did nothing: one reload (the admitted one) since start.
     assert_eq!(gw.ops_get("/routes").await["data"]["generation"], 2);
     // Probes and scrapes need no credential.

@@ -53,8 +53,9 @@ async fn admin_routes_refuse_a_missing_or_wrong_token_and_do_nothing() {
             .unwrap();
         assert_eq!(res.status(), 401, "{authorization}");
     }
-    // Reads too, and paths that do not exist: the internal route table is not revealed.
-    for path in ["/admin/clients", "/admin/no-such-thing"] {
+    // Reads too, paths that do not exist (the internal route table is not revealed), and paths
+    // the router decodes into /admin.
+    for path in ["/admin/clients", "/admin/no-such-thing", "/%61dmin/clients"] {
         let res = app
             .http
             .get(format!("{}{path}", app.address))
