@@ -33,3 +33,20 @@ pub fn assert_openapi_snapshot(served: &serde_json::Value, snapshot_path: &str) 
         "{snapshot_path} differs from the generated document; run with UPDATE_SNAPSHOTS=1 and review the diff"
     );
 }
+
+/// Runs a built binary with `--version` and `--help` (every binary of the project answers
+/// both): the version line is `<name> <version>`, and the help names each of `commands`.
+pub fn assert_cli(binary: &str, name: &str, version: &str, commands: &[&str]) {
+    let run = |arg: &str| match std::process::Command::new(binary).arg(arg).output() {
+        Ok(out) => {
+            assert!(out.status.success(), "{binary} {arg}: {:?}", out.status);
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        }
+        Err(e) => panic!("running {binary}: {e}"),
+    };
+    assert_eq!(run("--version").trim(), format!("{name} {version}"));
+    let help = run("--help");
+    for command in commands {
+        assert!(help.contains(command), "{command} in {help}");
+    }
+}

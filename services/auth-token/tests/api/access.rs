@@ -88,3 +88,13 @@ async fn authorize_refuses_an_unsigned_user_and_issues_nothing() {
     .await;
     assert_eq!(w.app.count(codes).await, before);
 }
+
+#[test]
+fn the_binary_answers_help_and_version() {
+    testkit::assert_cli(
+        env!("CARGO_BIN_EXE_auth-token"),
+        "auth-token",
+        env!("CARGO_PKG_VERSION"),
+        &["serve", "migrate", "healthcheck"],
+    );
+}

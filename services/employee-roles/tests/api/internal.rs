@@ -103,3 +103,13 @@ async fn roles_of_an_employee_and_bulk_deactivation() {
         .unwrap();
     assert_error(res, 401, "access_denied", None).await;
 }
+
+#[test]
+fn the_binary_answers_help_and_version() {
+    testkit::assert_cli(
+        env!("CARGO_BIN_EXE_employee-roles"),
+        "employee-roles",
+        env!("CARGO_PKG_VERSION"),
+        &["serve", "migrate", "healthcheck"],
+    );
+}

@@ -43,3 +43,13 @@ async fn health_ready_metrics_openapi() {
         ),
     );
 }
+
+#[test]
+fn the_binary_answers_help_and_version() {
+    testkit::assert_cli(
+        env!("CARGO_BIN_EXE_gatekeeper"),
+        "gatekeeper",
+        env!("CARGO_PKG_VERSION"),
+        &["serve", "check-routes", "healthcheck"],
+    );
+}

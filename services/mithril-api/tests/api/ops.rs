@@ -115,3 +115,32 @@ async fn openapi_matches_the_committed_snapshot() {
     );
     testkit::assert_openapi_snapshot(&served, snapshot);
 }
+
+#[test]
+fn the_binary_answers_help_and_version() {
+    testkit::assert_cli(
+        env!("CARGO_BIN_EXE_mithril-api"),
+        "mithril-api",
+        env!("CARGO_PKG_VERSION"),
+        &["serve", "migrate", "healthcheck"],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn healthcheck_exits_zero_only_when_the_configured_service_is_ready() {
+    let app = crate::helpers::spawn_app().await;
+    let port = app.address.rsplit(':').next().unwrap().to_owned();
+    let probe = |port: String| {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_mithril-api"))
+            .arg("healthcheck")
+            .env("MITHRIL_API__SERVER__PORT", port)
+            .output()
+    };
+    assert!(probe(port).await.unwrap().status.success());
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_port = closed.local_addr().unwrap().port().to_string();
+    drop(closed);
+    let refused = probe(closed_port).await.unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("connecting to 127.0.0.1:"));
+}
