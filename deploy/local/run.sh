@@ -46,10 +46,15 @@ else
     [ "$(id -u)" = 0 ] && chown postgres:postgres "$DATA"
     as_pg "$PG_BIN/initdb" -U postgres -A trust -E UTF8 --locale=C -D "$DATA/data" >/dev/null
   fi
-  echo "== starting PostgreSQL on 127.0.0.1:$PG_PORT"
-  as_pg "$PG_BIN/pg_ctl" -D "$DATA/data" -l "$DATA/postgres.log" -w \
-    -o "-p $PG_PORT -k $DATA -c listen_addresses=127.0.0.1" start >/dev/null
-  STARTED_PG=1
+  if as_pg "$PG_BIN/pg_ctl" -D "$DATA/data" status >/dev/null 2>&1; then
+    # Left running by an earlier run that was killed before its clean-up: reused, not stopped.
+    echo "== reusing the PostgreSQL already running on $DATA/data"
+  else
+    echo "== starting PostgreSQL on 127.0.0.1:$PG_PORT"
+    as_pg "$PG_BIN/pg_ctl" -D "$DATA/data" -l "$DATA/postgres.log" -w \
+      -o "-p $PG_PORT -k $DATA -c listen_addresses=127.0.0.1" start >/dev/null
+    STARTED_PG=1
+  fi
   DB_SERVER="postgres://postgres@127.0.0.1:$PG_PORT"
 fi
 for db in mithril prm; do

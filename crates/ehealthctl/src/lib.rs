@@ -443,7 +443,7 @@ async fn plan(api: &Api, command: Command) -> anyhow::Result<Call> {
                 Call::get(Mithril, with_query("/admin/clients", &[("name", name)])).columns(&[
                     "id",
                     "name",
-                    "client_type_name",
+                    "client_type_id",
                     "is_blocked",
                 ])
             }
@@ -607,6 +607,7 @@ async fn plan(api: &Api, command: Command) -> anyhow::Result<Call> {
                 Call::get(Mithril, format!("/admin/users/{}/roles", enc(&user))).columns(&[
                     "id",
                     "role_name",
+                    "client_name",
                     "client_id",
                 ])
             }
@@ -635,12 +636,9 @@ async fn plan(api: &Api, command: Command) -> anyhow::Result<Call> {
             ),
         },
         Command::Approvals(c) => match c {
-            Approvals::List { .. } => Call::get(Mithril, "/admin/apps".into()).columns(&[
-                "id",
-                "client_id",
-                "client_name",
-                "scope",
-            ]),
+            Approvals::List { .. } => {
+                Call::get(Mithril, "/admin/apps".into()).columns(&["id", "client_id", "scope"])
+            }
             Approvals::Create {
                 user,
                 client,

@@ -303,6 +303,17 @@ async fn a_newcomer_bootstraps_an_msp_and_a_mis() {
         .await
         .json();
     assert_eq!(roles[0]["client_id"], msp_id.as_str());
+    let roles = s.ctl(&["user-roles", "list", &owner]).await.stdout;
+    let row = roles.lines().nth(1).unwrap_or_default();
+    assert!(
+        row.contains("OWNER") && row.contains("Clinic") && row.contains(&msp_id),
+        "{roles}"
+    );
+    let clients = s.ctl(&["clients", "list", "--name", "Clinic"]).await.stdout;
+    assert!(
+        clients.starts_with("ID") && clients.contains(&msp_id) && clients.contains("false"),
+        "{clients}"
+    );
     let approval = s
         .ctl(&[
             "approvals",
