@@ -139,9 +139,9 @@ up() { compose up -d --no-deps "$@" >>"$WORK/up.log" 2>&1 || { tail -30 "$WORK/u
 log "starting the stack"
 up postgres redis
 wait_postgres
-# The toolbox joins the network now, before the services: with this netavark (1.4), a container
-# joining a network was seen to stall the others' name lookups for seconds (a service's new database
-# connection then times out), so no container joins once the services run but the gatekeeper.
+# The toolbox joins the network now, before the services, so that only the gatekeeper starts
+# once they run: right after a container started, a service's new database connections were
+# seen to time out here (see wait_serving below).
 network=$(podman network ls --format '{{.Name}}' | grep -E "^${PROJECT}_internal$")
 podman run -d --name "$PROJECT-toolbox" --network "$network" -v "$ROOT/deploy:/deploy:ro" \
   localhost/ehealth-toolbox:latest sleep infinity >/dev/null
@@ -149,6 +149,27 @@ up mithril-api auth-token employee-roles
 for service in mithril-api auth-token employee-roles; do wait_healthy "$service"; done
 up gatekeeper
 wait_healthy gatekeeper
+# Each service serving a database read to the toolbox, three times in a row (new connections,
+# each worker's pool): right after a container starts, new connections on this podman's network
+# were seen to take seconds (a 503 from a service whose /ready had passed).
+wait_serving() { # url
+  local ok=0
+  for _ in $(seq 1 120); do
+    if podman exec "$PROJECT-toolbox" curl -fsS -o /dev/null --max-time 3 \
+         -H "authorization: Bearer $ADMIN_TOKEN" "$1" 2>/dev/null; then
+      ok=$((ok + 1)); [ $ok -ge 3 ] && return 0
+    else
+      ok=0
+    fi
+    sleep 0.5
+  done
+  log "$1 did not serve"; return 1
+}
+for url in http://mithril-api:4010/admin/client_types http://auth-token:4020/admin/tokens \
+    "http://employee-roles:4030/admin/employees/00000000-0000-0000-0000-000000000000/employee_roles"; do
+  wait_serving "$url"
+done
+log "the services serve database reads"
 
 inside() { # runs a command in the toolbox on the internal network, with deploy/ mounted
   podman exec -e ADMIN_TOKEN="$ADMIN_TOKEN" -e DEMO_MSP_ID="${DEMO_MSP_ID:-}" "$PROJECT-toolbox" "$@"
