@@ -122,61 +122,34 @@ async fn public_routes_believe_only_signed_recent_identity() {
     };
     let patch = json!({"redirect_uri": "https://evil.example.com/cb"});
 
-    // Unsigned: refused, nothing changed.
-    let res = forged(Method::PATCH).json(&patch).send().await.unwrap();
-    assert_error(
-        res,
-        401,
-        "access_denied",
-        Some("Missing header x-consumer-signature"),
-    )
-    .await;
-
-    // Signed by a key the service does not hold, too long ago, or for another request.
+    // Unsigned, signed by a key the service does not hold, too long ago, or for another
+    // request (a GET's signature on a PATCH): refused, and nothing changes.
     let other_key = "another-signing-key-0000000000000000000000";
-    let res = access::signed_with(forged(Method::PATCH).json(&patch), other_key, access::now())
-        .send()
-        .await
-        .unwrap();
-    assert_error(
-        res,
-        401,
-        "access_denied",
-        Some("Invalid header x-consumer-signature"),
-    )
-    .await;
-
-    let res = access::signed_with(
-        forged(Method::PATCH).json(&patch),
-        SIGNING_KEY,
-        access::now() - 31,
-    )
-    .send()
-    .await
-    .unwrap();
-    assert_error(
-        res,
-        401,
-        "access_denied",
-        Some("Expired header x-consumer-signature"),
-    )
-    .await;
-
-    let signed_get = access::signed(forged(Method::GET)).build().unwrap();
-    let signature = signed_get.headers()["x-consumer-signature"].clone();
-    let res = forged(Method::PATCH)
-        .header("x-consumer-signature", signature)
-        .json(&patch)
-        .send()
-        .await
-        .unwrap();
-    assert_error(
-        res,
-        401,
-        "access_denied",
-        Some("Invalid header x-consumer-signature"),
-    )
-    .await;
+    let get_signature = access::signed(forged(Method::GET))
+        .build()
+        .unwrap()
+        .headers()["x-consumer-signature"]
+        .clone();
+    let patch_forged = || forged(Method::PATCH).json(&patch);
+    let refused = [
+        (patch_forged(), "Missing header x-consumer-signature"),
+        (
+            access::signed_with(patch_forged(), other_key, access::now()),
+            "Invalid header x-consumer-signature",
+        ),
+        (
+            access::signed_with(patch_forged(), SIGNING_KEY, access::now() - 31),
+            "Expired header x-consumer-signature",
+        ),
+        (
+            patch_forged().header("x-consumer-signature", get_signature),
+            "Invalid header x-consumer-signature",
+        ),
+    ];
+    for (request, message) in refused {
+        let res = request.send().await.unwrap();
+        assert_error(res, 401, "access_denied", Some(message)).await;
+    }
 
     let redirect = "SELECT redirect_uri AS t FROM connections";
     assert_eq!(
