@@ -2,6 +2,9 @@
 # `make run`: PostgreSQL under target/dev-pg (or the server in DATABASE_URL), migrations, demo
 # data loaded through the real admin API, and the services in the foreground. Ctrl-C stops
 # everything this script started.
+# RUN_COMMAND, when set, runs once the stack is up (with the credentials and the demo data in its
+# environment) instead of waiting; the script then stops everything and exits with its status
+# (make contract). RUN_DATA and RUN_CREDENTIALS move the database and the credentials file.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$ROOT"
@@ -12,7 +15,7 @@ AUTH_PORT="${AUTH_TOKEN_PORT:-4020}"
 ROLES_PORT="${EMPLOYEE_ROLES_PORT:-4030}"
 GATE_PORT="${GATEKEEPER_PORT:-4000}"
 GATE_OPS_PORT="${GATEKEEPER_OPS_PORT:-4001}"
-DATA="$ROOT/target/dev-pg"
+DATA="${RUN_DATA:-$ROOT/target/dev-pg}"
 PIDS=()
 
 cleanup() {
@@ -65,7 +68,7 @@ done
 # Credentials, generated once and kept under target/ so that scripts can source them: the admin
 # token of the internal APIs and the gatekeeper's ops endpoints, the gatekeeper's service token
 # for auth-token, and the identity signing key.
-CREDENTIALS="$ROOT/target/dev-credentials.env"
+CREDENTIALS="${RUN_CREDENTIALS:-$ROOT/target/dev-credentials.env}"
 if [ ! -f "$CREDENTIALS" ]; then
   secret() { head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'; }
   umask 077
@@ -111,6 +114,17 @@ echo "== demo data"
 ADMIN_TOKEN="$ADMIN_TOKEN" bash deploy/local/demo_data.sh "$MITHRIL" "$AUTH" "$ROLES" "$GATE" > "$DATA.demo.env"
 # shellcheck disable=SC1090
 source "$DATA.demo.env"
+
+if [ -n "${RUN_COMMAND:-}" ]; then
+  set -a
+  # shellcheck disable=SC1090
+  source "$CREDENTIALS"; source "$DATA.demo.env"
+  set +a
+  export MITHRIL AUTH ROLES GATE GATE_OPS="http://127.0.0.1:$GATE_OPS_PORT"
+  status=0
+  bash -c "$RUN_COMMAND" || status=$?
+  exit "$status"
+fi
 
 cat <<MSG
 

@@ -65,7 +65,7 @@ pub struct InvalidEntry {
 pub struct Rule {
     pub rule: String,
     pub description: String,
-    #[schema(value_type = Object)]
+    /// A list or an object, by rule.
     pub params: serde_json::Value,
 }
 

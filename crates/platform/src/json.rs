@@ -29,9 +29,10 @@ pub trait RequestSchema: DeserializeOwned + 'static {
     const WRAPPER: Option<&'static str> = None;
 }
 
-/// Compiled schemas, built once at startup and shared by every worker.
+/// Compiled schemas, built once at startup and shared by every worker, with the schema each was
+/// compiled from (the OpenAPI document shows that one, [`crate::openapi`]).
 #[derive(Clone)]
-pub struct Schemas(Arc<HashMap<&'static str, jsonschema::Validator>>);
+pub struct Schemas(Arc<HashMap<&'static str, (jsonschema::Validator, serde_json::Value)>>);
 
 /// Compiles request-body schemas embedded from `proto-contracts/schemas/<name>.json` at build
 /// time: `platform::schemas!("client_create", "client_update")` in a service crate.
@@ -47,23 +48,31 @@ macro_rules! schemas {
 
 impl Schemas {
     /// Compiles `(name, schema text)` pairs; a schema that does not compile stops startup.
+    /// Free strings get [`crate::openapi::forbid_nul`]'s pattern first: PostgreSQL cannot store
+    /// NUL, so a body holding one is a 422, never a failed write.
     pub fn compile(sources: &[(&'static str, &str)]) -> anyhow::Result<Self> {
         let mut map = HashMap::with_capacity(sources.len());
         for (name, text) in sources {
-            let value: serde_json::Value =
+            let mut value: serde_json::Value =
                 serde_json::from_str(text).with_context(|| format!("schema {name} is not JSON"))?;
+            crate::openapi::forbid_nul(&mut value);
             let validator = jsonschema::options()
                 .should_validate_formats(true)
                 .build(&value)
                 .map_err(|e| anyhow::anyhow!("schema {name} does not compile: {e}"))?;
-            map.insert(*name, validator);
+            map.insert(*name, (validator, value));
         }
         Ok(Self(Arc::new(map)))
     }
 
+    /// The schema `name` was compiled from.
+    pub fn source(&self, name: &str) -> Option<&serde_json::Value> {
+        self.0.get(name).map(|(_, source)| source)
+    }
+
     /// Validates `instance` against the named schema; `Err` holds the 422 entries.
     pub fn validate(&self, name: &str, instance: &serde_json::Value) -> Result<(), ApiError> {
-        let validator = self.0.get(name).ok_or_else(|| {
+        let (validator, _) = self.0.get(name).ok_or_else(|| {
             ApiError::internal(anyhow::anyhow!("schema {name} is not registered"))
         })?;
         let mut entries: Vec<InvalidEntry> = Vec::new();
@@ -268,6 +277,21 @@ async fn parse_body<T: RequestSchema>(
     if let Some(key) = T::WRAPPER {
         value = match value {
             serde_json::Value::Object(mut map) => match map.remove(key) {
+                // Beside the wrapper nothing is read, so nothing is accepted (the document
+                // says `additionalProperties: false`).
+                Some(_) if !map.is_empty() => {
+                    return Err(ApiError::validation(
+                        map.keys()
+                            .map(|k| {
+                                InvalidEntry::body(
+                                    format!("$.{k}"),
+                                    "schema",
+                                    "schema does not allow additional properties",
+                                )
+                            })
+                            .collect(),
+                    ));
+                }
                 Some(inner) => inner,
                 None => return Err(ApiError::malformed()),
             },

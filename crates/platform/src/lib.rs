@@ -17,6 +17,7 @@ pub mod db;
 pub mod error;
 pub mod json;
 pub mod metrics;
+pub mod openapi;
 pub mod ops;
 pub mod path;
 pub mod query;

@@ -22,12 +22,9 @@ struct OpsInner {
 
 impl OpsState {
     /// `db`: the pool and the migration version readiness requires (none for the gatekeeper).
-    pub fn new(
-        db: Option<(DbPool, String)>,
-        openapi: &utoipa::openapi::OpenApi,
-    ) -> anyhow::Result<Self> {
-        let openapi_json = openapi.to_pretty_json()?;
-        let docs_html = utoipa_scalar::Scalar::new(openapi.clone()).to_html();
+    pub fn new(db: Option<(DbPool, String)>, openapi: serde_json::Value) -> anyhow::Result<Self> {
+        let openapi_json = serde_json::to_string_pretty(&openapi)?;
+        let docs_html = utoipa_scalar::Scalar::new(openapi).to_html();
         Ok(Self {
             inner: Arc::new(OpsInner {
                 db,
@@ -39,10 +36,10 @@ impl OpsState {
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/health", web::get().to(health))
-        .route("/ready", web::get().to(ready))
-        .route("/openapi.json", web::get().to(openapi))
-        .route("/docs", web::get().to(docs));
+    cfg.service(web::resource("/health").get(health))
+        .service(web::resource("/ready").get(ready))
+        .service(web::resource("/openapi.json").get(openapi))
+        .service(web::resource("/docs").get(docs));
 }
 
 async fn health() -> Reply {

@@ -1,5 +1,6 @@
 //! Query parameters read by name, collecting every problem into one 422 (`query_parameter`).
-//! Unknown parameters are ignored.
+//! Unknown parameters are ignored. A parameter whose name or value decodes to invalid UTF-8 or
+//! holds NUL (which PostgreSQL cannot store) is refused before any handler runs.
 
 use std::future::{Ready, ready};
 
@@ -14,12 +15,27 @@ use crate::ApiError;
 pub struct QueryParams(Vec<(String, String)>);
 
 impl QueryParams {
-    pub fn parse(query: &str) -> Self {
-        Self(
-            url::form_urlencoded::parse(query.as_bytes())
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
-        )
+    /// `application/x-www-form-urlencoded` pairs, decoded strictly: a pair that is not UTF-8 or
+    /// holds NUL is a 422 entry under its (lossily decoded) name.
+    pub fn parse(query: &str) -> Result<Self, ApiError> {
+        let mut pairs = Vec::new();
+        let mut invalid = Vec::new();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            match (decode(name), decode(value)) {
+                (Some(name), Some(value)) => pairs.push((name, value)),
+                _ => invalid.push(InvalidEntry::query(
+                    lossy(name),
+                    "format",
+                    "must be UTF-8 text without NUL",
+                )),
+            }
+        }
+        if invalid.is_empty() {
+            Ok(Self(pairs))
+        } else {
+            Err(ApiError::validation(invalid))
+        }
     }
 
     /// The first value of `name`.
@@ -43,8 +59,39 @@ impl FromRequest for QueryParams {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(Ok(Self::parse(req.query_string())))
+        ready(Self::parse(req.query_string()))
     }
+}
+
+fn hyphenated(raw: &str) -> Result<Uuid, uuid::Error> {
+    match raw.len() {
+        36 => Uuid::parse_str(raw),
+        _ => Uuid::try_parse(""),
+    }
+}
+
+fn plus_as_space(raw: &str) -> std::borrow::Cow<'_, [u8]> {
+    if raw.contains('+') {
+        raw.replace('+', " ").into_bytes().into()
+    } else {
+        raw.as_bytes().into()
+    }
+}
+
+/// One name or value, or `None` when it is not UTF-8 or holds NUL.
+fn decode(raw: &str) -> Option<String> {
+    let bytes = plus_as_space(raw);
+    let text = percent_encoding::percent_decode(&bytes)
+        .decode_utf8()
+        .ok()?;
+    (!text.contains('\0')).then(|| text.into_owned())
+}
+
+fn lossy(raw: &str) -> String {
+    let bytes = plus_as_space(raw);
+    percent_encoding::percent_decode(&bytes)
+        .decode_utf8_lossy()
+        .replace('\0', "\u{FFFD}")
 }
 
 /// Typed reads that remember what was wrong; [`QueryReader::finish`] turns that into the 422.
@@ -62,9 +109,11 @@ impl QueryReader<'_> {
             .map(str::to_owned)
     }
 
+    /// A hyphenated UUID (the form the documents name; `Uuid::parse_str` would also take
+    /// braced, URN and undashed forms).
     pub fn uuid(&mut self, name: &str) -> Option<Uuid> {
         let raw = self.params.get(name)?;
-        match Uuid::parse_str(raw) {
+        match hyphenated(raw) {
             Ok(id) => Some(id),
             Err(_) => {
                 self.invalid
@@ -77,12 +126,7 @@ impl QueryReader<'_> {
     /// A comma-separated list of UUIDs.
     pub fn uuid_list(&mut self, name: &str) -> Option<Vec<Uuid>> {
         let raw = self.params.get(name)?;
-        let parsed: Result<Vec<Uuid>, _> = raw
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(Uuid::parse_str)
-            .collect();
+        let parsed: Result<Vec<Uuid>, _> = raw.split(',').map(hyphenated).collect();
         match parsed {
             Ok(ids) => Some(ids),
             Err(_) => {

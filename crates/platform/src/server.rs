@@ -204,7 +204,7 @@ pub async fn prepare(
     access: AdminGuard,
     migrations: diesel_migrations::EmbeddedMigrations,
     lock_key: i64,
-    openapi: &utoipa::openapi::OpenApi,
+    openapi: serde_json::Value,
     schemas: Schemas,
 ) -> anyhow::Result<Prepared> {
     use secrecy::ExposeSecret;

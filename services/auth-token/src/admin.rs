@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::startup::AppState;
 
-const MAX_PAGE_SIZE: i64 = 50;
+pub const MAX_PAGE_SIZE: i64 = 50;
 
 #[utoipa::path(get, path = "/admin/tokens", tag = "admin: tokens",
     params(("user_id" = Option<Uuid>, Query), ("client_id" = Option<Uuid>, Query), ("name" = Option<String>, Query),

@@ -44,12 +44,9 @@ fn access(path: &str) -> platform::admin::Access {
 fn configure(cfg: &mut actix_web::web::ServiceConfig, state: startup::AppState) {
     use actix_web::web;
     cfg.app_data(web::Data::new(state))
-        .route("/oauth/tokens", web::post().to(grants::oauth_tokens))
-        .route("/auth/login", web::post().to(grants::login))
-        .route(
-            "/oauth/apps/authorize",
-            web::post().to(authorize::authorize),
-        )
+        .service(web::resource("/oauth/tokens").post(grants::oauth_tokens))
+        .service(web::resource("/auth/login").post(grants::login))
+        .service(web::resource("/oauth/apps/authorize").post(authorize::authorize))
         .service(
             web::resource("/admin/tokens")
                 .get(admin::list)
@@ -60,21 +57,12 @@ fn configure(cfg: &mut actix_web::web::ServiceConfig, state: startup::AppState) 
                 .get(admin::show)
                 .delete(admin::delete),
         )
-        .route(
-            "/admin/tokens/{token}/verify",
-            web::get().to(verify::verify),
-        )
-        .route(
-            "/admin/api_keys/verify",
-            web::get().to(verify::verify_api_key),
-        )
-        .route("/admin/tokens/{token}/user", web::get().to(verify::user))
-        .route(
-            "/admin/users/{user_id}/tokens",
-            web::delete().to(admin::delete_by_user),
-        )
-        .route(
-            "/admin/clients/{id}/actions/deactivate_tokens",
-            web::patch().to(admin::deactivate_client_tokens),
+        .service(web::resource("/admin/tokens/{token}/verify").get(verify::verify))
+        .service(web::resource("/admin/api_keys/verify").get(verify::verify_api_key))
+        .service(web::resource("/admin/tokens/{token}/user").get(verify::user))
+        .service(web::resource("/admin/users/{user_id}/tokens").delete(admin::delete_by_user))
+        .service(
+            web::resource("/admin/clients/{id}/actions/deactivate_tokens")
+                .patch(admin::deactivate_client_tokens),
         );
 }

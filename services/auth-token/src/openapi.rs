@@ -1,8 +1,49 @@
-//! The OpenAPI document; its committed snapshot is `proto-contracts/openapi/auth-token.json`.
+//! The OpenAPI document: the handler annotations completed as the wire has them
+//! ([`platform::openapi`]). Its committed snapshot is `proto-contracts/openapi/auth-token.json`;
+//! `make contract` runs schemathesis against it.
 
+use platform::Schemas;
+use platform::openapi::{BodySchema, Contract, Refusal};
 use utoipa::OpenApi;
 
 use crate::{admin, authorize, grants, verify};
+
+/// The served document.
+pub fn document(schemas: &Schemas) -> anyhow::Result<serde_json::Value> {
+    platform::openapi::wire(&ApiDoc::openapi(), schemas, &contract())
+}
+
+fn contract() -> Contract {
+    Contract {
+        access: crate::access,
+        identity: |path| path == "/oauth/apps/authorize",
+        actor: |_, _| false,
+        bodies: vec![
+            BodySchema::of::<authorize::AuthorizeRequest>(),
+            // One `token` object, narrowed by grant_type: each endpoint takes its own grants.
+            BodySchema::at(
+                "post",
+                "/oauth/tokens",
+                "OAuthGrant",
+                &["token_authorization_code", "token_refresh_token"],
+                Some("token"),
+            ),
+            BodySchema::at(
+                "post",
+                "/auth/login",
+                "LoginGrant",
+                &["token_password"],
+                Some("token"),
+            ),
+        ],
+        max_page_size: admin::MAX_PAGE_SIZE,
+        uuid_lists: &["user_ids"],
+        refusals: REFUSALS,
+    }
+}
+
+/// The rules of the data behind this service's 422s.
+const REFUSALS: &[Refusal] = &[];
 
 #[derive(OpenApi)]
 #[openapi(

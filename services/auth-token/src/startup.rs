@@ -4,10 +4,8 @@ use platform::Schemas;
 use platform::admin::{AdminGuard, Credentials};
 use platform::db::{DbPool, Reads};
 use platform::server::{Running, ServiceBasics, prepare};
-use utoipa::OpenApi;
 
 use crate::Settings;
-use crate::openapi::ApiDoc;
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -42,7 +40,7 @@ impl Application {
             ),
             mithril_store::MIGRATIONS,
             mithril_store::MIGRATION_LOCK_KEY,
-            &ApiDoc::openapi(),
+            crate::openapi::document(&schemas)?,
             schemas.clone(),
         )
         .await?;

@@ -11,7 +11,8 @@ use crate::startup::AppState;
 use crate::store::{self, Scope};
 
 #[utoipa::path(get, path = "/admin/employees/{id}/employee_roles", tag = "internal",
-    params(("id" = Uuid, Path), ("status" = Option<String>, Query, description = "ACTIVE or INACTIVE, any case")),
+    params(("id" = Uuid, Path), ("status" = Option<String>, Query, description = "ACTIVE or INACTIVE, any case",
+               pattern = "^([Aa][Cc][Tt][Ii][Vv][Ee]|[Ii][Nn][Aa][Cc][Tt][Ii][Vv][Ee])$")),
     responses((status = 200, body = Vec<store::EmployeeRole>), (status = 422, body = ehealth_core::ErrorBody)))]
 pub async fn roles_of_employee(
     state: web::Data<AppState>,

@@ -41,34 +41,25 @@ fn configure(cfg: &mut actix_web::web::ServiceConfig, state: startup::AppState) 
                 .post(roles::create)
                 .get(roles::list),
         )
-        .route("/api/employee_roles/{id}", web::get().to(roles::show))
-        .route(
-            "/api/employee_roles/{id}/actions/deactivate",
-            web::patch().to(roles::deactivate),
+        .service(web::resource("/api/employee_roles/{id}").get(roles::show))
+        .service(
+            web::resource("/api/employee_roles/{id}/actions/deactivate").patch(roles::deactivate),
         )
-        .route(
-            "/admin/legal_entities/{id}",
-            web::put().to(registry::put_legal_entity),
+        .service(web::resource("/admin/legal_entities/{id}").put(registry::put_legal_entity))
+        .service(web::resource("/admin/employees/{id}").put(registry::put_employee))
+        .service(
+            web::resource("/admin/healthcare_services/{id}").put(registry::put_healthcare_service),
         )
-        .route(
-            "/admin/employees/{id}",
-            web::put().to(registry::put_employee),
+        .service(web::resource("/admin/parties/{id}").put(registry::put_party))
+        .service(
+            web::resource("/admin/employees/{id}/employee_roles").get(internal::roles_of_employee),
         )
-        .route(
-            "/admin/healthcare_services/{id}",
-            web::put().to(registry::put_healthcare_service),
+        .service(
+            web::resource("/admin/employees/{id}/employee_roles/actions/deactivate")
+                .patch(internal::deactivate_for_employee),
         )
-        .route("/admin/parties/{id}", web::put().to(registry::put_party))
-        .route(
-            "/admin/employees/{id}/employee_roles",
-            web::get().to(internal::roles_of_employee),
-        )
-        .route(
-            "/admin/employees/{id}/employee_roles/actions/deactivate",
-            web::patch().to(internal::deactivate_for_employee),
-        )
-        .route(
-            "/admin/legal_entities/{id}/employee_roles/actions/deactivate",
-            web::patch().to(internal::deactivate_for_legal_entity),
+        .service(
+            web::resource("/admin/legal_entities/{id}/employee_roles/actions/deactivate")
+                .patch(internal::deactivate_for_legal_entity),
         );
 }

@@ -1,4 +1,71 @@
+//! The OpenAPI document: the handler annotations completed as the wire has them
+//! ([`platform::openapi`]). Its committed snapshot is `proto-contracts/openapi/employee-roles.json`;
+//! `make contract` runs schemathesis against it.
+
+use platform::Schemas;
+use platform::admin::admin_paths;
+use platform::openapi::{BodySchema, Contract, Refusal};
 use utoipa::OpenApi;
+
+use crate::{registry, roles};
+
+/// The served document.
+pub fn document(schemas: &Schemas) -> anyhow::Result<serde_json::Value> {
+    platform::openapi::wire(&ApiDoc::openapi(), schemas, &contract())
+}
+
+fn contract() -> Contract {
+    Contract {
+        access: admin_paths,
+        identity: |path| path.starts_with("/api/"),
+        // The registry's copies and the bulk deactivations record who acted.
+        actor: |method, path| path.starts_with("/admin/") && (method == "put" || method == "patch"),
+        bodies: vec![
+            BodySchema::of::<roles::CreateRole>(),
+            BodySchema::of::<registry::LegalEntityBody>(),
+            BodySchema::of::<registry::EmployeeBody>(),
+            BodySchema::of::<registry::HealthcareServiceBody>(),
+            BodySchema::of::<registry::PartyBody>(),
+        ],
+        max_page_size: roles::MAX_PAGE_SIZE,
+        uuid_lists: &[],
+        refusals: REFUSALS,
+    }
+}
+
+/// The rules of the data behind this service's 422s.
+const REFUSALS: &[Refusal] = &[
+    Refusal {
+        path: "/api/employee_roles",
+        entry: "employee_id",
+        rule: "required",
+        why: "a list needs at least one of employee_id, healthcare_service_id and status",
+    },
+    Refusal {
+        path: "/api/employee_roles",
+        entry: "$.employee_id",
+        rule: "existence",
+        why: "no active employee has this id",
+    },
+    Refusal {
+        path: "/api/employee_roles",
+        entry: "$.healthcare_service_id",
+        rule: "existence",
+        why: "no active healthcare service has this id",
+    },
+    Refusal {
+        path: "/admin/employees/{id}",
+        entry: "$.legal_entity_id",
+        rule: "existence",
+        why: "no legal entity has this id",
+    },
+    Refusal {
+        path: "/admin/healthcare_services/{id}",
+        entry: "$.legal_entity_id",
+        rule: "existence",
+        why: "no legal entity has this id",
+    },
+];
 
 #[derive(OpenApi)]
 #[openapi(

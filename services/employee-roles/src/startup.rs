@@ -3,10 +3,8 @@ use std::sync::Arc;
 use platform::admin::AdminGuard;
 use platform::db::{DbPool, Reads};
 use platform::server::{Running, ServiceBasics, prepare};
-use utoipa::OpenApi;
 
 use crate::Settings;
-use crate::openapi::ApiDoc;
 
 /// What every handler shares (one per worker: the pool is the worker's own).
 #[derive(Clone)]
@@ -22,6 +20,7 @@ pub struct Application(Running);
 impl Application {
     /// Applies migrations, builds the pools and binds the listener (port 0 picks a free one).
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let schemas = crate::schemas()?;
         let p = prepare(
             "employee-roles",
             ServiceBasics {
@@ -32,8 +31,8 @@ impl Application {
             AdminGuard::for_admin_paths(&settings.admin)?,
             crate::MIGRATIONS,
             crate::MIGRATION_LOCK_KEY,
-            &ApiDoc::openapi(),
-            crate::schemas()?,
+            crate::openapi::document(&schemas)?,
+            schemas,
         )
         .await?;
         let shared = Arc::new(settings.clone());

@@ -58,10 +58,10 @@ pub fn access(path: &str) -> Access {
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/cache/purge", web::post().to(purge))
-        .route("/explain", web::post().to(explain))
-        .route("/routes", web::get().to(table))
-        .route("/routes/reload", web::post().to(reload));
+    cfg.service(web::resource("/cache/purge").post(purge))
+        .service(web::resource("/explain").post(explain))
+        .service(web::resource("/routes").get(table))
+        .service(web::resource("/routes/reload").post(reload));
 }
 
 #[utoipa::path(post, path = "/cache/purge", tag = "ops",

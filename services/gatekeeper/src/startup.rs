@@ -10,13 +10,11 @@ use platform::admin::{AdminGuard, Credentials};
 use platform::ops::OpsState;
 use platform::server::{Common, app, bind, serve};
 use secrecy::ExposeSecret;
-use utoipa::OpenApi;
 
 use crate::Settings;
 use crate::forwarded::TrustedProxies;
 use crate::gate::Deps;
 use crate::metrics::GateMetrics;
-use crate::openapi::ApiDoc;
 use crate::ratelimit::Limiter;
 use crate::reload::Reloader;
 use crate::server::ProxyServer;
@@ -76,7 +74,7 @@ impl Application {
         let table = Arc::new(ArcSwap::from_pointee(table));
 
         let schemas = schemas()?;
-        let ops_state = OpsState::new(None, &ApiDoc::openapi())?;
+        let ops_state = OpsState::new(None, crate::openapi::document(&schemas)?)?;
         let common =
             Common::new("gatekeeper", ops_state, schemas, 16 * 1024)?.with_admin(AdminGuard::new(
                 Credentials::from_settings(&settings.admin)?,

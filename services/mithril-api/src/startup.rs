@@ -4,10 +4,8 @@ use ehealth_core::ClientTypeGroups;
 use platform::admin::AdminGuard;
 use platform::db::DbPool;
 use platform::server::{Running, ServiceBasics, prepare};
-use utoipa::OpenApi;
 
 use crate::Settings;
-use crate::openapi::ApiDoc;
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -21,6 +19,7 @@ pub struct Application(Running);
 impl Application {
     /// Applies migrations, builds the pool and binds the listener (port 0 picks a free one).
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let schemas = crate::schemas()?;
         let p = prepare(
             "mithril-api",
             ServiceBasics {
@@ -31,8 +30,8 @@ impl Application {
             AdminGuard::for_admin_paths(&settings.admin)?,
             mithril_store::MIGRATIONS,
             mithril_store::MIGRATION_LOCK_KEY,
-            &ApiDoc::openapi(),
-            crate::schemas()?,
+            crate::openapi::document(&schemas)?,
+            schemas,
         )
         .await?;
         let client_types = Arc::new(settings.client_types.clone());

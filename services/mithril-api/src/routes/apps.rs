@@ -140,7 +140,7 @@ pub async fn show(
     ))
 }
 
-#[utoipa::path(put, path = "/admin/apps/{id}", tag = "admin: approvals", params(("id" = Uuid, Path), ("x-consumer-id" = Uuid, Header)),
+#[utoipa::path(method(put, patch), path = "/admin/apps/{id}", tag = "admin: approvals", params(("id" = Uuid, Path), ("x-consumer-id" = Uuid, Header)),
     request_body(content = AppUpdate, description = "wrapped as {\"app\": {...}}; PATCH is the same"),
     responses((status = 200, body = App), (status = 404, body = ehealth_core::ErrorBody), (status = 422, body = ehealth_core::ErrorBody)))]
 pub async fn update(

@@ -146,7 +146,7 @@ pub async fn create(
     Ok(Reply::created(created).location(&format!("/admin/clients/{}", new.id)))
 }
 
-#[utoipa::path(get, path = "/admin/clients/{id}", tag = "admin: clients", params(("id" = Uuid, Path)),
+#[utoipa::path(get, path = "/admin/clients/{client_id}", tag = "admin: clients", params(("client_id" = Uuid, Path)),
     responses((status = 200, body = ClientWithType), (status = 404, body = ehealth_core::ErrorBody)))]
 pub async fn show(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<Reply> {
     let mut conn = db::conn(&state.pool).await?;
@@ -157,7 +157,7 @@ pub async fn show(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<
     }))
 }
 
-#[utoipa::path(get, path = "/admin/clients/{id}/details", tag = "admin: clients", params(("id" = Uuid, Path)),
+#[utoipa::path(get, path = "/admin/clients/{client_id}/details", tag = "admin: clients", params(("client_id" = Uuid, Path)),
     responses((status = 200, body = ClientDetails), (status = 404, body = ehealth_core::ErrorBody)))]
 pub async fn details(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<Reply> {
     let mut conn = db::conn(&state.pool).await?;
@@ -177,7 +177,7 @@ pub async fn details(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResu
 }
 
 /// Updates the given fields of client `id`, or creates it with that id when it does not exist.
-#[utoipa::path(put, path = "/admin/clients/{id}", tag = "admin: clients", params(("id" = Uuid, Path)),
+#[utoipa::path(method(put, patch), path = "/admin/clients/{client_id}", tag = "admin: clients", params(("client_id" = Uuid, Path)),
     request_body(content = ClientUpsert, description = "wrapped as {\"client\": {...}}; PATCH is the same"),
     responses((status = 200, description = "updated or created", body = Client),
               (status = 422, body = ehealth_core::ErrorBody)))]
@@ -245,7 +245,7 @@ pub async fn upsert(
     Ok(Reply::ok(created))
 }
 
-#[utoipa::path(delete, path = "/admin/clients/{id}", tag = "admin: clients", params(("id" = Uuid, Path)),
+#[utoipa::path(delete, path = "/admin/clients/{client_id}", tag = "admin: clients", params(("client_id" = Uuid, Path)),
     responses((status = 204, description = "deleted with its connections, approvals and roles"),
               (status = 404, body = ehealth_core::ErrorBody)))]
 pub async fn delete(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<Reply> {

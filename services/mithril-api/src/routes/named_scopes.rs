@@ -101,7 +101,7 @@ macro_rules! named_scope_routes {
             Ok(Reply::ok($store::get(&mut conn, *id).await?))
         }
 
-        #[utoipa::path(put, path = $item, tag = $tag, params(("id" = Uuid, Path)),
+        #[utoipa::path(method(put, patch), path = $item, tag = $tag, params(("id" = Uuid, Path)),
             request_body(content = $update, description = "absent fields keep their value; PATCH is the same"),
             responses((status = 200, body = $model), (status = 404, body = ehealth_core::ErrorBody),
                       (status = 422, body = ehealth_core::ErrorBody)))]

@@ -13,9 +13,9 @@ use crate::client_context;
 use crate::connections::{self, ConnectionUpdate, ConnectionWithSecret};
 use crate::startup::AppState;
 
-#[utoipa::path(get, path = "/api/clients/{id}/connections", tag = "public: connections",
+#[utoipa::path(get, path = "/api/clients/{client_id}/connections", tag = "public: connections",
     description = "Seed 000. Scope connection:read (checked by the gatekeeper).",
-    params(("id" = Uuid, Path, description = "client id"), ("consumer_id" = Option<Uuid>, Query),
+    params(("client_id" = Uuid, Path, description = "client id"), ("consumer_id" = Option<Uuid>, Query),
            ("redirect_uri" = Option<String>, Query), ("page" = Option<i64>, Query), ("page_size" = Option<i64>, Query)),
     responses((status = 200, description = "list envelope with paging; no secrets", body = Vec<Connection>),
               (status = 401, description = "Access denied", body = ehealth_core::ErrorBody),
@@ -32,9 +32,9 @@ pub async fn list(
     connections::list(&mut conn, client_id, &query).await
 }
 
-#[utoipa::path(get, path = "/api/clients/{id}/connections/{connection_id}", tag = "public: connections",
+#[utoipa::path(get, path = "/api/clients/{client_id}/connections/{connection_id}", tag = "public: connections",
     description = "Scope connection:read.",
-    params(("id" = Uuid, Path), ("connection_id" = Uuid, Path)),
+    params(("client_id" = Uuid, Path), ("connection_id" = Uuid, Path)),
     responses((status = 200, body = Connection), (status = 401, body = ehealth_core::ErrorBody),
               (status = 403, body = ehealth_core::ErrorBody), (status = 404, body = ehealth_core::ErrorBody)))]
 pub async fn show(
@@ -47,9 +47,9 @@ pub async fn show(
     Ok(Reply::ok(connections::get(&mut conn, client_id, id).await?))
 }
 
-#[utoipa::path(patch, path = "/api/clients/{id}/connections/{connection_id}", tag = "public: connections",
+#[utoipa::path(patch, path = "/api/clients/{client_id}/connections/{connection_id}", tag = "public: connections",
     description = "Seed 001. Scope connection:write. Only redirect_uri can change.",
-    params(("id" = Uuid, Path), ("connection_id" = Uuid, Path)), request_body = ConnectionUpdate,
+    params(("client_id" = Uuid, Path), ("connection_id" = Uuid, Path)), request_body = ConnectionUpdate,
     responses((status = 200, body = Connection), (status = 401, body = ehealth_core::ErrorBody),
               (status = 403, body = ehealth_core::ErrorBody), (status = 404, body = ehealth_core::ErrorBody),
               (status = 422, description = "Validation failed", body = ehealth_core::ErrorBody)))]
@@ -66,9 +66,9 @@ pub async fn update(
     ))
 }
 
-#[utoipa::path(delete, path = "/api/clients/{id}/connections/{connection_id}", tag = "public: connections",
+#[utoipa::path(delete, path = "/api/clients/{client_id}/connections/{connection_id}", tag = "public: connections",
     description = "Seed 002. Scope connection:delete. Hard delete; the answer is the meta-only envelope.",
-    params(("id" = Uuid, Path), ("connection_id" = Uuid, Path)),
+    params(("client_id" = Uuid, Path), ("connection_id" = Uuid, Path)),
     responses((status = 200, description = "{\"meta\":{..}} only"), (status = 401, body = ehealth_core::ErrorBody),
               (status = 403, body = ehealth_core::ErrorBody), (status = 404, body = ehealth_core::ErrorBody)))]
 pub async fn delete(
@@ -82,9 +82,9 @@ pub async fn delete(
     Ok(Reply::meta_only(StatusCode::OK))
 }
 
-#[utoipa::path(patch, path = "/api/clients/{id}/connections/{connection_id}/actions/refresh_secret", tag = "public: connections",
+#[utoipa::path(patch, path = "/api/clients/{client_id}/connections/{connection_id}/actions/refresh_secret", tag = "public: connections",
     description = "Scope connection:refresh_secret.",
-    params(("id" = Uuid, Path), ("connection_id" = Uuid, Path), ("api-key" = Option<String>, Header)),
+    params(("client_id" = Uuid, Path), ("connection_id" = Uuid, Path), ("api-key" = Option<String>, Header)),
     responses((status = 200, description = "the new secret, shown once", body = ConnectionWithSecret),
               (status = 401, body = ehealth_core::ErrorBody), (status = 403, body = ehealth_core::ErrorBody),
               (status = 404, body = ehealth_core::ErrorBody)))]

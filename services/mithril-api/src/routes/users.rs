@@ -158,7 +158,7 @@ pub async fn show(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<
     Ok(Reply::ok(users::get(&mut conn, *id).await?))
 }
 
-#[utoipa::path(put, path = "/admin/users/{id}", tag = "admin: users", params(("id" = Uuid, Path)),
+#[utoipa::path(method(put, patch), path = "/admin/users/{id}", tag = "admin: users", params(("id" = Uuid, Path)),
     request_body(content = UserUpdate, description = "wrapped as {\"user\": {...}}; PATCH is the same"),
     responses((status = 200, description = "the user"), (status = 404, body = ehealth_core::ErrorBody),
               (status = 422, description = "policy, reuse of the last 3 passwords, taken email", body = ehealth_core::ErrorBody)))]

@@ -133,7 +133,30 @@ async fn every_body_endpoint_rejects_bad_input_and_writes_nothing() {
         // A JSON array or scalar instead of an object.
         let res = req().json(&json!([1, 2])).send().await.unwrap();
         assert!(matches!(res.status().as_u16(), 400 | 422), "{}", t.path);
+        // NUL in a string: PostgreSQL cannot store it, so the schema refuses it (422, never 500).
+        let res = req()
+            .json(&wrap(
+                json!({"name": "a\u{0}b", "redirect_uri": "https://a.example.com/\u{0}"}),
+            ))
+            .send()
+            .await
+            .unwrap();
+        let body = assert_error(res, 422, "validation_failed").await;
+        let nul_refused = ["$.name", "$.redirect_uri"]
+            .iter()
+            .any(|at| rules_at(&body, at).contains(&"format".to_owned()));
+        assert!(nul_refused, "{}: {body}", t.path);
     }
+    // Wrapped endpoints: nothing but the resource key is read, so nothing else is accepted.
+    let res = app
+        .send(
+            Method::POST,
+            "/admin/client_types",
+            Some(json!({"client_type": {"name": "x", "scope": "a"}, "client": {}})),
+        )
+        .await;
+    let body = assert_error(res, 422, "validation_failed").await;
+    assert_eq!(rules_at(&body, "$.client"), vec!["schema".to_owned()]);
     // Wrapped endpoints: a body without the resource key is a 400, as in the reference.
     let res = app
         .send(Method::POST, "/admin/clients", Some(json!({"name": "x"})))
@@ -201,6 +224,42 @@ async fn bad_ids_in_paths_are_404_and_in_queries_422() {
         let body = assert_error(res, 422, "validation_failed").await;
         assert_eq!(body["error"]["invalid"][0]["entry_type"], "query_parameter");
     }
+}
+
+/// Query strings are decoded strictly: NUL, invalid UTF-8 and UUIDs in any but the hyphenated
+/// form (the one the document names) are a 422 at the parameter, before the handler runs.
+#[tokio::test(flavor = "multi_thread")]
+async fn query_strings_with_nul_invalid_utf8_or_loose_uuids_are_422() {
+    let app = spawn_app().await;
+    let id = "0d9c2a4e-5a0e-4c38-9d1b-0f1e5c0a0020";
+    let undashed = id.replace('-', "");
+    for (query, entry) in [
+        ("name=a%00b", "name"),
+        ("name=%FF%FE", "name"),
+        ("na%00me=x", "na\u{FFFD}me"),
+        (&format!("id={undashed}") as &str, "id"),
+        (&format!("id=%7B{id}%7D") as &str, "id"),
+    ] {
+        let res = app
+            .send(Method::GET, &format!("/admin/clients?{query}"), None)
+            .await;
+        let body = assert_error(res, 422, "validation_failed").await;
+        assert_eq!(body["error"]["invalid"][0]["entry"], entry, "{query}");
+        assert_eq!(body["error"]["invalid"][0]["entry_type"], "query_parameter");
+    }
+    let res = app
+        .send(Method::GET, &format!("/admin/users?ids={id},,{id}"), None)
+        .await;
+    assert_error(res, 422, "validation_failed").await;
+    let res = app
+        .send(Method::GET, &format!("/admin/users?ids={id},{id}"), None)
+        .await;
+    assert_eq!(res.status(), 200);
+    // A NUL-free, valid query still works, with `+` as a space.
+    let res = app
+        .send(Method::GET, "/admin/clients?name=a+b%20c", None)
+        .await;
+    assert_eq!(res.status(), 200);
 }
 
 #[tokio::test(flavor = "multi_thread")]
