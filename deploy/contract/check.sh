@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs inside deploy/local/run.sh's stack (make contract): schemathesis against each document,
 # once with a fixed seed and once with a seed of its own choosing; prints each closing summary.
+# `public` is the gateway's public document, called through the gateway with the demo token.
 set -uo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -9,12 +10,14 @@ mkdir -p "$OUT"
 ST="$ROOT/target/contract-venv/bin/schemathesis"
 export SCHEMATHESIS_HOOKS=hooks PYTHONPATH="$HERE"
 export CONTRACT_USER_ID="$DEMO_USER_ID" CONTRACT_CLIENT_ID="$DEMO_MSP_ID" CONTRACT_SCOPE=""
+export CONTRACT_ACCESS_TOKEN="$DEMO_ACCESS_TOKEN" CONTRACT_API_KEY="$DEMO_MIS_API_KEY"
 export ADMIN_TOKEN IDENTITY_SIGNING_KEY
 
 declare -A DOCS=(
   [mithril-api]="$MITHRIL" [auth-token]="$AUTH" [employee-roles]="$ROLES" [gatekeeper-ops]="$GATE_OPS"
+  [public]="$GATE"
 )
-NAMES=${CONTRACT_ONLY:-"mithril-api auth-token employee-roles gatekeeper-ops"}
+NAMES=${CONTRACT_ONLY:-"mithril-api auth-token employee-roles gatekeeper-ops public"}
 passed=0; failed=0
 echo "== contract (schemathesis $("$ST" --version | awk '{print $NF}'))"
 for name in $NAMES; do

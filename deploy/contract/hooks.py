@@ -4,18 +4,24 @@
 - Operations that name `gatewayIdentity` get the seeded caller's identity headers and an
   `x-consumer-signature` over them, the method and the exact target requests will send
   (ehealth_core::identity_signature): what the gatekeeper sets after verifying a token.
+- Operations of the gateway's public document that name `oauth2` get the demo access token (and
+  the MIS's api-key: the demo token is a broker's); those that name `apiKey`, the api-key.
 
 schemathesis's ignored_auth check then removes or spoils the credential and expects 401.
-Env: ADMIN_TOKEN, IDENTITY_SIGNING_KEY, CONTRACT_USER_ID, CONTRACT_CLIENT_ID, CONTRACT_SCOPE.
+Env: ADMIN_TOKEN, IDENTITY_SIGNING_KEY, CONTRACT_USER_ID, CONTRACT_CLIENT_ID, CONTRACT_SCOPE,
+CONTRACT_ACCESS_TOKEN, CONTRACT_API_KEY.
 """
 import hashlib
 import hmac
 import json
 import os
+import re
 import time
 
 import requests
 import schemathesis
+
+UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 SIGNED_HEADERS = [
     "x-consumer-id",
@@ -76,6 +82,12 @@ class GatewayAndOperator:
         headers = dict(case.headers or {})
         if "adminToken" in names:
             headers["Authorization"] = f"Bearer {data}"
+        if "oauth2" in names:
+            headers["Authorization"] = f"Bearer {os.environ['CONTRACT_ACCESS_TOKEN']}"
+            # The api-key is the MIS's credential beside the token, not data to generate.
+            headers["api-key"] = os.environ["CONTRACT_API_KEY"]
+        if "apiKey" in names:
+            headers["api-key"] = os.environ["CONTRACT_API_KEY"]
         if "gatewayIdentity" in names:
             headers.update(identity_headers())
             case.headers = headers
@@ -108,3 +120,17 @@ def business_refusals_are_documented(ctx, response, case):
             f"A schema-valid request got 422 for rules the document does not list: {undocumented}"
         )
     return None
+
+
+@schemathesis.hook
+def map_path_parameters(ctx, path_parameters):
+    """Public client routes act on the caller's own client: the seeded one, not a random id
+    (which the services rightly refuse with 403 before anything else is tried). Only a valid
+    id is replaced: a malformed one is a negative case, and stays as generated."""
+    if (
+        ctx.operation.path.startswith("/api/clients/")
+        and path_parameters
+        and UUID.fullmatch(str(path_parameters.get("client_id", "")))
+    ):
+        path_parameters["client_id"] = os.environ["CONTRACT_CLIENT_ID"]
+    return path_parameters

@@ -27,6 +27,8 @@ pub struct ApiError {
     invalid: Option<Vec<InvalidEntry>>,
     retry_after: Option<u64>,
     www_authenticate: bool,
+    /// `Allow` of a 405 (RFC 9110 §15.5.6: the methods the resource takes).
+    allow: Option<Box<str>>,
     /// Only for 5xx: what went wrong, for the log.
     source: Option<anyhow::Error>,
 }
@@ -44,6 +46,7 @@ impl ApiError {
             invalid: None,
             retry_after: None,
             www_authenticate: false,
+            allow: None,
             source: None,
         }
     }
@@ -219,6 +222,12 @@ impl ApiError {
         self
     }
 
+    /// Adds `Allow` (the gatekeeper's 405s; actix sets it on the services' own).
+    pub fn with_allow(mut self, methods: String) -> Self {
+        self.allow = Some(methods.into_boxed_str());
+        self
+    }
+
     pub fn status(&self) -> StatusCode {
         self.status
     }
@@ -253,7 +262,8 @@ impl ApiError {
         let auth = self
             .www_authenticate
             .then(|| ("www-authenticate", "Bearer".to_owned()));
-        retry.into_iter().chain(auth)
+        let allow = self.allow.as_deref().map(|m| ("allow", m.to_owned()));
+        retry.into_iter().chain(auth).chain(allow)
     }
 
     /// The response without its body: status and headers. The body is written by

@@ -136,8 +136,12 @@ pub async fn decide<'t>(
     let method = HttpMethod::of(inb.method);
     let matched = match table.lookup(method, &path) {
         Lookup::Found(m) => m,
-        Lookup::MethodNotAllowed => {
-            return Err(Stop::new(ApiError::method_not_allowed(), "no_route", None));
+        Lookup::MethodNotAllowed(allowed) => {
+            return Err(Stop::new(
+                ApiError::method_not_allowed().with_allow(allowed.header_value()),
+                "no_route",
+                None,
+            ));
         }
         Lookup::NotFound => return Err(Stop::new(ApiError::not_found(), "no_route", None)),
     };

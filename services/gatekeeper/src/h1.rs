@@ -256,7 +256,9 @@ async fn exchange(c: &Conn, stream: &mut TcpStream, read: &[u8], bufs: &mut Buff
         None => (target, None),
     };
     let table = c.gate.table.load_full();
-    if !table.all_plain && !plain_route(&table, method, raw_path) {
+    if crate::public_doc::is_own_path(raw_path)
+        || (!table.all_plain && !plain_route(&table, method, raw_path))
+    {
         return Step::Hyper;
     }
     let ids = Ids::new(scan.request_id, scan.traceparent);

@@ -15,6 +15,7 @@ pub mod openapi;
 pub mod ops;
 pub mod path;
 mod proxy;
+pub mod public_doc;
 pub mod ratelimit;
 pub mod reload;
 mod server;

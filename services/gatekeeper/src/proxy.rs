@@ -224,7 +224,7 @@ pub async fn handle(
         host: req.headers().get(header::HOST).cloned(),
     };
     let table = gate.table.load_full();
-    let mut res = match preflight(&req, &table) {
+    let mut res = match own_page(&req, gate, &table).or_else(|| preflight(&req, &table)) {
         Some(res) => res,
         None => {
             let decided = {
@@ -329,6 +329,31 @@ pub(crate) fn own_answer(
         stop.decision,
     );
     res
+}
+
+/// The public contract and its page, answered before any route and without a token.
+fn own_page(
+    req: &Request<Incoming>,
+    gate: &Gate,
+    table: &std::sync::Arc<crate::table::RouteTable>,
+) -> Option<Response<ResBody>> {
+    let path = req.uri().path();
+    if !crate::public_doc::is_own_path(path) || !matches!(*req.method(), Method::GET | Method::HEAD)
+    {
+        return None;
+    }
+    let (json, html) = gate.public_docs.for_table(table);
+    let (body, content_type) = if path == crate::public_doc::DOCUMENT_PATH {
+        (json, "application/json")
+    } else {
+        (html, "text/html; charset=utf-8")
+    };
+    let body = (*req.method() == Method::GET).then_some(body);
+    let mut res = Response::new(ResBody::Full(body));
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    gate.metrics.request("PUBLIC_DOCS", 200, "own");
+    Some(res)
 }
 
 /// CORS preflight on routes that enable CORS: answered before authentication (as the

@@ -36,6 +36,8 @@ pub struct Gate {
     pub trusted_proxies: TrustedProxies,
     /// Signs the identity headers sent upstream (the first configured key).
     pub signer: Option<SigningKey>,
+    /// The public contract of the table in force (`/openapi.json`, `/docs` on the proxy port).
+    pub public_docs: crate::public_doc::PublicDocs,
 }
 
 impl Gate {
@@ -106,6 +108,7 @@ impl Application {
             metrics,
             trusted_proxies: TrustedProxies::parse(&settings.forwarding.trusted_proxies)?,
             signer: settings.identity.signing_keys()?.into_iter().next(),
+            public_docs: Default::default(),
         });
 
         let certificates = Certificates::load(&settings.tls)?;

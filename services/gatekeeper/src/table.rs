@@ -90,6 +90,18 @@ impl HttpMethod {
     fn bit(self) -> u8 {
         1 << (self as u8)
     }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Head => "HEAD",
+            Self::Post => "POST",
+            Self::Put => "PUT",
+            Self::Patch => "PATCH",
+            Self::Delete => "DELETE",
+            Self::Options => "OPTIONS",
+        }
+    }
 }
 
 /// A set of methods as bits.
@@ -102,6 +114,16 @@ impl Methods {
     }
     pub fn contains(self, m: HttpMethod) -> bool {
         self.0 & m.bit() != 0
+    }
+
+    /// As an `Allow` header lists them.
+    pub fn header_value(self) -> String {
+        all_methods()
+            .into_iter()
+            .filter(|m| self.contains(*m))
+            .map(|m| m.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -290,8 +312,8 @@ pub struct Matched<'a> {
 
 pub enum Lookup<'a> {
     Found(Matched<'a>),
-    /// A route has the path but not the method.
-    MethodNotAllowed,
+    /// Routes have the path but not the method: the methods they take.
+    MethodNotAllowed(Methods),
     NotFound,
 }
 
@@ -348,6 +370,7 @@ impl RouteTable {
     /// longer one does not route.
     pub fn lookup(&self, method: Option<HttpMethod>, path: &str) -> Lookup<'_> {
         let mut path_known = false;
+        let mut allowed = Methods::default();
         for (prefix, idx) in &self.prefixes {
             if !prefix_matches(prefix, path) {
                 continue;
@@ -357,9 +380,10 @@ impl RouteTable {
             if method.is_some_and(|m| route.methods.contains(m)) {
                 return Lookup::Found(Matched { route, prefix });
             }
+            allowed = Methods(allowed.0 | route.methods_for(prefix, path).0);
         }
         if path_known {
-            Lookup::MethodNotAllowed
+            Lookup::MethodNotAllowed(allowed)
         } else {
             Lookup::NotFound
         }
@@ -426,6 +450,25 @@ fn prefix_matches(prefix: &str, path: &str) -> bool {
 }
 
 impl Route {
+    /// The methods this route takes on `path` (under `prefix`): on a route with rules, those of
+    /// the rules whose path matches (any other method is refused), else all of the route's.
+    pub fn methods_for(&self, prefix: &str, path: &str) -> Methods {
+        if self.rules.is_empty() {
+            return self.methods;
+        }
+        let relative = if prefix == "/" {
+            path
+        } else {
+            &path[prefix.len()..]
+        };
+        let of_rules = self
+            .rule_set
+            .matches(relative)
+            .iter()
+            .fold(0, |acc, i| acc | self.rules[i].methods.0);
+        Methods(of_rules & self.methods.0)
+    }
+
     /// The first rule, in file order, whose methods and path match.
     pub fn find_rule(&self, method: HttpMethod, relative: &str) -> Option<&Rule> {
         self.rule_set

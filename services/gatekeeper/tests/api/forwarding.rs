@@ -177,12 +177,26 @@ async fn paths_are_normalized_once_for_routing_rules_and_upstream() {
     // Prefixes match whole segments.
     let res = gw.req(Method::GET, "/openx").send().await.unwrap();
     assert_error(res, 404, "not_found", None).await;
+    // A method the route does not take: 405 with the methods the route's rules take on that
+    // path (RFC 9110 §15.5.6), none when no rule takes the path.
     let res = gw
         .req(Method::POST, "/api/patients/x")
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 405);
+    assert_eq!(res.headers()["allow"], "");
+    let episode = "/api/patients/0d9c2a4e-5a0e-4c38-9d1b-0f1e5c0a0020/episodes/abc";
+    let res = gw.req(Method::DELETE, episode).send().await.unwrap();
+    assert_eq!(res.headers()["allow"], "GET");
+    assert_error(res, 405, "method_not_allowed", None).await;
+    let res = gw
+        .req(Method::from_bytes(b"TRACE").unwrap(), "/open/x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 405);
+    assert!(res.headers().contains_key("allow"));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -11,6 +11,7 @@ mod forwarding;
 mod helpers;
 mod http1;
 mod ops;
+mod public_doc;
 mod ratelimit;
 mod reload;
 mod stubs;
