@@ -1,7 +1,7 @@
 # Two commands matter: `make run` (the stack on this machine) and `make test` (everything).
 CARGO ?= cargo
 
-.PHONY: run test fmt lint build migrate clean-dev-db bench-auth bench-gatekeeper bench-roles compose-env compose-check k8s-check contract
+.PHONY: run test fmt lint build migrate clean-dev-db bench-auth bench-gatekeeper bench-roles compose-env compose-check k8s-check contract docs-check
 
 run: ## Start Postgres (under target/) and the services, load demo data, print how to call them
 	bash deploy/local/run.sh
@@ -42,6 +42,9 @@ compose-check: ## Build the images, start the compose stack with podman, check i
 
 contract: ## schemathesis (--checks all, stateful phase included) against every service's OpenAPI document on a fresh stack
 	bash deploy/contract/run.sh
+
+docs-check: ## Every /docs page in headless Chromium with the network cut off but loopback (screenshots in target/docs)
+	bash deploy/docs/run.sh
 
 k8s-check: ## Render every kustomize overlay, validate it against the Kubernetes schemas, assert the policies
 	bash deploy/k8s/check.sh

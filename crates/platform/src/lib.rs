@@ -14,6 +14,7 @@ pub mod admin;
 pub mod caller;
 pub mod cli;
 pub mod db;
+pub mod docs_page;
 pub mod error;
 pub mod json;
 pub mod metrics;

@@ -1,4 +1,5 @@
-//! `/health` (alive), `/ready` (database reachable and migrated), `/openapi.json`, `/docs`.
+//! `/health` (alive), `/ready` (database reachable and migrated), `/openapi.json`, `/docs` (with
+//! its assets, [`crate::docs_page`]).
 //! `/metrics` is [`crate::metrics`].
 
 use std::sync::Arc;
@@ -24,7 +25,8 @@ impl OpsState {
     /// `db`: the pool and the migration version readiness requires (none for the gatekeeper).
     pub fn new(db: Option<(DbPool, String)>, openapi: serde_json::Value) -> anyhow::Result<Self> {
         let openapi_json = serde_json::to_string_pretty(&openapi)?;
-        let docs_html = utoipa_scalar::Scalar::new(openapi).to_html();
+        let title = openapi["info"]["title"].as_str().unwrap_or("API");
+        let docs_html = crate::docs_page::html(title);
         Ok(Self {
             inner: Arc::new(OpsInner {
                 db,
@@ -39,7 +41,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/health").get(health))
         .service(web::resource("/ready").get(ready))
         .service(web::resource("/openapi.json").get(openapi))
-        .service(web::resource("/docs").get(docs));
+        .service(web::resource("/docs").get(docs))
+        .service(web::resource(crate::docs_page::SCRIPT_PATH).get(docs_asset))
+        .service(web::resource(crate::docs_page::STYLE_PATH).get(docs_asset));
+}
+
+/// The docs page's script and style, from inside the binary.
+async fn docs_asset(req: actix_web::HttpRequest) -> HttpResponse {
+    match crate::docs_page::asset(req.path()) {
+        Some((body, content_type)) => HttpResponse::Ok()
+            .content_type(content_type)
+            .insert_header(("cache-control", "public, max-age=86400"))
+            .body(body),
+        None => HttpResponse::NotFound().finish(),
+    }
 }
 
 async fn health() -> Reply {

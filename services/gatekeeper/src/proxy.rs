@@ -342,11 +342,16 @@ fn own_page(
     {
         return None;
     }
-    let (json, html) = gate.public_docs.for_table(table);
-    let (body, content_type) = if path == crate::public_doc::DOCUMENT_PATH {
-        (json, "application/json")
-    } else {
-        (html, "text/html; charset=utf-8")
+    let (body, content_type) = match platform::docs_page::asset(path) {
+        Some((asset, content_type)) => (Bytes::from_static(asset), content_type),
+        None => {
+            let (json, html) = gate.public_docs.for_table(table);
+            if path == crate::public_doc::DOCUMENT_PATH {
+                (json, "application/json")
+            } else {
+                (html, "text/html; charset=utf-8")
+            }
+        }
     };
     let body = (*req.method() == Method::GET).then_some(body);
     let mut res = Response::new(ResBody::Full(body));

@@ -31,7 +31,7 @@ pub const DOCUMENT_PATH: &str = "/openapi.json";
 pub const DOCS_PATH: &str = "/docs";
 
 pub fn is_own_path(path: &str) -> bool {
-    path == DOCUMENT_PATH || path == DOCS_PATH
+    path == DOCUMENT_PATH || path == DOCS_PATH || platform::docs_page::asset(path).is_some()
 }
 
 const OAUTH: &str = "oauth2";
@@ -375,7 +375,7 @@ impl PublicDocs {
             .collect();
         let doc = document(table, &services);
         let json = Bytes::from(serde_json::to_vec_pretty(&doc).unwrap_or_default());
-        let html = Bytes::from(utoipa_scalar::Scalar::new(doc).to_html());
+        let html = Bytes::from(platform::docs_page::html("eHealth gateway"));
         *made = Some(Made {
             table: key,
             json: json.clone(),

@@ -156,7 +156,19 @@ async fn the_proxy_port_serves_the_document_and_its_page_without_a_token() {
             .unwrap()
             .starts_with("text/html")
     );
-    assert!(res.text().await.unwrap().contains("eHealth gateway"));
+    let page = res.text().await.unwrap();
+    assert!(page.contains("eHealth gateway"));
+    assert!(
+        !page.contains("http://") && !page.contains("https://"),
+        "{page}"
+    );
+    let res = gw
+        .req(Method::GET, "/docs/swagger-ui-bundle.js")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.bytes().await.unwrap().len() > 1_000_000);
     let res = gw.req(Method::HEAD, "/openapi.json").send().await.unwrap();
     assert_eq!(res.status(), 200);
     // Only reads are the gateway's own; anything else goes to the routes (none here).

@@ -17,7 +17,27 @@ async fn health_ready_metrics_docs() {
             .unwrap()
             .starts_with("text/html")
     );
-    assert!(res.text().await.unwrap().to_lowercase().contains("<html"));
+    let page = res.text().await.unwrap();
+    assert!(page.to_lowercase().contains("<html"));
+    // Offline: the page names no other host; its script and style come from the binary.
+    assert!(
+        !page.contains("http://") && !page.contains("https://"),
+        "{page}"
+    );
+    for (asset, kind) in [
+        ("/docs/swagger-ui-bundle.js", "application/javascript"),
+        ("/docs/swagger-ui.css", "text/css"),
+    ] {
+        let res = app.send(Method::GET, asset, None).await;
+        assert_eq!(res.status(), 200, "{asset}");
+        assert!(
+            res.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with(kind)
+        );
+        assert!(res.bytes().await.unwrap().len() > 100_000, "{asset}");
+    }
     app.send(Method::GET, "/admin/clients", None).await;
     app.send(Method::GET, "/admin/clients/not-a-uuid", None)
         .await;
