@@ -54,6 +54,19 @@ const REFUSALS: &[Refusal] = &[
         why: "no active healthcare service has this id",
     },
     Refusal {
+        path: "/api/employee_roles",
+        entry: "$.healthcare_service_id",
+        rule: "invalid",
+        why: "the healthcare service belongs to another legal entity, or has no speciality type",
+    },
+    Refusal {
+        path: "/api/employee_roles",
+        entry: "$.employee_id",
+        rule: "invalid",
+        why: "the employee belongs to another legal entity, or their speciality is not the \
+              healthcare service's",
+    },
+    Refusal {
         path: "/admin/employees/{id}",
         entry: "$.legal_entity_id",
         rule: "existence",
