@@ -205,6 +205,7 @@ pub fn wire(
             for (method, op) in ops.iter_mut() {
                 if is_method(method) {
                     complete_operation(&path, method, op, contract);
+                    op["operationId"] = Value::String(operation_id(method, &path));
                 }
             }
         }
@@ -226,6 +227,20 @@ pub fn wire(
 )))]
 struct EnvelopeDoc;
 
+/// `get /admin/clients/{client_id}` → `get_admin_clients_client_id`: unique, as OpenAPI wants
+/// (the handlers' names repeat from module to module), and stable for generated clients.
+fn operation_id(method: &str, path: &str) -> String {
+    let mut id = method.to_owned();
+    for word in path
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        id.push('_');
+        id.push_str(word);
+    }
+    id
+}
+
 fn is_method(key: &str) -> bool {
     matches!(
         key,
@@ -244,6 +259,10 @@ fn add_shared_components(doc: &mut Value) {
         .as_object_mut()
         .map(|c| c.entry("schemas").or_insert_with(|| json!({})));
     if let Some(Value::Object(schemas)) = schemas {
+        schemas.insert(
+            "Urgent".into(),
+            json!({"type": "object", "description": "Facts the caller must see at once."}),
+        );
         schemas.insert(
             "ErrorEnvelope".into(),
             json!({
@@ -354,6 +373,8 @@ fn replace_body_schemas(
             if let Some(map) = schema.as_object_mut() {
                 map.remove("$schema");
                 map.remove("$id");
+                // The component's name is its name (a generator would name a model by title).
+                map.remove("title");
                 // Definitions become components, and references follow them.
                 if let Some(Value::Object(defs)) = map.remove("$defs") {
                     for (name, mut def) in defs {
@@ -365,9 +386,19 @@ fn replace_body_schemas(
             to_components(&mut schema);
             alternatives.push(schema);
         }
+        // Alternatives are components of their own, named after their schema files (a
+        // generated client then names their models so).
         let schema = match alternatives.len() {
             1 => alternatives.remove(0),
-            _ => json!({"oneOf": alternatives}),
+            _ => {
+                let mut refs = Vec::new();
+                for (name, alternative) in body.schemas.iter().zip(alternatives) {
+                    let component = camel_case(name);
+                    doc["components"]["schemas"][&component] = alternative;
+                    refs.push(json!({"$ref": format!("#/components/schemas/{component}")}));
+                }
+                json!({"oneOf": refs})
+            }
         };
         doc["components"]["schemas"][&body.component] = schema;
         if let Some(wrapper) = body.wrapper {
@@ -427,6 +458,11 @@ fn replace_body_schemas(
         }
     }
     Ok(())
+}
+
+/// `token_refresh_token` → `TokenRefreshToken`.
+fn camel_case(name: &str) -> String {
+    name.split('_').map(capitalize).collect()
 }
 
 /// `#/$defs/X` → `#/components/schemas/X`, everywhere in `schema`.
@@ -675,7 +711,7 @@ fn default_description(status: &str) -> &'static str {
 
 fn success_envelope(data: Option<Value>) -> Value {
     let meta = json!({"$ref": "#/components/schemas/Meta"});
-    let urgent = json!({"type": "object", "description": "Facts the caller must see at once."});
+    let urgent = json!({"$ref": "#/components/schemas/Urgent"});
     match data {
         None => json!({
             "type": "object",

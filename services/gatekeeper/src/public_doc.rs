@@ -64,6 +64,9 @@ pub fn document(table: &RouteTable, services: &[Value]) -> Value {
         }
     }
     drop_dangling_links(&mut paths);
+    let used = referenced(&Value::Object(paths.clone()), &schemas, &responses);
+    schemas.retain(|name, _| used.contains(&format!("#/components/schemas/{name}")));
+    responses.retain(|name, _| used.contains(&format!("#/components/responses/{name}")));
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -280,6 +283,43 @@ fn merge_components(into: &mut Map<String, Value>, from: &Value, title: &str) {
             }
         }
     }
+}
+
+/// Every `$ref` reachable from `root`, following the components it names: what the public
+/// operations use (the internal ones' schemas stay out).
+fn referenced(
+    root: &Value,
+    schemas: &Map<String, Value>,
+    responses: &Map<String, Value>,
+) -> std::collections::BTreeSet<String> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut pending = vec![root];
+    while let Some(value) = pending.pop() {
+        match value {
+            Value::Object(map) => {
+                for (key, v) in map {
+                    if key == "$ref"
+                        && let Some(r) = v.as_str()
+                        && seen.insert(r.to_owned())
+                    {
+                        let target = r
+                            .strip_prefix("#/components/schemas/")
+                            .and_then(|n| schemas.get(n))
+                            .or_else(|| {
+                                r.strip_prefix("#/components/responses/")
+                                    .and_then(|n| responses.get(n))
+                            });
+                        pending.extend(target);
+                    } else {
+                        pending.push(v);
+                    }
+                }
+            }
+            Value::Array(items) => pending.extend(items),
+            _ => {}
+        }
+    }
+    seen
 }
 
 /// Links whose target is not public are dropped.
