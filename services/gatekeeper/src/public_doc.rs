@@ -178,6 +178,27 @@ fn public_operation(
             ),
         );
     }
+    // The path is normalized before any route is chosen; one that cannot be (a NUL or a
+    // control character decoded, a segment climbing out of the root) is refused.
+    const BAD_PATH: &str = "The gateway's: the path is not valid (\"Request path is not valid.\").";
+    match op
+        .get_mut("responses")
+        .and_then(|a| a.get_mut("400"))
+        .and_then(Value::as_object_mut)
+    {
+        Some(existing) => {
+            let before = existing
+                .get("description")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            existing.insert(
+                "description".into(),
+                Value::String(format!("{before} Or {BAD_PATH}")),
+            );
+        }
+        None => op_answer(&mut op, "400", error(BAD_PATH.into())),
+    }
     if op.contains_key("requestBody") {
         op_answer(
             &mut op,

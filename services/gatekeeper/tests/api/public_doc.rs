@@ -114,6 +114,12 @@ fn public_operations_carry_the_routes_credentials_and_the_gateways_answers() {
             .unwrap()
             .contains("Invalid scopes. Missing allowances")
     );
+    assert!(
+        list["responses"]["400"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("Request path is not valid.")
+    );
     for status in ["502", "503", "504"] {
         assert!(list["responses"].get(status).is_some(), "{status}");
     }
