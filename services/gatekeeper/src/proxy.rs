@@ -68,12 +68,23 @@ pub(crate) fn is_hop_by_hop_request(name: &[u8]) -> bool {
     is_hop_by_hop(name) || matches!(name, b"host" | b"content-length" | b"expect")
 }
 
-/// Headers only the gatekeeper may set (spec §4 W9): every inbound copy is dropped.
+/// Headers only the gatekeeper may set (spec §4 W9), and those by which a proxy tells where a
+/// request came from or what path it had: every inbound copy is dropped, so the services see
+/// only what this hop sets (actix would take `Forwarded` over `x-forwarded-*` for the URL it
+/// reports, and a `x-original-url` may steer a framework's routing).
 pub fn is_identity_header(name: &[u8]) -> bool {
     name.starts_with(b"x-consumer-")
         || matches!(
             name,
-            b"x-person-id" | b"x-mis-client-id" | b"x-client-id" | b"x-request-id" | b"traceparent"
+            b"x-person-id"
+                | b"x-mis-client-id"
+                | b"x-client-id"
+                | b"x-request-id"
+                | b"traceparent"
+                | b"forwarded"
+                | b"x-real-ip"
+                | b"x-original-url"
+                | b"x-rewrite-url"
         )
         || name.starts_with(b"x-forwarded-")
 }

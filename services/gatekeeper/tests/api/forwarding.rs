@@ -68,6 +68,41 @@ async fn inbound_identity_headers_never_reach_the_upstream() {
     assert_eq!(body["path"], "/base/hello");
 }
 
+/// What a proxy would claim about the request's origin or path never reaches the services, on
+/// either transport (`/open` is served by the own HTTP/1.1 path, `/open-limited` by hyper's).
+#[tokio::test(flavor = "multi_thread")]
+async fn inbound_proxy_claims_never_reach_the_upstream() {
+    let Setup { gw, .. } = setup().await;
+    let claims = [
+        ("forwarded", "for=6.6.6.6;host=evil.example;proto=https"),
+        ("x-real-ip", "6.6.6.6"),
+        ("x-original-url", "/admin/clients"),
+        ("x-rewrite-url", "/admin/clients"),
+        ("x-forwarded-prefix", "/evil"),
+        ("x-forwarded-host", "evil.example"),
+    ];
+    for path in ["/open/x", "/open-limited/x"] {
+        let mut r = gw.req(Method::GET, path);
+        for (k, v) in claims {
+            r = r.header(k, v);
+        }
+        let body = echoed(r.send().await.unwrap()).await;
+        let h = &body["headers"];
+        for (k, _) in claims {
+            if k == "x-forwarded-host" {
+                // This hop's own account replaces the caller's.
+                assert_ne!(h[k], "evil.example", "{path}");
+            } else {
+                assert!(
+                    h.get(k).is_none(),
+                    "{k} reached the upstream on {path}: {h}"
+                );
+            }
+        }
+        assert_eq!(h["x-forwarded-for"], "127.0.0.1", "{path}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn request_id_and_traceparent() {
     let Setup { gw, .. } = setup().await;
