@@ -526,23 +526,15 @@ fn complete_operation(path: &str, method: &str, op: &mut Value, contract: &Contr
         Access::Open if identity => json!([{IDENTITY_SCHEME: []}]),
         Access::Open => json!([]),
     };
+    op.insert("security".into(), security);
     if access != Access::Open || identity {
         standard.push(("401", "Unauthenticated"));
-        op.insert("security".into(), security);
-    } else {
-        op.insert("security".into(), security);
     }
     if identity {
         standard.push(("403", "Forbidden"));
         // The identity headers are the credential the scheme describes; the gatekeeper sets
         // them, a caller never does.
-        if let Some(Value::Array(params)) = op.get_mut("parameters") {
-            params.retain(|p| {
-                let header = p.get("in").and_then(Value::as_str) == Some("header");
-                let name = p.get("name").and_then(Value::as_str).unwrap_or_default();
-                !(header && (name.starts_with("x-consumer-") || name == "x-client-id"))
-            });
-        }
+        drop_identity_params(op);
     }
     if (contract.actor)(method, path) {
         add_actor_header(op);
@@ -586,6 +578,18 @@ fn business_422(refusals: &[&Refusal]) -> Value {
             .map(|r| json!({"entry": r.entry, "rule": r.rule}))
             .collect::<Vec<_>>()
     })
+}
+
+/// Removes the header parameters that carry the gatekeeper's identity (`x-consumer-*`,
+/// `x-client-id`) from an operation: they are a credential, not data a caller sends.
+pub fn drop_identity_params(op: &mut Map<String, Value>) {
+    if let Some(Value::Array(params)) = op.get_mut("parameters") {
+        params.retain(|p| {
+            let header = p.get("in").and_then(Value::as_str) == Some("header");
+            let name = p.get("name").and_then(Value::as_str).unwrap_or_default();
+            !(header && (name.starts_with("x-consumer-") || name == "x-client-id"))
+        });
+    }
 }
 
 /// Whether the operation has path parameters, and query parameters. Parameter schemas say what

@@ -34,6 +34,16 @@ pub fn assert_openapi_snapshot(served: &serde_json::Value, snapshot_path: &str) 
     );
 }
 
+/// A `/docs` page that works offline: HTML that names no other host (its script and style are
+/// the service's own, `platform::docs_page`).
+pub fn assert_offline_docs_page(page: &str) {
+    assert!(page.to_lowercase().contains("<html"), "{page}");
+    assert!(
+        !page.contains("http://") && !page.contains("https://"),
+        "the docs page names another host: {page}"
+    );
+}
+
 /// Runs a built binary with `--version` and `--help` (every binary of the project answers
 /// both): the version line is `<name> <version>`, and the help names each of `commands`.
 pub fn assert_cli(binary: &str, name: &str, version: &str, commands: &[&str]) {

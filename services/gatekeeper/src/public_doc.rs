@@ -112,12 +112,7 @@ fn public_operation(
     };
     let mut op = op.as_object()?.clone();
     // The service's own credential (the identity headers) is the gateway's business.
-    if let Some(Value::Array(params)) = op.get_mut("parameters") {
-        params.retain(|p| {
-            let name = p["name"].as_str().unwrap_or_default();
-            !(p["in"] == "header" && (name.starts_with("x-consumer-") || name == "x-client-id"))
-        });
-    }
+    platform::openapi::drop_identity_params(&mut op);
     let rule_scopes: Vec<String> = rule.map(|r| r.scopes.clone()).unwrap_or_default();
     scopes.extend(rule_scopes.iter().cloned());
     let security = match route.auth {
