@@ -92,6 +92,9 @@ def inside():
     for url in ["http://gatekeeper:4001/ready", "http://gatekeeper:4001/metrics"]:
         status, _, _ = call("GET", url)
         check(f"{url} needs no credential: 200", status == 200, f"got {status}")
+    metrics = urllib.request.urlopen("http://gatekeeper:4001/metrics", timeout=5).read().decode()
+    check("the gatekeeper receives revocation events (as gatekeeper_listener)",
+          "gatekeeper_revocation_listener_up 1" in metrics.splitlines())
 
 
 def port_closed(port):

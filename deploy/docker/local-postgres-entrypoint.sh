@@ -13,8 +13,13 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   if [ -n "${POSTGRES_DB:-}" ] && [ "$POSTGRES_DB" != postgres ]; then
     psql -h /run/postgresql -U postgres -v ON_ERROR_STOP=1 -qc "CREATE DATABASE \"$POSTGRES_DB\""
   fi
-  for f in /docker-entrypoint-initdb.d/*.sql; do
-    [ -e "$f" ] && psql -h /run/postgresql -U postgres -v ON_ERROR_STOP=1 -q -f "$f"
+  # As the postgres image does: *.sql run by psql, *.sh executed, in name order.
+  export PGHOST=/run/postgresql
+  for f in /docker-entrypoint-initdb.d/*; do
+    case "$f" in
+      *.sql) psql -U postgres -v ON_ERROR_STOP=1 -q -f "$f" ;;
+      *.sh) "$f" ;;
+    esac
   done
   pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
 fi

@@ -19,7 +19,8 @@ import yaml
 
 PASSED, FAILED = [], []
 # Settings whose values are credentials: they must come from Secrets.
-SECRET_SETTINGS = ("__TOKENS", "_TOKEN", "__SIGNING_KEYS", "DATABASE__URL", "REDIS_URL", "PASSWORD", "SECRET")
+SECRET_SETTINGS = ("__TOKENS", "_TOKEN", "__SIGNING_KEYS", "DATABASE__URL", "REDIS_URL", "REVOCATIONS__URL",
+                   "PASSWORD", "SECRET")
 
 
 def check(name, ok):
@@ -70,7 +71,8 @@ def deployments(docs):
                 check(f"{name}: {probe}", probe in c)
             secrets = secret_env(c)
             wanted = ["ADMIN__TOKENS", "IDENTITY__SIGNING_KEYS"]
-            wanted += ["VERIFY__SERVICE_TOKEN"] if name == "gatekeeper" else ["DATABASE__URL"]
+            wanted += (["VERIFY__SERVICE_TOKEN", "REVOCATIONS__URL"] if name == "gatekeeper"
+                       else ["DATABASE__URL"])
             wanted += ["SERVICE__TOKENS"] if name == "auth-token" else []
             for key in wanted:
                 check(f"{name}: {key} from a Secret", any(k.endswith(key) for k in secrets))

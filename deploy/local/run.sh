@@ -67,20 +67,29 @@ done
 
 # Credentials, generated once and kept under target/ so that scripts can source them: the admin
 # token of the internal APIs and the gatekeeper's ops endpoints, the gatekeeper's service token
-# for auth-token, and the identity signing key.
+# for auth-token, the identity signing key, and the password of the gatekeeper's revocation
+# listener (a database role that may only LISTEN).
 CREDENTIALS="${RUN_CREDENTIALS:-$ROOT/target/dev-credentials.env}"
-if [ ! -f "$CREDENTIALS" ]; then
-  secret() { head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'; }
+secret() { head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'; }
+(
   umask 077
-  mkdir -p "$ROOT/target"
-  printf 'ADMIN_TOKEN=%s\nSERVICE_TOKEN=%s\nIDENTITY_SIGNING_KEY=%s\n' "$(secret)" "$(secret)" "$(secret)" > "$CREDENTIALS"
-fi
+  mkdir -p "$(dirname "$CREDENTIALS")"
+  touch "$CREDENTIALS"
+  for key in ADMIN_TOKEN SERVICE_TOKEN IDENTITY_SIGNING_KEY LISTENER_PASSWORD; do
+    grep -q "^$key=" "$CREDENTIALS" || printf '%s=%s\n' "$key" "$(secret)" >> "$CREDENTIALS"
+  done
+)
 # shellcheck disable=SC1090
 source "$CREDENTIALS"
 for prefix in MITHRIL_API AUTH_TOKEN EMPLOYEE_ROLES GATEKEEPER; do
   export "${prefix}__ADMIN__TOKENS=$ADMIN_TOKEN" "${prefix}__IDENTITY__SIGNING_KEYS=$IDENTITY_SIGNING_KEY"
 done
 export AUTH_TOKEN__SERVICE__TOKENS="$SERVICE_TOKEN" GATEKEEPER__VERIFY__SERVICE_TOKEN="$SERVICE_TOKEN"
+psql "$DB_SERVER/postgres" -q -v ON_ERROR_STOP=1 -v listener_password="$LISTENER_PASSWORD" \
+  -f "$ROOT/deploy/docker/initdb/gatekeeper-listener.psql"
+# The same server as the services', as the listener role.
+DB_HOST="${DB_SERVER#*://}"; DB_HOST="${DB_HOST#*@}"
+export GATEKEEPER__REVOCATIONS__URL="postgres://gatekeeper_listener:$LISTENER_PASSWORD@$DB_HOST/mithril"
 
 echo "== building"
 cargo build -q -p mithril-api -p auth-token -p employee-roles -p gatekeeper

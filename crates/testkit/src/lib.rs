@@ -12,7 +12,7 @@ pub mod http;
 pub mod pg;
 pub mod redis;
 
-pub use pg::TestDb;
+pub use pg::{OwnCluster, TestDb};
 
 /// Compares the OpenAPI document a service serves with its committed snapshot
 /// (`proto-contracts/openapi/<service>.json`). With `UPDATE_SNAPSHOTS` set, rewrites the snapshot

@@ -36,82 +36,194 @@ fn start() -> anyhow::Result<Cluster> {
         };
         return Ok(Cluster { base_url: base });
     }
-    let bin = find_bin_dir()?;
-    let root = std::env::temp_dir().join("ehealth-testkit");
-    std::fs::create_dir_all(&root)?;
-    sweep_stale(&root);
-    let dir = root.join(format!("pg-{}", std::process::id()));
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir)?;
-    }
-    std::fs::create_dir_all(&dir)?;
-    let run_as = if unsafe_is_root() {
-        Some(postgres_ids()?)
-    } else {
-        None
-    };
-    if let Some((uid, gid)) = run_as {
-        chown_recursive(&dir, uid, gid)?;
-    }
-    let data = dir.join("data");
+    let server = Server::init(&format!("pg-{}", std::process::id()))?;
+    server.launch()?;
+    Ok(Cluster {
+        base_url: server.base_url(),
+    })
+}
 
-    let mut initdb = Command::new(bin.join("initdb"));
-    initdb
-        .args([
-            "-U",
-            "postgres",
-            "-A",
-            "trust",
-            "-N",
-            "-E",
-            "UTF8",
-            "--locale=C",
-            "-D",
-        ])
-        .arg(&data)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    if let Some((uid, gid)) = run_as {
-        initdb.uid(uid).gid(gid);
-    }
-    let out = initdb.output().context("running initdb")?;
-    if !out.status.success() {
-        bail!("initdb failed: {}", String::from_utf8_lossy(&out.stderr));
+/// A data directory, its port and how to run its postmaster.
+struct Server {
+    bin: PathBuf,
+    dir: PathBuf,
+    port: u16,
+    run_as: Option<(u32, u32)>,
+}
+
+impl Server {
+    /// `initdb` in a fresh directory `name` under the harness's root.
+    fn init(name: &str) -> anyhow::Result<Self> {
+        let bin = find_bin_dir()?;
+        let root = std::env::temp_dir().join("ehealth-testkit");
+        std::fs::create_dir_all(&root)?;
+        sweep_stale(&root);
+        let dir = root.join(name);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)?;
+        }
+        std::fs::create_dir_all(&dir)?;
+        let run_as = if unsafe_is_root() {
+            Some(postgres_ids()?)
+        } else {
+            None
+        };
+        if let Some((uid, gid)) = run_as {
+            chown_recursive(&dir, uid, gid)?;
+        }
+        let mut initdb = Command::new(bin.join("initdb"));
+        initdb
+            .args([
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-N",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "-D",
+            ])
+            .arg(dir.join("data"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        if let Some((uid, gid)) = run_as {
+            initdb.uid(uid).gid(gid);
+        }
+        let out = initdb.output().context("running initdb")?;
+        if !out.status.success() {
+            bail!("initdb failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        Ok(Self {
+            bin,
+            dir,
+            port: free_port()?,
+            run_as,
+        })
     }
 
-    let port = free_port()?;
-    let mut postgres = Command::new(bin.join("postgres"));
-    postgres
-        .arg("-D")
-        .arg(&data)
-        .args(["-p", &port.to_string(), "-k"])
-        .arg(&dir)
-        .args([
-            "-c",
-            "listen_addresses=127.0.0.1",
-            "-c",
-            "fsync=off",
-            "-c",
-            "synchronous_commit=off",
-            "-c",
-            "full_page_writes=off",
-            "-c",
-            "max_connections=300",
-            "-c",
-            "shared_buffers=128MB",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(std::fs::File::create(
-            dir.join("postgres.log"),
-        )?));
-    if let Some((uid, gid)) = run_as {
-        postgres.uid(uid).gid(gid);
+    fn base_url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}", self.port)
     }
-    spawn_tied_to_process(postgres, libc::SIGQUIT)?;
 
-    let base_url = format!("postgres://postgres@127.0.0.1:{port}");
-    wait_until_accepting(port, &dir.join("postgres.log"))?;
-    Ok(Cluster { base_url })
+    /// Starts the postmaster (it dies with the test process) and waits until it accepts.
+    fn launch(&self) -> anyhow::Result<std::process::Child> {
+        let log = self.dir.join("postgres.log");
+        let mut postgres = Command::new(self.bin.join("postgres"));
+        postgres
+            .arg("-D")
+            .arg(self.dir.join("data"))
+            .args(["-p", &self.port.to_string(), "-k"])
+            .arg(&self.dir)
+            .args([
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "max_connections=300",
+                "-c",
+                "shared_buffers=128MB",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(std::fs::File::create(&log)?));
+        if let Some((uid, gid)) = self.run_as {
+            postgres.uid(uid).gid(gid);
+        }
+        let child = spawn_tied_to_process(postgres, libc::SIGQUIT)?;
+        wait_until_accepting(self.port, &log)?;
+        Ok(child)
+    }
+}
+
+/// A PostgreSQL server of one test's own, for tests that stop and start it under the services
+/// (the process's shared [`cluster`] must stay up for every other test).
+pub struct OwnCluster {
+    pub base_url: String,
+    server: Server,
+    postmaster: Option<std::process::Child>,
+}
+
+impl OwnCluster {
+    pub fn start() -> anyhow::Result<Self> {
+        let server = Server::init(&format!(
+            "pg-{}-{}",
+            std::process::id(),
+            uuid::Uuid::new_v4().simple()
+        ))?;
+        let postmaster = server.launch()?;
+        Ok(Self {
+            base_url: server.base_url(),
+            server,
+            postmaster: Some(postmaster),
+        })
+    }
+
+    /// A fast shutdown (open sessions are ended, as when a database is restarted), waited for.
+    pub fn stop(&mut self) -> anyhow::Result<()> {
+        if let Some(mut postmaster) = self.postmaster.take() {
+            signal(&postmaster, libc::SIGINT)?;
+            postmaster
+                .wait()
+                .context("waiting for the postmaster to stop")?;
+        }
+        Ok(())
+    }
+
+    /// Starts the stopped server again, on the same port and data.
+    pub fn start_again(&mut self) -> anyhow::Result<()> {
+        if self.postmaster.is_none() {
+            self.postmaster = Some(self.server.launch()?);
+        }
+        Ok(())
+    }
+
+    /// A database migrated with `migrations` (a store's), made on this server.
+    pub async fn database(
+        &self,
+        migrations: EmbeddedMigrations,
+        lock_key: i64,
+    ) -> anyhow::Result<TestDb> {
+        let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = connect(&format!("{}/postgres", self.base_url)).await?;
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .context("creating the database")?;
+        let url = format!("{}/{name}", self.base_url);
+        platform::db::run_migrations(&url, migrations, lock_key, Duration::from_secs(10)).await?;
+        Ok(TestDb { name, url })
+    }
+}
+
+impl Drop for OwnCluster {
+    fn drop(&mut self) {
+        if let Some(p) = &self.postmaster {
+            // Immediate shutdown: nothing of a test's cluster needs to be kept.
+            let _ = signal(p, libc::SIGQUIT);
+        }
+        if let Some(mut p) = self.postmaster.take() {
+            let _ = p.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.server.dir);
+    }
+}
+
+#[allow(unsafe_code)]
+fn signal(child: &std::process::Child, signal: libc::c_int) -> anyhow::Result<()> {
+    let pid = libc::pid_t::try_from(child.id())?;
+    // SAFETY: kill has no memory preconditions; the pid is our own child's, not yet reaped.
+    if unsafe { libc::kill(pid, signal) } != 0 {
+        bail!(
+            "signalling the postmaster: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+    Ok(())
 }
 
 fn find_bin_dir() -> anyhow::Result<PathBuf> {
@@ -237,7 +349,11 @@ fn sweep_stale(root: &Path) {
     };
     for e in entries.filter_map(Result::ok) {
         let name = e.file_name().to_string_lossy().into_owned();
-        if let Some(pid) = name.strip_prefix("pg-").and_then(|p| p.parse::<u32>().ok())
+        // `pg-<pid>` (the process's cluster) or `pg-<pid>-<id>` (a test's own).
+        let pid = name
+            .strip_prefix("pg-")
+            .map(|rest| rest.split('-').next().unwrap_or(rest));
+        if let Some(pid) = pid.and_then(|p| p.parse::<u32>().ok())
             && !Path::new(&format!("/proc/{pid}")).exists()
         {
             let _ = std::fs::remove_dir_all(e.path());

@@ -18,6 +18,7 @@ mod proxy;
 pub mod public_doc;
 pub mod ratelimit;
 pub mod reload;
+pub mod revocations;
 mod server;
 pub mod settings;
 pub mod startup;

@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use prometheus::{HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry};
+use prometheus::{
+    HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+};
 
 #[derive(Clone)]
 pub struct GateMetrics {
@@ -14,6 +16,9 @@ pub struct GateMetrics {
     rate_limited: IntCounterVec,
     upstream_errors: IntCounterVec,
     abac: HistogramVec,
+    revocations: IntCounterVec,
+    /// 1 while the revocation listener is subscribed (the verify cache is in use), else 0.
+    revocations_subscribed: IntGauge,
 }
 
 impl GateMetrics {
@@ -41,7 +46,21 @@ impl GateMetrics {
             "Verify cache lookups by result",
             &["result"],
         )?;
+        let subscribed = IntGauge::with_opts(
+            Opts::new(
+                "revocation_listener_up",
+                "1 while revocation events are received (the verify cache is used only then)",
+            )
+            .namespace("gatekeeper"),
+        )?;
+        registry.register(Box::new(subscribed.clone()))?;
         Ok(Self {
+            revocations: counter(
+                "revocation_events_total",
+                "Revocation events received, by what they name",
+                &["kind"],
+            )?,
+            revocations_subscribed: subscribed,
             cache_hit: cache.with_label_values(&["hit"]),
             cache,
             requests: counter(
@@ -116,6 +135,12 @@ impl GateMetrics {
             "hit" => self.cache_hit.inc(),
             _ => self.cache.with_label_values(&[result]).inc(),
         }
+    }
+    pub fn revocation(&self, kind: &str) {
+        self.revocations.with_label_values(&[kind]).inc();
+    }
+    pub fn revocations_subscribed(&self, up: bool) {
+        self.revocations_subscribed.set(i64::from(up));
     }
     pub fn rate_limited(&self, route: &str, backend: &str) {
         self.rate_limited.with_label_values(&[route, backend]).inc();

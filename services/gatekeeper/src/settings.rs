@@ -41,6 +41,9 @@ cache_capacity = 100000
 [abac]
 timeout_ms = 1000
 
+[revocations]
+heartbeat_ms = 5000
+
 [dependencies]
 compat_statuses = false
 retry_after_secs = 1
@@ -66,6 +69,7 @@ pub struct Settings {
     pub routes: RoutesSettings,
     pub verify: VerifySettings,
     pub abac: AbacSettings,
+    pub revocations: RevocationSettings,
     pub dependencies: DependencySettings,
     pub rate_limit: RateLimitSettings,
     pub telemetry: TelemetrySettings,
@@ -137,6 +141,31 @@ pub struct VerifySettings {
 #[serde(deny_unknown_fields)]
 pub struct AbacSettings {
     pub timeout_ms: u64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevocationSettings {
+    /// The mithril database, as a role that may only LISTEN (env
+    /// `GATEKEEPER__REVOCATIONS__URL`). Set: cached verify answers are dropped as tokens are
+    /// revoked, and no cache is used while the events do not arrive. Unset: a revoked token is
+    /// served until its answer leaves the cache (`verify.cache_ttl_secs`).
+    #[serde(default)]
+    pub url: Option<SecretString>,
+    /// The subscription is pinged this often, and taken as lost when a ping takes this long.
+    pub heartbeat_ms: u64,
+}
+
+impl RevocationSettings {
+    /// The listener's settings, when events are configured.
+    pub fn listener(&self) -> Option<crate::revocations::ListenerSettings> {
+        self.url
+            .clone()
+            .map(|url| crate::revocations::ListenerSettings {
+                url,
+                heartbeat: Duration::from_millis(self.heartbeat_ms.max(1)),
+            })
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]

@@ -28,7 +28,7 @@ pub struct Gate {
     pub settings: Settings,
     pub table: Arc<ArcSwap<RouteTable>>,
     pub reloader: Arc<Reloader>,
-    pub verifier: Verifier,
+    pub verifier: Arc<Verifier>,
     pub limiter: Limiter,
     /// For ABAC calls.
     pub http: reqwest::Client,
@@ -59,6 +59,7 @@ pub struct Application {
     gate: web::Data<Gate>,
     certificates: Option<Arc<Certificates>>,
     background: Vec<tokio::task::JoinHandle<()>>,
+    revocations: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 pub(crate) fn schemas() -> anyhow::Result<Schemas> {
@@ -94,12 +95,21 @@ impl Application {
             Duration::from_secs(settings.rate_limit.redis_retry_secs),
         )?;
         let http = clients.get(settings.abac.timeout_ms)?;
+        let listener_settings = settings.revocations.listener();
+        if listener_settings.is_none() {
+            tracing::warn!(
+                "revocation events are not configured (revocations.url): a revoked token is \
+                 served until its verify answer leaves the cache (verify.cache_ttl_secs)"
+            );
+        }
+        let verifier = Arc::new(Verifier::new(
+            &settings.verify,
+            clients.get(settings.verify.timeout_ms)?,
+            metrics.clone(),
+            listener_settings.is_some(),
+        )?);
         let gate = Arc::new(Gate {
-            verifier: Verifier::new(
-                &settings.verify,
-                clients.get(settings.verify.timeout_ms)?,
-                metrics.clone(),
-            )?,
+            verifier: verifier.clone(),
             settings: settings.clone(),
             table: table.clone(),
             reloader: reloader.clone(),
@@ -157,6 +167,16 @@ impl Application {
         if let Some(c) = &certificates {
             background.push(tokio::spawn(c.clone().watch(interval)));
         }
+        let revocations = listener_settings.map(|listener| {
+            let (subscribed, status) = tokio::sync::watch::channel(false);
+            background.push(tokio::spawn(crate::revocations::listen(
+                listener,
+                verifier,
+                gate.metrics.clone(),
+                subscribed,
+            )));
+            status
+        });
         Ok(Self {
             port,
             ops_port,
@@ -165,6 +185,7 @@ impl Application {
             gate,
             certificates,
             background,
+            revocations,
         })
     }
 
@@ -180,6 +201,12 @@ impl Application {
     /// changes; `None` without TLS.
     pub fn tls_status(&self) -> Option<tokio::sync::watch::Receiver<crate::reload::ReloadStatus>> {
         self.certificates.as_ref().map(|c| c.subscribe())
+    }
+
+    /// Whether revocation events arrive (the verify cache is used only then), as it changes;
+    /// `None` without `revocations.url`.
+    pub fn revocations_subscribed(&self) -> Option<tokio::sync::watch::Receiver<bool>> {
+        self.revocations.clone()
     }
 
     /// The route table's reload status, as it changes.

@@ -8,12 +8,15 @@
 //!   never reported as an invalid token (W3);
 //! - each thread keeps the positive answers it used recently in front of that cache (a plain
 //!   hash-map lookup instead of the shared cache's bookkeeping on every request), each for no
-//!   longer than the shared cache keeps it and none past a purge.
+//!   longer than the shared cache keeps it and none past a purge;
+//! - with revocation events configured ([`crate::revocations`]) the cache is used only while
+//!   they arrive: each event drops the answers it names, and an answer fetched while a purge
+//!   happened is not kept (it may predate the revocation).
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -27,6 +30,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::metrics::GateMetrics;
+use crate::revocations::Revocation;
 use crate::settings::VerifySettings;
 
 /// What the upstream services are told about the caller (ARCHITECTURE.md, identity headers),
@@ -127,6 +131,15 @@ struct Entry {
     expires: Instant,
 }
 
+impl Entry {
+    fn identity(&self) -> Option<&Identity> {
+        match &self.verdict {
+            Verdict::Valid(id) => Some(id),
+            Verdict::Refused(_) => None,
+        }
+    }
+}
+
 struct EntryExpiry {
     ttl: Duration,
     negative_ttl: Duration,
@@ -203,6 +216,9 @@ pub struct Verifier {
     id: u64,
     /// Moved by every purge; per-thread answers read before it are not used again.
     generation: AtomicU64,
+    /// False while revocation events are expected but not received: every answer then comes
+    /// from auth-token.
+    cache_in_use: AtomicBool,
     negative: bool,
     timeout: Duration,
     metrics: GateMetrics,
@@ -261,10 +277,13 @@ pub const INVALID_API_KEY: &str = "Invalid api key";
 
 impl Verifier {
     /// `http`'s connect timeout should be the verify timeout; each call is bounded by it too.
+    /// With `events`, the cache stays unused until [`Self::use_cache`] (the revocation
+    /// listener's subscription).
     pub fn new(
         s: &VerifySettings,
         http: reqwest::Client,
         metrics: GateMetrics,
+        events: bool,
     ) -> anyhow::Result<Self> {
         let expiry = || EntryExpiry {
             ttl: Duration::from_secs(s.cache_ttl_secs),
@@ -282,6 +301,7 @@ impl Verifier {
             expiry: expiry(),
             id: VERIFIER_IDS.fetch_add(1, Ordering::Relaxed),
             generation: AtomicU64::new(0),
+            cache_in_use: AtomicBool::new(!events),
             negative: s.negative_ttl_secs > 0,
             timeout: s.timeout(),
             metrics,
@@ -317,6 +337,10 @@ impl Verifier {
         api_key: Option<&str>,
         request_id: &str,
     ) -> Result<Verdict, Unavailable> {
+        if !self.cache_in_use.load(Ordering::Acquire) {
+            self.metrics.cache("bypass");
+            return Box::pin(self.call(token, api_key, request_id)).await;
+        }
         let key = Self::key(token, api_key);
         if let Some(identity) = self.recent(&key) {
             self.metrics.cache("hit");
@@ -332,7 +356,12 @@ impl Verifier {
         // Boxed: the call's state (an HTTP request) would otherwise enlarge every request's
         // future, cache hits and routes without a token included.
         let entry = Box::pin(self.miss(key, token, api_key, request_id)).await?;
-        self.remember(key, generation, &entry);
+        if self.generation.load(Ordering::Acquire) == generation {
+            self.remember(key, generation, &entry);
+        } else {
+            // A purge came while auth-token answered: the answer may predate a revocation.
+            self.cache.invalidate(&key).await;
+        }
         Ok(entry.verdict)
     }
 
@@ -482,6 +511,51 @@ impl Verifier {
     pub fn purge_all(&self) {
         self.cache.invalidate_all();
         self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Drops the cached answers a revocation event names.
+    pub fn revoke(&self, event: &Revocation) -> anyhow::Result<()> {
+        let matches: Box<dyn Fn(&Entry) -> bool + Send + Sync> = match event {
+            Revocation::All => {
+                self.purge_all();
+                return Ok(());
+            }
+            Revocation::Tokens(hashes) => {
+                let hashes: HashSet<[u8; 32]> = hashes.iter().copied().collect();
+                Box::new(move |e| hashes.contains(&e.token_hash))
+            }
+            Revocation::Users(users) => {
+                let users: HashSet<String> = users.iter().cloned().collect();
+                Box::new(move |e| {
+                    e.identity()
+                        .and_then(|i| i.user_id.as_ref())
+                        .is_some_and(|u| users.contains(u))
+                })
+            }
+            Revocation::Clients(clients) => {
+                let clients: HashSet<String> = clients.iter().cloned().collect();
+                Box::new(move |e| {
+                    e.identity().is_some_and(|i| {
+                        [&i.client_id, &i.mis_client_id]
+                            .into_iter()
+                            .flatten()
+                            .any(|c| clients.contains(c))
+                    })
+                })
+            }
+        };
+        self.cache
+            .invalidate_entries_if(move |_, e| matches(e))
+            .map_err(|e| anyhow::anyhow!("purging the cache: {e}"))?;
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// Whether answers may come from the cache: `true` once revocation events arrive, `false`
+    /// when they stop (everything cached is dropped either way: events may have been missed).
+    pub fn use_cache(&self, in_use: bool) {
+        self.cache_in_use.store(in_use, Ordering::Release);
+        self.purge_all();
     }
 }
 

@@ -27,6 +27,11 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut auth_token::Settings)) -> TestAp
     )
     .await
     .unwrap_or_else(|e| panic!("test database: {e:#}"));
+    spawn_on(db, tweak).await
+}
+
+/// The services on a database the test made (a server of its own, say).
+pub async fn spawn_on(db: TestDb, tweak: impl FnOnce(&mut auth_token::Settings)) -> TestApp {
     let mut m = mithril_api::Settings::defaults().unwrap();
     m.server.port = 0;
     m.server.workers = 1;
@@ -195,7 +200,11 @@ pub async fn world() -> World {
 }
 
 pub async fn world_with(tweak: impl FnOnce(&mut auth_token::Settings)) -> World {
-    let app = spawn_with(tweak).await;
+    world_of(spawn_with(tweak).await).await
+}
+
+/// A world on services the test started ([`spawn_on`]).
+pub async fn world_of(app: TestApp) -> World {
     let email = format!("doctor-{}@example.com", Uuid::now_v7());
     let user = app.user(&email).await;
     let owner = app

@@ -14,6 +14,8 @@ pub struct Gateway {
     pub http: reqwest::Client,
     /// The route table's reload status as it changes (generation, last error).
     pub reload: tokio::sync::watch::Receiver<gatekeeper::reload::ReloadStatus>,
+    /// Whether revocation events arrive, when the gateway listens for them.
+    pub revocations: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 /// The route table most tests use. `{stub}`, `{abac}`, `{dead}`, `{mithril}` and `{auth}` are
@@ -124,6 +126,7 @@ pub async fn gateway(
     let url = format!("http://127.0.0.1:{}", app.port());
     let ops = format!("http://127.0.0.1:{}", app.ops_port());
     let reload = app.reload_status();
+    let revocations = app.revocations_subscribed();
     tokio::spawn(app.run_until_stopped());
     Gateway {
         url,
@@ -131,6 +134,7 @@ pub async fn gateway(
         routes_file,
         http: reqwest::Client::new(),
         reload,
+        revocations,
     }
 }
 
@@ -210,6 +214,18 @@ impl Gateway {
             .text()
             .await
             .unwrap()
+    }
+
+    /// Waits until the revocation listener is (or is no longer) subscribed.
+    pub async fn subscribed(&self, up: bool) {
+        let mut rx = self
+            .revocations
+            .clone()
+            .expect("the gateway listens for revocations");
+        match tokio::time::timeout(Duration::from_secs(30), rx.wait_for(|s| *s == up)).await {
+            Ok(Ok(_)) => {}
+            other => panic!("revocation listener not {up} within 30 s: {other:?}"),
+        }
     }
 
     pub async fn purge(&self, token: &str) {

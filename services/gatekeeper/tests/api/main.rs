@@ -14,6 +14,7 @@ mod ops;
 mod public_doc;
 mod ratelimit;
 mod reload;
+mod revocation;
 mod stubs;
 // The identity fixtures (users, clients, connections, the OAuth flow) of auth-token's tests,
 // used as they are rather than copied.
