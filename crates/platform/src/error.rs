@@ -177,6 +177,15 @@ impl ApiError {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, kind, Some(message.into()))
     }
 
+    /// 408: the request's body did not arrive in time (the connection is closed after it).
+    pub fn request_timeout() -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            Some("The request body did not arrive in time.".into()),
+        )
+    }
+
     pub fn too_many_requests(retry_after_secs: u64) -> Self {
         let mut e = Self::new(
             StatusCode::TOO_MANY_REQUESTS,

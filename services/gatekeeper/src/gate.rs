@@ -13,7 +13,7 @@ use crate::abac::{self, AbacAnswer};
 use crate::path;
 use crate::settings::Settings;
 use crate::table::{AuthMode, HttpMethod, Lookup, Route, RouteTable, Rule};
-use crate::verify::{Identity, Verdict, Verifier};
+use crate::verify::{Identity, NoVerdict, Verdict, Verifier};
 
 /// What the caller sent that the decision reads.
 pub struct Inbound<'a> {
@@ -26,6 +26,8 @@ pub struct Inbound<'a> {
     pub cookie: Option<String>,
     pub api_key: Option<&'a str>,
     pub request_id: &'a str,
+    /// The caller's address (its verify misses are limited).
+    pub client: std::net::IpAddr,
 }
 
 /// How each step went; `explain` returns it as is. Proxied requests pass a trace that does not
@@ -158,7 +160,10 @@ pub async fn decide<'t>(
             let key = inb.api_key.filter(|k| !k.is_empty()).ok_or_else(|| {
                 Stop::new(unauthenticated(NO_API_KEY), "unauthenticated", Some(route))
             })?;
-            let outcome = deps.verifier.verify_api_key(key, inb.request_id).await;
+            let outcome = deps
+                .verifier
+                .verify_api_key(key, inb.request_id, inb.client)
+                .await;
             let id = identity_of(outcome, deps, route, trace, crate::verify::INVALID_API_KEY)?;
             (Some(id), None)
         }
@@ -166,7 +171,7 @@ pub async fn decide<'t>(
             let token = bearer_token(inb, route)?;
             let outcome = deps
                 .verifier
-                .verify(token, inb.api_key, inb.request_id)
+                .verify(token, inb.api_key, inb.request_id, inb.client)
                 .await;
             let id = identity_of(outcome, deps, route, trace, INVALID_TOKEN)?;
             // Kept only where a rate limit may be keyed by it.
@@ -244,23 +249,30 @@ pub async fn decide<'t>(
 /// The caller's identity from auth-token's answer, or the gatekeeper's 401 (refused) or 503
 /// (auth-token failing; `compat_message`'s 401 with the compatibility flag).
 fn identity_of(
-    outcome: Result<Verdict, crate::verify::Unavailable>,
+    outcome: Result<Verdict, NoVerdict>,
     deps: &Deps<'_>,
     route: &Route,
     trace: &mut Trace,
     compat_message: &'static str,
 ) -> Result<Arc<Identity>, Stop> {
-    let verdict = outcome.map_err(|e| {
-        tracing::warn!(error = %e.0, "verification failed");
-        Stop::new(
-            dependency_failure(
-                deps,
-                "Authorization service",
-                unauthenticated(compat_message),
-            ),
-            "dependency_failure",
+    let verdict = outcome.map_err(|e| match e {
+        NoVerdict::TooManyMisses { retry_after_secs } => Stop::new(
+            ApiError::too_many_requests(retry_after_secs),
+            "rate_limited",
             Some(route),
-        )
+        ),
+        NoVerdict::Unavailable(e) => {
+            tracing::warn!(error = %e.0, "verification failed");
+            Stop::new(
+                dependency_failure(
+                    deps,
+                    "Authorization service",
+                    unauthenticated(compat_message),
+                ),
+                "dependency_failure",
+                Some(route),
+            )
+        }
     })?;
     match verdict {
         Verdict::Valid(id) => {

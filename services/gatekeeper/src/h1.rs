@@ -15,6 +15,7 @@
 
 use std::cell::Cell;
 use std::io;
+use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -34,6 +35,7 @@ use crate::startup::Gate;
 use crate::table::{HttpMethod, Lookup, Route, RouteTable};
 use crate::upstream::{RawConn, SendError, Upstreams};
 use ehealth_core::identity_signature::SIGNATURE_HEADER;
+use platform::ApiError;
 
 /// Headers per message read here (hyper's own limit is the same).
 const MAX_HEADERS: usize = 100;
@@ -76,17 +78,27 @@ pub async fn serve(
         let step = if read.is_empty() {
             Step::More
         } else {
-            exchange(conn, &mut stream, &read, &mut bufs).await
+            exchange(conn, &mut stream, &mut read, &mut bufs).await
         };
         match step {
             Step::Done { used, keep_alive } => {
                 if !keep_alive || stop_asked(stop.as_mut()) {
                     return None;
                 }
-                read.advance(used);
+                if used > read.len() {
+                    // A refused request's body, still coming: skipped within the body deadline.
+                    let skip = used - read.len();
+                    read.clear();
+                    let deadline = Instant::now() + conn.gate.settings.limits.body_timeout();
+                    if !skip_body(&mut stream, &mut read, skip, deadline, &mut bufs.timer).await {
+                        return None;
+                    }
+                } else {
+                    read.advance(used);
+                }
                 began = None;
             }
-            Step::More | Step::MoreBody => {
+            Step::More => {
                 // A part of a head is here: its limit runs from the first time that was seen.
                 if !read.is_empty() && began.is_none() {
                     began = Some(Instant::now());
@@ -94,12 +106,6 @@ pub async fn serve(
                 // Room for a whole head (an emptied buffer gets its space back here).
                 read.reserve(4 * 1024);
                 let got = match began {
-                    // The rest of a body: no limit, as hyper reads bodies (a stop ends it).
-                    _ if matches!(step, Step::MoreBody) => tokio::select! {
-                        biased;
-                        got = stream.read_buf(&mut read) => got,
-                        _ = stop.as_mut() => return None,
-                    },
                     // Idle between requests: closed after the head-read limit (as hyper
                     // does), or when the worker stops.
                     None => {
@@ -132,6 +138,29 @@ pub async fn serve(
     }
 }
 
+/// Reads and drops the next `skip` bytes (a refused request's body); what comes after them
+/// stays in `read`. False when the caller closed or the deadline passed first.
+async fn skip_body(
+    stream: &mut TcpStream,
+    read: &mut BytesMut,
+    mut skip: usize,
+    deadline: Instant,
+    timer: &mut Option<Pin<Box<Sleep>>>,
+) -> bool {
+    while skip > 0 {
+        read.reserve(4 * 1024);
+        match within(timer, deadline, stream.read_buf(read)).await {
+            Some(Ok(n)) if n > 0 => {
+                let dropped = skip.min(read.len());
+                read.advance(dropped);
+                skip -= dropped;
+            }
+            _ => return false,
+        }
+    }
+    true
+}
+
 /// Whether the worker was told to stop (the wait is not polled again once it says so: the
 /// connection ends).
 fn stop_asked<F: Future>(stop: Pin<&mut F>) -> bool {
@@ -145,8 +174,6 @@ enum Step {
     Done { used: usize, keep_alive: bool },
     /// The head is not all here yet.
     More,
-    /// The head is, the body not yet.
-    MoreBody,
     /// Not one for this path: hyper takes the connection from this request on.
     Hyper,
     /// The connection failed mid-answer.
@@ -191,6 +218,22 @@ async fn within<F: Future>(
     }
 }
 
+/// The identifiers this hop made for a request, while its body arrives.
+struct KeptIds {
+    new_id: [u8; 36],
+    traceparent: [u8; 55],
+}
+
+impl KeptIds {
+    fn resume(self, request_id: Option<&[u8]>) -> Ids<'_> {
+        Ids {
+            caller_id: proxy::sane_request_id(request_id),
+            new_id: self.new_id,
+            traceparent: self.traceparent,
+        }
+    }
+}
+
 /// The request's identifiers, set upstream and on the answer (kept as bytes: no allocation).
 struct Ids<'b> {
     /// The caller's, when sane; else `new_id`.
@@ -213,6 +256,14 @@ impl<'b> Ids<'b> {
         }
     }
 
+    /// What stays the same while the head is read again: the ids this hop made.
+    fn kept(&self) -> KeptIds {
+        KeptIds {
+            new_id: self.new_id,
+            traceparent: self.traceparent,
+        }
+    }
+
     fn request_id(&self) -> &str {
         match self.caller_id {
             Some(id) => id,
@@ -221,89 +272,239 @@ impl<'b> Ids<'b> {
     }
 }
 
-async fn exchange(c: &Conn, stream: &mut TcpStream, read: &[u8], bufs: &mut Buffers) -> Step {
-    // Left uninitialised: httparse writes the ones it finds.
-    let mut headers = [const { std::mem::MaybeUninit::uninit() }; MAX_HEADERS];
-    let mut req = httparse::Request::new(&mut []);
-    let head_len = match req.parse_with_uninit_headers(read, &mut headers) {
-        Ok(httparse::Status::Complete(n)) => n,
-        Ok(httparse::Status::Partial) if read.len() <= MAX_HEAD => return Step::More,
-        _ => return Step::Hyper,
-    };
-    let (Some(method), Some(target), Some(1)) = (req.method, req.path, req.version) else {
-        return Step::Hyper;
-    };
-    // Preflights (CORS) and anything but an origin-form target are hyper's.
-    if matches!(method, "OPTIONS" | "CONNECT")
-        || !target.starts_with('/')
-        || target.bytes().any(|b| b == b'#' || !b.is_ascii())
-    {
-        return Step::Hyper;
-    }
-    let Some(scan) = Scan::of(req.headers) else {
-        return Step::Hyper;
-    };
-    let body_len = scan.content_length.unwrap_or(0);
-    if body_len as u64 > BUFFERED_BODY {
-        return Step::Hyper;
-    }
-    let used = head_len + body_len;
-    if read.len() < used {
-        return Step::MoreBody;
-    }
-    let (raw_path, query) = match target.split_once('?') {
-        Some((path, query)) => (path, Some(query)),
-        None => (target, None),
-    };
+/// One request: its head is read and decided on (route, token, scope, ABAC) before any of its
+/// body is waited for; a refused request is answered at once (its body is skipped as it
+/// arrives), a passed one has its body read within the body deadline, then goes upstream.
+async fn exchange(
+    c: &Conn,
+    stream: &mut TcpStream,
+    read: &mut BytesMut,
+    bufs: &mut Buffers,
+) -> Step {
     let table = c.gate.table.load_full();
-    if crate::public_doc::is_own_path(raw_path)
-        || (!table.all_plain && !plain_route(&table, method, raw_path))
-    {
-        return Step::Hyper;
+    let (used, kept, passed) = {
+        let mut storage = [const { MaybeUninit::uninit() }; MAX_HEADERS];
+        let head = match Head::parse(read, &mut storage, &table) {
+            Ok(head) => head,
+            Err(step) => return step,
+        };
+        let ids = Ids::new(head.scan.request_id, head.scan.traceparent);
+        let decided = decide(c, &table, &head, &ids).await;
+        let used = head.len + head.body_len;
+        if read.len() >= used {
+            return answer(c, stream, &head, &read[head.len..used], &ids, decided, bufs).await;
+        }
+        match decided {
+            Err(stop) => return own_answer(c, stream, &head, &ids, stop, used, true, bufs).await,
+            Ok(passed) => (used, ids.kept(), passed),
+        }
+    };
+    let deadline = Instant::now() + c.gate.settings.limits.body_timeout();
+    let late = match read_until(stream, read, used, deadline, &mut bufs.timer).await {
+        Arrival::Whole => false,
+        Arrival::Late => true,
+        Arrival::Closed => return Step::Close,
+    };
+    // The head again (the buffer grew under it): the same bytes, so the same request.
+    let mut storage = [const { MaybeUninit::uninit() }; MAX_HEADERS];
+    let head = match Head::parse(read, &mut storage, &table) {
+        Ok(head) => head,
+        Err(step) => return step,
+    };
+    let ids = kept.resume(head.scan.request_id);
+    if late {
+        let stop = Stop::new(
+            ApiError::request_timeout(),
+            "bad_request",
+            Some(passed.route),
+        );
+        return own_answer(c, stream, &head, &ids, stop, used, false, bufs).await;
     }
-    let ids = Ids::new(scan.request_id, scan.traceparent);
-    let decided = {
-        let inbound = Inbound {
+    answer(
+        c,
+        stream,
+        &head,
+        &read[head.len..used],
+        &ids,
+        Ok(passed),
+        bufs,
+    )
+    .await
+}
+
+/// A request head this path serves, as parsed.
+struct Head<'h, 'b> {
+    len: usize,
+    /// The head as it came, which `headers` point into.
+    bytes: &'b [u8],
+    method: &'b str,
+    raw_path: &'b str,
+    query: Option<&'b str>,
+    headers: &'h [httparse::Header<'b>],
+    scan: Scan<'b>,
+    body_len: usize,
+}
+
+impl<'h, 'b> Head<'h, 'b> {
+    /// The head at the start of `read`; `Err` says what to do instead (read more, or leave the
+    /// connection to hyper).
+    fn parse(
+        read: &'b [u8],
+        storage: &'h mut [MaybeUninit<httparse::Header<'b>>; MAX_HEADERS],
+        table: &RouteTable,
+    ) -> Result<Self, Step> {
+        let mut req = httparse::Request::new(&mut []);
+        let len = match req.parse_with_uninit_headers(read, storage) {
+            Ok(httparse::Status::Complete(n)) => n,
+            Ok(httparse::Status::Partial) if read.len() <= MAX_HEAD => return Err(Step::More),
+            _ => return Err(Step::Hyper),
+        };
+        let (Some(method), Some(target), Some(1)) = (req.method, req.path, req.version) else {
+            return Err(Step::Hyper);
+        };
+        // Preflights (CORS) and anything but an origin-form target are hyper's.
+        if matches!(method, "OPTIONS" | "CONNECT")
+            || !target.starts_with('/')
+            || target.bytes().any(|b| b == b'#' || !b.is_ascii())
+        {
+            return Err(Step::Hyper);
+        }
+        let scan = Scan::of(req.headers).ok_or(Step::Hyper)?;
+        let body_len = scan.content_length.unwrap_or(0);
+        if body_len as u64 > BUFFERED_BODY {
+            return Err(Step::Hyper);
+        }
+        let (raw_path, query) = match target.split_once('?') {
+            Some((path, query)) => (path, Some(query)),
+            None => (target, None),
+        };
+        if crate::public_doc::is_own_path(raw_path)
+            || (!table.all_plain && !plain_route(table, method, raw_path))
+        {
+            return Err(Step::Hyper);
+        }
+        Ok(Self {
+            len,
+            bytes: &read[..len],
             method,
             raw_path,
-            query: query.unwrap_or(""),
-            authorization: scan.authorization(),
-            cookie: proxy::cookie_value(scan.cookies.iter().copied(), "authorization"),
-            api_key: scan.api_key.and_then(header_str),
-            request_id: ids.request_id(),
-        };
-        gate::decide(&table, &c.gate.deps(), &inbound, &mut Trace::default()).await
+            query,
+            headers: req.headers,
+            scan,
+            body_len,
+        })
+    }
+}
+
+async fn decide<'t>(
+    c: &Conn,
+    table: &'t RouteTable,
+    head: &Head<'_, '_>,
+    ids: &Ids<'_>,
+) -> Result<Passed<'t>, Stop> {
+    let inbound = Inbound {
+        method: head.method,
+        raw_path: head.raw_path,
+        query: head.query.unwrap_or(""),
+        authorization: head.scan.authorization(),
+        cookie: proxy::cookie_value(head.scan.cookies.iter().copied(), "authorization"),
+        api_key: head.scan.api_key.and_then(header_str),
+        request_id: ids.request_id(),
+        client: c.peer.client_of(
+            head.scan.forwarded_for.iter().copied(),
+            &c.gate.trusted_proxies,
+        ),
     };
+    gate::decide(table, &c.gate.deps(), &inbound, &mut Trace::default()).await
+}
+
+/// How waiting for the rest of a body ended.
+enum Arrival {
+    Whole,
+    /// The body deadline passed first.
+    Late,
+    /// The caller closed or the connection failed.
+    Closed,
+}
+
+/// Reads until `read` holds `used` bytes, or `deadline`.
+async fn read_until(
+    stream: &mut TcpStream,
+    read: &mut BytesMut,
+    used: usize,
+    deadline: Instant,
+    timer: &mut Option<Pin<Box<Sleep>>>,
+) -> Arrival {
+    while read.len() < used {
+        read.reserve(used - read.len());
+        match within(timer, deadline, stream.read_buf(read)).await {
+            Some(Ok(n)) if n > 0 => {}
+            Some(_) => return Arrival::Closed,
+            None => return Arrival::Late,
+        }
+    }
+    Arrival::Whole
+}
+
+/// Forwards a decided request whose body is all in, or answers its refusal.
+async fn answer(
+    c: &Conn,
+    stream: &mut TcpStream,
+    head: &Head<'_, '_>,
+    body: &[u8],
+    ids: &Ids<'_>,
+    decided: Result<Passed<'_>, Stop>,
+    bufs: &mut Buffers,
+) -> Step {
+    let used = head.len + body.len();
     let request = Request {
-        method,
-        query,
-        head: &read[..head_len],
-        headers: req.headers,
-        scan: &scan,
-        body: &read[head_len..used],
+        method: head.method,
+        query: head.query,
+        head: head.bytes,
+        headers: head.headers,
+        scan: &head.scan,
+        body,
     };
     let forwarded = match decided {
-        Ok(passed) => forward(c, stream, &request, &passed, &ids, bufs).await,
+        Ok(passed) => forward(c, stream, &request, &passed, ids, bufs).await,
         Err(stop) => Err(stop),
     };
     match forwarded {
         Ok(Relayed::Whole { keep_alive }) => Step::Done { used, keep_alive },
         Ok(Relayed::Broken) => Step::Close,
-        Err(stop) => {
-            let host = scan.host.and_then(header_str);
-            let url = proxy::meta_url(c.peer.scheme, host, raw_path);
-            let request_id =
-                HeaderValue::from_str(ids.request_id()).unwrap_or(HeaderValue::from_static("-"));
-            let answer = proxy::own_answer(&c.gate, url, &request_id, stop);
-            own_reply(answer, &ids, method == "HEAD", &mut bufs.reply);
-            match stream.write_all(&bufs.reply).await {
-                Ok(()) => Step::Done {
-                    used,
-                    keep_alive: true,
-                },
-                Err(_) => Step::Close,
-            }
-        }
+        Err(stop) => own_answer(c, stream, head, ids, stop, used, true, bufs).await,
+    }
+}
+
+/// The gatekeeper's own answer to a request of `used` bytes (head and body), some of which may
+/// not have arrived: the serve loop skips them as they do. `keep_alive: false` closes the
+/// connection after it.
+#[allow(clippy::too_many_arguments)]
+async fn own_answer(
+    c: &Conn,
+    stream: &mut TcpStream,
+    head: &Head<'_, '_>,
+    ids: &Ids<'_>,
+    stop: Stop,
+    used: usize,
+    keep_alive: bool,
+    bufs: &mut Buffers,
+) -> Step {
+    let host = head.scan.host.and_then(header_str);
+    let url = proxy::meta_url(c.peer.scheme, host, head.raw_path);
+    let request_id =
+        HeaderValue::from_str(ids.request_id()).unwrap_or(HeaderValue::from_static("-"));
+    let answer = proxy::own_answer(&c.gate, url, &request_id, stop);
+    own_reply(
+        answer,
+        ids,
+        head.method == "HEAD",
+        keep_alive,
+        &mut bufs.reply,
+    );
+    match stream.write_all(&bufs.reply).await {
+        Ok(()) => Step::Done { used, keep_alive },
+        Err(_) => Step::Close,
     }
 }
 
@@ -972,7 +1173,13 @@ impl Chunks {
 
 /// The gatekeeper's own answer (an envelope) as bytes, with the request's identifiers; the
 /// answer to a HEAD request has the envelope's length and no body (RFC 9110 §9.3.2).
-fn own_reply(answer: http::Response<ResBody>, ids: &Ids, head_only: bool, out: &mut Vec<u8>) {
+fn own_reply(
+    answer: http::Response<ResBody>,
+    ids: &Ids,
+    head_only: bool,
+    keep_alive: bool,
+    out: &mut Vec<u8>,
+) {
     let (parts, body) = answer.into_parts();
     let body = match body {
         ResBody::Full(b) => b.unwrap_or_default(),
@@ -992,6 +1199,9 @@ fn own_reply(answer: http::Response<ResBody>, ids: &Ids, head_only: bool, out: &
     with_date(|date| put(out, "date", date));
     put(out, "x-request-id", ids.request_id().as_bytes());
     put(out, "traceparent", &ids.traceparent);
+    if !keep_alive {
+        put(out, "connection", b"close");
+    }
     out.extend_from_slice(b"\r\n");
     if !head_only {
         out.extend_from_slice(&body);

@@ -7,6 +7,7 @@
 mod abac;
 mod body;
 pub mod cli;
+pub mod connections;
 pub mod forwarded;
 pub mod gate;
 mod h1;

@@ -17,6 +17,7 @@ pub struct GateMetrics {
     upstream_errors: IntCounterVec,
     abac: HistogramVec,
     revocations: IntCounterVec,
+    connections_refused: IntCounterVec,
     /// 1 while the revocation listener is subscribed (the verify cache is in use), else 0.
     revocations_subscribed: IntGauge,
 }
@@ -61,6 +62,11 @@ impl GateMetrics {
                 &["kind"],
             )?,
             revocations_subscribed: subscribed,
+            connections_refused: counter(
+                "connections_refused_total",
+                "Proxy connections closed as accepted, by the cap they met",
+                &["cap"],
+            )?,
             cache_hit: cache.with_label_values(&["hit"]),
             cache,
             requests: counter(
@@ -141,6 +147,9 @@ impl GateMetrics {
     }
     pub fn revocations_subscribed(&self, up: bool) {
         self.revocations_subscribed.set(i64::from(up));
+    }
+    pub fn connection_refused(&self, cap: &str) {
+        self.connections_refused.with_label_values(&[cap]).inc();
     }
     pub fn rate_limited(&self, route: &str, backend: &str) {
         self.rate_limited.with_label_values(&[route, backend]).inc();

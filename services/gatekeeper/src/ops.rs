@@ -87,6 +87,7 @@ pub async fn purge(gate: web::Data<Gate>, body: ValidatedJson<PurgeRequest>) -> 
     responses((status = 200, description = "the decision and how it was reached", body = Explanation)))]
 pub async fn explain(
     gate: web::Data<Gate>,
+    req: actix_web::HttpRequest,
     body: ValidatedJson<ExplainRequest>,
 ) -> ApiResult<Reply> {
     let body = body.into_inner();
@@ -104,6 +105,10 @@ pub async fn explain(
         cookie: None,
         api_key: body.api_key.as_deref(),
         request_id: &request_id,
+        // The operator's verify misses count under its own address.
+        client: req
+            .peer_addr()
+            .map_or(std::net::Ipv6Addr::UNSPECIFIED.into(), |a| a.ip()),
     };
     let table = gate.table.load_full();
     let mut trace = Trace::recording();

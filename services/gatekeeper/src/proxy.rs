@@ -178,14 +178,25 @@ impl Peer {
     /// The client's address: this peer, or behind a trusted proxy the one its
     /// `x-forwarded-for` names.
     fn client(&self, headers: &HeaderMap, trusted_proxies: &TrustedProxies) -> IpAddr {
+        self.client_of(
+            headers
+                .get_all(X_FORWARDED_FOR)
+                .iter()
+                .map(HeaderValue::as_bytes),
+            trusted_proxies,
+        )
+    }
+
+    /// [`Self::client`] from the `x-forwarded-for` values as they came.
+    pub(crate) fn client_of<'v>(
+        &self,
+        forwarded_for: impl Iterator<Item = &'v [u8]>,
+        trusted_proxies: &TrustedProxies,
+    ) -> IpAddr {
         if !self.trusted {
             return self.addr.ip();
         }
-        let listed: Vec<&str> = headers
-            .get_all(X_FORWARDED_FOR)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect();
+        let listed: Vec<&str> = forwarded_for.filter_map(header_str).collect();
         trusted_proxies.client(self.addr.ip(), &listed)
     }
 }
@@ -259,6 +270,7 @@ pub async fn handle(
                     ),
                     api_key: req.headers().get("api-key").and_then(|v| v.to_str().ok()),
                     request_id: call.request_id.to_str().unwrap_or_default(),
+                    client: peer.client(req.headers(), &gate.trusted_proxies),
                 };
                 gate::decide(&table, &gate.deps(), &inbound, &mut Trace::default()).await
             };
@@ -517,6 +529,7 @@ async fn request_body(
     route: &Route,
     headers: &HeaderMap,
     body: Incoming,
+    deadline: std::time::Duration,
 ) -> Result<(ReqBody, Option<Arc<AtomicBool>>), Stop> {
     let length = match headers.get(header::CONTENT_LENGTH) {
         None => None,
@@ -535,9 +548,9 @@ async fn request_body(
         Some(0) => (ReqBody::Empty, None),
         None if !chunked => (ReqBody::Empty, None),
         Some(l) if l <= BUFFERED_BODY && !chunked => {
-            let whole = body
-                .collect()
+            let whole = tokio::time::timeout(deadline, body.collect())
                 .await
+                .map_err(|_| Stop::new(ApiError::request_timeout(), "bad_request", Some(route)))?
                 .map_err(|_| bad_request(route, "Request body could not be read."))?;
             (ReqBody::Full(Some(whole.to_bytes())), None)
         }
@@ -561,7 +574,8 @@ async fn forward(
 ) -> Result<Response<ResBody>, Stop> {
     let route = passed.route;
     let (mut parts, body) = req.into_parts();
-    let (body, overflow) = request_body(route, &parts.headers, body).await?;
+    let deadline = call.gate.settings.limits.body_timeout();
+    let (body, overflow) = request_body(route, &parts.headers, body, deadline).await?;
     let head = parts.method == Method::HEAD;
     let upgrade = upgrade_protocol(&mut parts);
 

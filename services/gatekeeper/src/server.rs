@@ -23,6 +23,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio_rustls::TlsAcceptor;
 
 use crate::body::ResBody;
+use crate::connections::{ByClient, ByWorker, Slot};
 use crate::h1;
 use crate::startup::Gate;
 use crate::upstream::Upstreams;
@@ -52,6 +53,7 @@ impl ProxyServer {
             .set_nonblocking(true)
             .context("setting the proxy listener non-blocking")?;
         let (stop, stopping) = watch::channel(false);
+        let by_client = ByClient::new(gate.settings.limits.connections_per_client);
         let mut done = Vec::with_capacity(workers);
         for i in 0..workers.max(1) {
             let listener = listener.try_clone().context("sharing the proxy listener")?;
@@ -66,6 +68,7 @@ impl ProxyServer {
                 tls: tls.clone(),
                 stopping: stopping.clone(),
                 grace,
+                by_client: by_client.clone(),
             };
             std::thread::Builder::new()
                 .name(format!("proxy-{i}"))
@@ -98,6 +101,7 @@ struct Worker {
     tls: Option<TlsAcceptor>,
     stopping: watch::Receiver<bool>,
     grace: Duration,
+    by_client: Arc<ByClient>,
 }
 
 impl Worker {
@@ -108,7 +112,10 @@ impl Worker {
             tls,
             mut stopping,
             grace,
+            by_client,
         } = self;
+        let by_worker = Arc::new(ByWorker::default());
+        let cap = gate.settings.limits.connections_per_worker;
         let listener = match tokio::net::TcpListener::from_std(listener) {
             Ok(l) => l,
             Err(e) => {
@@ -124,18 +131,30 @@ impl Worker {
         let protocols = Protocols::new();
         loop {
             tokio::select! {
+                biased;
+                _ = stopping.wait_for(|stop| *stop) => break,
+                () = by_worker.room(cap) => {}
+            }
+            tokio::select! {
                 accepted = listener.accept() => match accepted {
-                    Ok((stream, peer)) => {
+                    Ok((stream, addr)) => {
+                        let peer = crate::proxy::Peer::new(addr, &gate.trusted_proxies, tls.is_some());
+                        let Some(slot) = by_worker.admit(&by_client, addr.ip(), !peer.trusted) else {
+                            // Its address holds its share of connections already.
+                            gate.metrics.connection_refused("per_client");
+                            continue;
+                        };
                         let _ = stream.set_nodelay(true);
                         // One shared value per connection: a request costs one reference count.
                         let conn = Arc::new(h1::Conn {
-                            peer: crate::proxy::Peer::new(peer, &gate.trusted_proxies, tls.is_some()),
+                            peer,
                             gate: gate.clone(),
                             upstreams: upstreams.clone(),
                         });
                         let drain = Drain {
                             stopping: told_to_stop.clone(),
                             _open: open.clone(),
+                            _slot: slot,
                         };
                         match &tls {
                             None => tokio::spawn(protocols.clone().serve(stream, conn, drain)),
@@ -289,6 +308,8 @@ impl Protocols {
 struct Drain {
     stopping: watch::Receiver<bool>,
     _open: mpsc::Sender<()>,
+    /// Its place under the connection caps.
+    _slot: Slot,
 }
 
 impl Drain {

@@ -44,6 +44,12 @@ timeout_ms = 1000
 [revocations]
 heartbeat_ms = 5000
 
+[limits]
+body_timeout_ms = 10000
+connections_per_worker = 10000
+connections_per_client = 512
+verify_misses_per_client = 600
+
 [dependencies]
 compat_statuses = false
 retry_after_secs = 1
@@ -70,6 +76,7 @@ pub struct Settings {
     pub verify: VerifySettings,
     pub abac: AbacSettings,
     pub revocations: RevocationSettings,
+    pub limits: LimitSettings,
     pub dependencies: DependencySettings,
     pub rate_limit: RateLimitSettings,
     pub telemetry: TelemetrySettings,
@@ -141,6 +148,30 @@ pub struct VerifySettings {
 #[serde(deny_unknown_fields)]
 pub struct AbacSettings {
     pub timeout_ms: u64,
+}
+
+/// What one caller can hold of the proxy port (a caller is a client address: the connection's,
+/// or behind a trusted proxy the one its `x-forwarded-for` names).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSettings {
+    /// A request body must arrive within this long of its head (else 408, connection closed).
+    pub body_timeout_ms: u64,
+    /// Open connections per proxy worker; at the cap the worker accepts no more until one
+    /// closes (they wait in the listen backlog).
+    pub connections_per_worker: usize,
+    /// Open connections per client address, over all workers; more are closed at once.
+    pub connections_per_client: usize,
+    /// Calls to auth-token per client address per minute for tokens or api-keys the cache does
+    /// not know (each unknown token is a database lookup there); more get 429 before the call.
+    /// 0: no limit.
+    pub verify_misses_per_client: u32,
+}
+
+impl LimitSettings {
+    pub fn body_timeout(&self) -> Duration {
+        Duration::from_millis(self.body_timeout_ms)
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]

@@ -104,6 +104,7 @@ impl Application {
         }
         let verifier = Arc::new(Verifier::new(
             &settings.verify,
+            settings.limits.verify_misses_per_client,
             clients.get(settings.verify.timeout_ms)?,
             metrics.clone(),
             listener_settings.is_some(),
@@ -161,6 +162,7 @@ impl Application {
                 loop {
                     tick.tick().await;
                     sweep_gate.limiter.local().sweep();
+                    sweep_gate.verifier.sweep();
                 }
             }),
         ];

@@ -16,6 +16,7 @@
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -30,6 +31,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::metrics::GateMetrics;
+use crate::ratelimit::{LocalLimiter, Period, RateLimit};
 use crate::revocations::Revocation;
 use crate::settings::VerifySettings;
 
@@ -121,6 +123,22 @@ pub enum Verdict {
 
 #[derive(Debug, Clone)]
 pub struct Unavailable(pub String);
+
+/// Why a request got no verdict.
+#[derive(Debug, Clone)]
+pub enum NoVerdict {
+    /// auth-token failed (transport, timeout, 5xx, an unreadable answer).
+    Unavailable(Unavailable),
+    /// The caller's address asked about too many tokens the cache did not know; auth-token was
+    /// not called.
+    TooManyMisses { retry_after_secs: u64 },
+}
+
+impl From<Unavailable> for NoVerdict {
+    fn from(e: Unavailable) -> Self {
+        Self::Unavailable(e)
+    }
+}
 
 #[derive(Clone)]
 struct Entry {
@@ -224,6 +242,8 @@ pub struct Verifier {
     metrics: GateMetrics,
     /// `Bearer <service token>` for auth-token, when configured.
     credential: Option<HeaderValue>,
+    /// Calls to auth-token per client address (`limits.verify_misses_per_client`).
+    misses: Option<(LocalLimiter, RateLimit)>,
 }
 
 #[derive(Deserialize)]
@@ -281,6 +301,7 @@ impl Verifier {
     /// listener's subscription).
     pub fn new(
         s: &VerifySettings,
+        misses_per_minute: u32,
         http: reqwest::Client,
         metrics: GateMetrics,
         events: bool,
@@ -315,6 +336,12 @@ impl Verifier {
                     anyhow::Ok(v)
                 })
                 .transpose()?,
+            misses: (misses_per_minute > 0).then(|| {
+                (
+                    LocalLimiter::default(),
+                    RateLimit::new(vec![(Period::Minute, misses_per_minute)]),
+                )
+            }),
         })
     }
 
@@ -330,16 +357,19 @@ impl Verifier {
         Sha256::digest(token.as_bytes()).into()
     }
 
-    /// The cached answer, or one call to auth-token shared by every concurrent caller.
+    /// The cached answer, or one call to auth-token shared by every concurrent caller; a caller
+    /// (`client`) gets only so many calls for tokens the cache does not know.
     pub async fn verify(
         &self,
         token: &str,
         api_key: Option<&str>,
         request_id: &str,
-    ) -> Result<Verdict, Unavailable> {
+        client: IpAddr,
+    ) -> Result<Verdict, NoVerdict> {
         if !self.cache_in_use.load(Ordering::Acquire) {
             self.metrics.cache("bypass");
-            return Box::pin(self.call(token, api_key, request_id)).await;
+            self.admit_miss(client)?;
+            return Ok(Box::pin(self.call(token, api_key, request_id)).await?);
         }
         let key = Self::key(token, api_key);
         if let Some(identity) = self.recent(&key) {
@@ -353,6 +383,7 @@ impl Verifier {
             return Ok(e.verdict);
         }
         self.metrics.cache("miss");
+        self.admit_miss(client)?;
         // Boxed: the call's state (an HTTP request) would otherwise enlarge every request's
         // future, cache hits and routes without a token included.
         let entry = Box::pin(self.miss(key, token, api_key, request_id)).await?;
@@ -363,6 +394,30 @@ impl Verifier {
             self.cache.invalidate(&key).await;
         }
         Ok(entry.verdict)
+    }
+
+    /// One more call to auth-token for `client`, or how long it must wait for one.
+    fn admit_miss(&self, client: IpAddr) -> Result<(), NoVerdict> {
+        let Some((limiter, limit)) = &self.misses else {
+            return Ok(());
+        };
+        let mut key = [0u8; 46];
+        let key = format_ip(client, &mut key);
+        let decision = limiter.check(key, limit);
+        if decision.allowed {
+            return Ok(());
+        }
+        self.metrics.cache("miss_refused");
+        Err(NoVerdict::TooManyMisses {
+            retry_after_secs: decision.reset_secs,
+        })
+    }
+
+    /// Drops the miss budgets that have recovered fully (called periodically).
+    pub fn sweep(&self) {
+        if let Some((limiter, _)) = &self.misses {
+            limiter.sweep();
+        }
     }
 
     /// This thread's recent positive answer for `key`, while the shared cache would still
@@ -430,9 +485,10 @@ impl Verifier {
         &self,
         api_key: &str,
         request_id: &str,
-    ) -> Result<Verdict, Unavailable> {
+        client: IpAddr,
+    ) -> Result<Verdict, NoVerdict> {
         // The cache key of an api-key lookup: no token is empty, so it cannot collide with one.
-        let verdict = self.verify("", Some(api_key), request_id).await?;
+        let verdict = self.verify("", Some(api_key), request_id, client).await?;
         Ok(match verdict {
             Verdict::Refused(_) => Verdict::Refused(INVALID_API_KEY.into()),
             valid => valid,
@@ -557,6 +613,15 @@ impl Verifier {
         self.cache_in_use.store(in_use, Ordering::Release);
         self.purge_all();
     }
+}
+
+/// An address as text on the stack (the limiter's key; at most 45 characters).
+fn format_ip(ip: IpAddr, buf: &mut [u8; 46]) -> &str {
+    use std::io::Write;
+    let mut cursor = std::io::Cursor::new(&mut buf[..]);
+    let _ = write!(cursor, "{ip}");
+    let n = cursor.position() as usize;
+    std::str::from_utf8(&buf[..n]).unwrap_or("")
 }
 
 /// The request URL holds the token: never let it reach a log.

@@ -265,6 +265,15 @@ where
     }
 }
 
+/// The value of one series (`name{labels}`) in a Prometheus text page; 0 when absent.
+pub fn counted(metrics: &str, series: &str) -> u64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(series))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 /// The echo stub's view of the request.
 pub async fn echoed(res: Response) -> Value {
     assert_eq!(res.status(), 200, "upstream answer expected");

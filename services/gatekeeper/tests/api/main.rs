@@ -10,6 +10,7 @@ mod e2e;
 mod forwarding;
 mod helpers;
 mod http1;
+mod limits;
 mod ops;
 mod public_doc;
 mod ratelimit;

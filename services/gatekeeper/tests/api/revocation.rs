@@ -57,14 +57,6 @@ async fn status(gw: &Gateway, w: &World, token: &str) -> u16 {
         .as_u16()
 }
 
-fn counted(metrics: &str, series: &str) -> u64 {
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix(series))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0)
-}
-
 const HITS: &str = "gatekeeper_verify_cache_total{result=\"hit\"}";
 const BYPASSES: &str = "gatekeeper_verify_cache_total{result=\"bypass\"}";
 
