@@ -9,7 +9,7 @@
 //! route with rules, a rule takes it too. It is documented with the credential the route asks
 //! for instead of the service's own (the identity the gateway sets from it): an OAuth2 bearer
 //! token with the scopes of the rule, the MIS's `api-key`, or none; and with the gateway's own
-//! answers (401 and 403 with its messages, 413, 429, 502–504).
+//! answers (401 and 403 with its messages, 408, 413, 429, 502–504).
 
 use std::sync::Mutex;
 
@@ -197,6 +197,15 @@ fn public_operation(
     if op.contains_key("requestBody") {
         op_answer(
             &mut op,
+            "408",
+            error(
+                "The body did not arrive within the gateway's deadline (\"The request body did \
+                   not arrive in time.\"); the connection is closed."
+                    .into(),
+            ),
+        );
+        op_answer(
+            &mut op,
             "413",
             error(format!(
                 "The body is larger than this route takes ({} bytes).",
@@ -204,11 +213,15 @@ fn public_operation(
             )),
         );
     }
-    if route.rate_limit.is_some() {
+    if route.rate_limit.is_some() || route.auth != AuthMode::None {
         op_answer(
             &mut op,
             "429",
-            error("Too many calls; `Retry-After` says when to call again.".into()),
+            error(
+                "Too many calls (the route's rate limit, or too many unknown tokens or keys \
+                 from one address); `Retry-After` says when to call again."
+                    .into(),
+            ),
         );
     }
     op_answer(
