@@ -6,6 +6,7 @@
 mod abac;
 mod access;
 mod auth;
+mod differential;
 mod e2e;
 mod forwarding;
 mod helpers;
