@@ -30,11 +30,11 @@ use tokio::time::{Instant, Sleep};
 use crate::body::ResBody;
 use crate::gate::{self, Inbound, Passed, Stop, Trace};
 use crate::metrics::LastCounter;
-use crate::proxy::{self, BUFFERED_BODY, Forwarded, Peer, header_str};
-use crate::startup::Gate;
+use crate::plan::{self, Forwarded, Peer, header_str};
+use crate::proxy::{self, BUFFERED_BODY};
+use crate::state::Gate;
 use crate::table::{HttpMethod, Lookup, Route, RouteTable};
 use crate::upstream::{RawConn, SendError, Upstreams};
-use ehealth_core::identity_signature::SIGNATURE_HEADER;
 use platform::ApiError;
 
 /// Headers per message read here (hyper's own limit is the same).
@@ -227,7 +227,7 @@ struct KeptIds {
 impl KeptIds {
     fn resume(self, request_id: Option<&[u8]>) -> Ids<'_> {
         Ids {
-            caller_id: proxy::sane_request_id(request_id),
+            caller_id: plan::sane_request_id(request_id),
             new_id: self.new_id,
             traceparent: self.traceparent,
         }
@@ -244,15 +244,15 @@ struct Ids<'b> {
 
 impl<'b> Ids<'b> {
     fn new(request_id: Option<&'b [u8]>, traceparent: Option<&[u8]>) -> Self {
-        let caller_id = proxy::sane_request_id(request_id);
+        let caller_id = plan::sane_request_id(request_id);
         let mut new_id = [0u8; 36];
         if caller_id.is_none() {
-            proxy::new_request_id(&mut new_id);
+            plan::new_request_id(&mut new_id);
         }
         Ids {
             caller_id,
             new_id,
-            traceparent: proxy::traceparent_bytes(traceparent),
+            traceparent: plan::traceparent_bytes(traceparent),
         }
     }
 
@@ -569,7 +569,7 @@ impl<'b> Scan<'b> {
                 b"api-key" => first(&mut s.api_key, v),
                 _ => {}
             }
-            if !proxy::is_hop_by_hop_request(name) && !proxy::is_identity_header(name) {
+            if !plan::drops_upstream(name) {
                 s.keep |= 1 << i;
             }
         }
@@ -713,10 +713,8 @@ fn upstream_request(
         let mut n = [0u8; 20];
         put(out, "content-length", format_usize(req.body.len(), &mut n));
     }
-    put(out, "x-request-id", ids.request_id().as_bytes());
-    put(out, "traceparent", &ids.traceparent);
     let to_value = |v: &[u8]| HeaderValue::from_bytes(v).ok();
-    // The caller's own Host is written from its bytes below when no trusted proxy named one.
+    // The caller's own Host is written from its bytes when no trusted proxy named one.
     let forwarded = Forwarded::new(
         &c.peer,
         scan.forwarded_for.iter().copied(),
@@ -724,24 +722,24 @@ fn upstream_request(
         scan.forwarded_host.and_then(to_value).as_ref(),
         None,
     );
-    put(out, "x-forwarded-for", forwarded.for_.as_bytes());
-    put(out, "x-forwarded-proto", forwarded.proto.as_bytes());
-    match (&forwarded.host, scan.host) {
-        (Some(host), _) => put(out, "x-forwarded-host", host.as_bytes()),
-        (None, Some(own)) => put(out, "x-forwarded-host", own),
-        (None, None) => {}
-    }
-    if let Some(id) = &passed.identity {
-        for (name, value) in id.headers.iter() {
-            put(out, name, value.as_bytes());
-        }
-        if let Some(key) = &c.gate.signer {
-            let signature = id
-                .headers
-                .signature(key, req.method.as_bytes(), target.as_bytes());
-            put(out, SIGNATURE_HEADER, signature.as_bytes());
-        }
-    }
+    let additions = plan::Upstream {
+        request_id: ids.request_id().as_bytes(),
+        traceparent: &ids.traceparent,
+        forwarded: &forwarded,
+        forwarded_host: forwarded
+            .host
+            .as_ref()
+            .map(HeaderValue::as_bytes)
+            .or(scan.host),
+        identity: passed.identity.as_deref(),
+        signature: plan::Upstream::sign(
+            passed.identity.as_deref(),
+            c.gate.signer.as_ref(),
+            req.method.as_bytes(),
+            target.as_bytes(),
+        ),
+    };
+    additions.each(|name, value| put(out, name, value.as_bytes()));
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(req.body);
 }
@@ -943,7 +941,7 @@ fn reply_head(
         let Some(name) = lowercase(h.name, &mut lower) else {
             continue;
         };
-        if proxy::is_hop_by_hop(name) || matches!(name, b"x-request-id" | b"traceparent") {
+        if plan::drops_downstream(name) {
             dropped |= 1 << i;
         }
         match name {
@@ -1011,8 +1009,11 @@ fn reply_head(
     if !dated {
         with_date(|date| put(out, "date", date));
     }
-    put(out, "x-request-id", reply.ids.request_id().as_bytes());
-    put(out, "traceparent", &reply.ids.traceparent);
+    plan::downstream(
+        reply.ids.request_id().as_bytes(),
+        &reply.ids.traceparent,
+        |name, value| put(out, name, value),
+    );
     if framing == Framing::UntilClose {
         put(out, "connection", b"close");
     }
@@ -1197,8 +1198,11 @@ fn own_reply(
     let mut n = [0u8; 20];
     put(out, "content-length", format_usize(body.len(), &mut n));
     with_date(|date| put(out, "date", date));
-    put(out, "x-request-id", ids.request_id().as_bytes());
-    put(out, "traceparent", &ids.traceparent);
+    plan::downstream(
+        ids.request_id().as_bytes(),
+        &ids.traceparent,
+        |name, value| put(out, name, value),
+    );
     if !keep_alive {
         put(out, "connection", b"close");
     }

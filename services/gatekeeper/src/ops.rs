@@ -13,7 +13,7 @@ use platform::{ApiError, ApiResult, Reply, RequestSchema, ValidatedJson};
 use serde::{Deserialize, Serialize};
 
 use crate::gate::{self, Inbound, Trace};
-use crate::startup::Gate;
+use crate::state::Gate;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct PurgeRequest {

@@ -9,7 +9,6 @@
 //! The gatekeeper's own answers are envelopes; the upstream's answers pass untouched except for
 //! hop-by-hop headers, `x-request-id` and `traceparent`.
 
-use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -22,17 +21,15 @@ use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use platform::ApiError;
-use platform::request_context::is_sane_request_id;
 
 use crate::body::{ReqBody, ResBody};
-use crate::forwarded::TrustedProxies;
 use crate::gate::{self, Inbound, Passed, Stop, Trace};
+use crate::plan::{self, Forwarded, Peer, header_str, request_id, traceparent};
 use crate::ratelimit::Decision;
-use crate::startup::Gate;
+use crate::state::Gate;
 use crate::table::{Cors, Route};
 use crate::upstream::{Lease, SendError, Upstreams};
 use crate::verify::{Identity, Verifier};
-use ehealth_core::identity_signature::SIGNATURE_HEADER;
 
 /// Request bodies up to this size (with a Content-Length) are read whole before forwarding.
 pub(crate) const BUFFERED_BODY: u64 = 64 * 1024;
@@ -42,164 +39,6 @@ const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
-
-/// Hop-by-hop headers (RFC 9110 §7.6.1), dropped in both directions (`name` in lower case).
-/// Names are bytes: the own HTTP/1.1 path lower-cases them into a buffer without making a
-/// `str` again.
-pub(crate) fn is_hop_by_hop(name: &[u8]) -> bool {
-    matches!(
-        name,
-        b"connection"
-            | b"keep-alive"
-            | b"proxy-authenticate"
-            | b"proxy-authorization"
-            | b"proxy-connection"
-            | b"te"
-            | b"trailer"
-            | b"transfer-encoding"
-            | b"upgrade"
-    )
-}
-
-/// Request headers this hop drops besides the hop-by-hop ones: the client's `host` (the
-/// upstream's is set from its URI), `content-length` (set from the body sent) and `expect`
-/// (the 100-continue is answered here).
-pub(crate) fn is_hop_by_hop_request(name: &[u8]) -> bool {
-    is_hop_by_hop(name) || matches!(name, b"host" | b"content-length" | b"expect")
-}
-
-/// Headers only the gatekeeper may set (spec §4 W9), and those by which a proxy tells where a
-/// request came from or what path it had: every inbound copy is dropped, so the services see
-/// only what this hop sets (actix would take `Forwarded` over `x-forwarded-*` for the URL it
-/// reports, and a `x-original-url` may steer a framework's routing).
-pub fn is_identity_header(name: &[u8]) -> bool {
-    name.starts_with(b"x-consumer-")
-        || matches!(
-            name,
-            b"x-person-id"
-                | b"x-mis-client-id"
-                | b"x-client-id"
-                | b"x-request-id"
-                | b"traceparent"
-                | b"forwarded"
-                | b"x-real-ip"
-                | b"x-original-url"
-                | b"x-rewrite-url"
-        )
-        || name.starts_with(b"x-forwarded-")
-}
-
-/// A new request id: a UUID, hyphenated.
-pub(crate) fn new_request_id(buf: &mut [u8; 36]) -> &str {
-    uuid::Uuid::new_v4().hyphenated().encode_lower(buf)
-}
-
-/// The caller's `x-request-id` when it is sane.
-pub(crate) fn sane_request_id(inbound: Option<&[u8]>) -> Option<&str> {
-    inbound
-        .and_then(|v| std::str::from_utf8(v).ok())
-        .filter(|v| is_sane_request_id(v))
-}
-
-/// The caller's `x-request-id` when it is sane, else a new one.
-pub(crate) fn request_id(inbound: Option<&[u8]>) -> HeaderValue {
-    let mut buf = [0u8; 36];
-    let id = match sane_request_id(inbound) {
-        Some(id) => id,
-        None => new_request_id(&mut buf),
-    };
-    HeaderValue::from_str(id).unwrap_or(HeaderValue::from_static("-"))
-}
-
-/// W3C trace context: keep the caller's trace id when its `traceparent` is well formed, with a
-/// new parent id for this hop; else start a trace.
-pub(crate) fn traceparent(inbound: Option<&[u8]>) -> HeaderValue {
-    HeaderValue::from_bytes(&traceparent_bytes(inbound)).unwrap_or(HeaderValue::from_static("-"))
-}
-
-/// [`traceparent`]'s value as bytes (all ASCII).
-pub(crate) fn traceparent_bytes(inbound: Option<&[u8]>) -> [u8; 55] {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    // 00-<32 hex trace id>-<16 hex parent id>-01
-    let mut out = *b"00-00000000000000000000000000000000-0000000000000000-01";
-    let inbound = inbound.filter(|v| {
-        v.len() == 55
-            && v.starts_with(b"00-")
-            && v[35] == b'-'
-            && v[52] == b'-'
-            && v[3..35]
-                .iter()
-                .chain(&v[36..52])
-                .chain(&v[53..])
-                .all(u8::is_ascii_hexdigit)
-            && v[3..35].iter().any(|&b| b != b'0')
-    });
-    match inbound {
-        Some(v) => {
-            for (o, i) in out[3..35].iter_mut().zip(&v[3..35]) {
-                *o = i.to_ascii_lowercase();
-            }
-        }
-        None => {
-            let id = uuid::Uuid::new_v4().simple();
-            let mut buf = [0u8; 32];
-            out[3..35].copy_from_slice(id.encode_lower(&mut buf).as_bytes());
-        }
-    }
-    let span = uuid::Uuid::new_v4().as_u64_pair().0;
-    for (i, o) in out[36..52].iter_mut().enumerate() {
-        *o = HEX[((span >> (60 - 4 * i)) & 0xf) as usize];
-    }
-    out
-}
-
-/// The connection's other end, as this hop sees it: its address, that address as the last
-/// `x-forwarded-for` entry (made once per connection), whether it is a trusted proxy
-/// ([`crate::forwarded`]) and the scheme it used.
-pub struct Peer {
-    pub addr: SocketAddr,
-    pub forwarded_for: HeaderValue,
-    pub trusted: bool,
-    pub scheme: &'static str,
-}
-
-impl Peer {
-    pub fn new(addr: SocketAddr, trusted_proxies: &TrustedProxies, tls: bool) -> Self {
-        let forwarded_for = HeaderValue::from_str(&addr.ip().to_string())
-            .unwrap_or(HeaderValue::from_static("unknown"));
-        Self {
-            addr,
-            forwarded_for,
-            trusted: trusted_proxies.contains(addr.ip()),
-            scheme: if tls { "https" } else { "http" },
-        }
-    }
-
-    /// The client's address: this peer, or behind a trusted proxy the one its
-    /// `x-forwarded-for` names.
-    fn client(&self, headers: &HeaderMap, trusted_proxies: &TrustedProxies) -> IpAddr {
-        self.client_of(
-            headers
-                .get_all(X_FORWARDED_FOR)
-                .iter()
-                .map(HeaderValue::as_bytes),
-            trusted_proxies,
-        )
-    }
-
-    /// [`Self::client`] from the `x-forwarded-for` values as they came.
-    pub(crate) fn client_of<'v>(
-        &self,
-        forwarded_for: impl Iterator<Item = &'v [u8]>,
-        trusted_proxies: &TrustedProxies,
-    ) -> IpAddr {
-        if !self.trusted {
-            return self.addr.ip();
-        }
-        let listed: Vec<&str> = forwarded_for.filter_map(header_str).collect();
-        trusted_proxies.client(self.addr.ip(), &listed)
-    }
-}
 
 /// What the handler knows of the request besides its parts.
 struct Call<'a> {
@@ -281,17 +120,16 @@ pub async fn handle(
         }
     };
     let h = res.headers_mut();
-    h.insert(REQUEST_ID, call.request_id);
-    h.insert(TRACEPARENT, call.traceparent);
+    plan::downstream(
+        call.request_id.as_bytes(),
+        call.traceparent.as_bytes(),
+        |name, value| {
+            if let Ok(v) = HeaderValue::from_bytes(value) {
+                h.insert(HeaderName::from_static(name), v);
+            }
+        },
+    );
     res
-}
-
-/// A header value as text, when it is visible ASCII (as [`HeaderValue::to_str`] takes it).
-pub(crate) fn header_str(v: &[u8]) -> Option<&str> {
-    v.iter()
-        .all(|&b| b == b'\t' || (32..127).contains(&b))
-        .then(|| std::str::from_utf8(v).ok())
-        .flatten()
 }
 
 /// The cookie `name` among the `Cookie` header values.
@@ -587,23 +425,19 @@ async fn forward(
     parts.uri =
         Uri::try_from(target).map_err(|_| bad_request(route, "Request path is not valid."))?;
     parts.version = Version::HTTP_11;
+    let target = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_owned();
     parts.headers = upstream_headers(
         call,
         std::mem::take(&mut parts.headers),
         &body,
         passed.identity.as_deref(),
+        &parts.method,
+        &target,
     );
-    if let (Some(id), Some(key)) = (&passed.identity, &call.gate.signer) {
-        let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-        let signature =
-            id.headers
-                .signature(key, parts.method.as_str().as_bytes(), target.as_bytes());
-        if let Ok(v) = HeaderValue::from_bytes(signature.as_bytes()) {
-            parts
-                .headers
-                .insert(HeaderName::from_static(SIGNATURE_HEADER), v);
-        }
-    }
     parts
         .headers
         .insert(header::HOST, route.origin.host.clone());
@@ -781,6 +615,8 @@ fn upstream_headers(
     mut headers: HeaderMap,
     body: &ReqBody,
     identity: Option<&Identity>,
+    method: &Method,
+    target: &str,
 ) -> HeaderMap {
     let connection_listed: Vec<String> = headers
         .get_all(header::CONNECTION)
@@ -812,8 +648,7 @@ fn upstream_headers(
     let dropped: Vec<HeaderName> = headers
         .keys()
         .filter(|name| {
-            is_hop_by_hop_request(name.as_str().as_bytes())
-                || is_identity_header(name.as_str().as_bytes())
+            plan::drops_upstream(name.as_str().as_bytes())
                 || connection_listed.iter().any(|c| c == name.as_str())
         })
         .cloned()
@@ -828,79 +663,34 @@ fn upstream_headers(
     {
         headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     }
-    headers.insert(REQUEST_ID, call.request_id.clone());
-    headers.insert(TRACEPARENT, call.traceparent.clone());
-    headers.insert(X_FORWARDED_FOR, forwarded.for_.into_owned());
-    headers.insert(X_FORWARDED_PROTO, forwarded.proto);
-    if let Some(host) = forwarded.host {
-        headers.insert(X_FORWARDED_HOST, host);
-    }
-    if let Some(id) = identity {
-        for (name, value) in id.headers.iter() {
-            headers.insert(HeaderName::from_static(name), value.clone());
+    let forwarded_host = forwarded.host.clone();
+    let additions = plan::Upstream {
+        request_id: call.request_id.as_bytes(),
+        traceparent: call.traceparent.as_bytes(),
+        forwarded: &forwarded,
+        forwarded_host: forwarded_host.as_ref().map(HeaderValue::as_bytes),
+        identity,
+        signature: plan::Upstream::sign(
+            identity,
+            call.gate.signer.as_ref(),
+            method.as_str().as_bytes(),
+            target.as_bytes(),
+        ),
+    };
+    additions.each(|name, value| {
+        if let Some(v) = value.to_header() {
+            headers.insert(HeaderName::from_static(name), v);
         }
-    }
+    });
     headers
 }
 
-/// This hop's `x-forwarded-*` values. A trusted proxy's account of the hops before it is
-/// kept; anyone else's is dropped.
-pub(crate) struct Forwarded<'p> {
-    /// The peer's own entry when no trusted proxy came before it (borrowed: most requests).
-    pub for_: std::borrow::Cow<'p, HeaderValue>,
-    pub proto: HeaderValue,
-    pub host: Option<HeaderValue>,
-}
-
-impl<'p> Forwarded<'p> {
-    /// From the caller's `x-forwarded-for` values (all), `-proto` and `-host` (the first of
-    /// each) and its own `Host`.
-    pub(crate) fn new<'v>(
-        peer: &'p Peer,
-        prior_for: impl Iterator<Item = &'v [u8]>,
-        proto: Option<&[u8]>,
-        host: Option<&HeaderValue>,
-        own_host: Option<HeaderValue>,
-    ) -> Self {
-        if !peer.trusted {
-            return Self {
-                for_: std::borrow::Cow::Borrowed(&peer.forwarded_for),
-                proto: HeaderValue::from_static(peer.scheme),
-                host: own_host,
-            };
-        }
-        let mut v = Vec::new();
-        for prior in prior_for {
-            v.extend_from_slice(prior);
-            v.extend_from_slice(b", ");
-        }
-        let for_ = if v.is_empty() {
-            std::borrow::Cow::Borrowed(&peer.forwarded_for)
-        } else {
-            v.extend_from_slice(peer.forwarded_for.as_bytes());
-            std::borrow::Cow::Owned(
-                HeaderValue::from_bytes(&v).unwrap_or_else(|_| peer.forwarded_for.clone()),
-            )
-        };
-        let proto = match proto {
-            Some(b"https") => HeaderValue::from_static("https"),
-            Some(b"http") => HeaderValue::from_static("http"),
-            _ => HeaderValue::from_static(peer.scheme),
-        };
-        Self {
-            for_,
-            proto,
-            host: host.cloned().or(own_host),
-        }
-    }
-}
-
-/// Drops hop-by-hop headers and those the `Connection` header lists (one pass finds them; most
-/// answers carry only `Connection: keep-alive`).
+/// Drops what the plan keeps off an answer and the headers its `Connection` header lists (one
+/// pass finds them; most answers carry only `Connection: keep-alive`).
 fn drop_hop_by_hop(h: &mut HeaderMap) {
     let found: Vec<HeaderName> = h
         .keys()
-        .filter(|n| is_hop_by_hop(n.as_str().as_bytes()))
+        .filter(|n| plan::drops_downstream(n.as_str().as_bytes()))
         .cloned()
         .collect();
     if found.is_empty() {

@@ -25,7 +25,7 @@ use tokio_rustls::TlsAcceptor;
 use crate::body::ResBody;
 use crate::connections::{ByClient, ByWorker, Slot};
 use crate::h1;
-use crate::startup::Gate;
+use crate::state::Gate;
 use crate::upstream::Upstreams;
 
 /// A slow client gets this long to send its request head (slowloris).
@@ -138,7 +138,7 @@ impl Worker {
             tokio::select! {
                 accepted = listener.accept() => match accepted {
                     Ok((stream, addr)) => {
-                        let peer = crate::proxy::Peer::new(addr, &gate.trusted_proxies, tls.is_some());
+                        let peer = crate::plan::Peer::new(addr, &gate.trusted_proxies, tls.is_some());
                         let Some(slot) = by_worker.admit(&by_client, addr.ip(), !peer.trusted) else {
                             // Its address holds its share of connections already.
                             gate.metrics.connection_refused("per_client");

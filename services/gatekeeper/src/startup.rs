@@ -4,7 +4,6 @@ use std::time::Duration;
 use actix_web::dev::Server;
 use actix_web::web;
 use arc_swap::ArcSwap;
-use ehealth_core::identity_signature::SigningKey;
 use platform::Schemas;
 use platform::admin::{AdminGuard, Credentials};
 use platform::ops::OpsState;
@@ -13,43 +12,15 @@ use secrecy::ExposeSecret;
 
 use crate::Settings;
 use crate::forwarded::TrustedProxies;
-use crate::gate::Deps;
 use crate::metrics::GateMetrics;
 use crate::ratelimit::Limiter;
 use crate::reload::Reloader;
 use crate::server::ProxyServer;
-use crate::table::{LoadContext, RouteTable};
+use crate::state::Gate;
+use crate::table::LoadContext;
 use crate::tls::Certificates;
 use crate::upstream::{Clients, Upstreams};
 use crate::verify::Verifier;
-
-/// What the proxy and ops handlers share (one per process).
-pub struct Gate {
-    pub settings: Settings,
-    pub table: Arc<ArcSwap<RouteTable>>,
-    pub reloader: Arc<Reloader>,
-    pub verifier: Arc<Verifier>,
-    pub limiter: Limiter,
-    /// For ABAC calls.
-    pub http: reqwest::Client,
-    pub metrics: GateMetrics,
-    pub trusted_proxies: TrustedProxies,
-    /// Signs the identity headers sent upstream (the first configured key).
-    pub signer: Option<SigningKey>,
-    /// The public contract of the table in force (`/openapi.json`, `/docs` on the proxy port).
-    pub public_docs: crate::public_doc::PublicDocs,
-}
-
-impl Gate {
-    pub fn deps(&self) -> Deps<'_> {
-        Deps {
-            settings: &self.settings,
-            verifier: &self.verifier,
-            http: &self.http,
-            metrics: &self.metrics,
-        }
-    }
-}
 
 pub struct Application {
     port: u16,

@@ -28,15 +28,78 @@ fn cases() -> Vec<Case> {
         ("x-custom", "kept as it came"),
     ];
     vec![
-        Case { name: "token, query, spoofed headers", method: Method::GET, path: "/echo/read?x=1&y=%20", token: true, headers: spoofed, body: None },
-        Case { name: "token and a body", method: Method::POST, path: "/echo/read/deeper", token: true, headers: &[], body: Some(json!({"a": [1, 2, "three"]})) },
-        Case { name: "HEAD", method: Method::HEAD, path: "/echo/read", token: true, headers: &[], body: None },
-        Case { name: "no token", method: Method::GET, path: "/echo/read", token: false, headers: &[], body: None },
-        Case { name: "a scope missing", method: Method::GET, path: "/echo/admin", token: true, headers: &[], body: None },
-        Case { name: "no route", method: Method::GET, path: "/nowhere", token: false, headers: &[], body: None },
-        Case { name: "open route, another host", method: Method::DELETE, path: "/open/x", token: false, headers: &[("host", "other.example")], body: None },
-        Case { name: "a body over the route's limit", method: Method::POST, path: "/open/x", token: false, headers: &[], body: Some(json!({"pad": "x".repeat(2000)})) },
-        Case { name: "an upstream status", method: Method::GET, path: "/open/status/418", token: false, headers: &[], body: None },
+        Case {
+            name: "token, query, spoofed headers",
+            method: Method::GET,
+            path: "/echo/read?x=1&y=%20",
+            token: true,
+            headers: spoofed,
+            body: None,
+        },
+        Case {
+            name: "token and a body",
+            method: Method::POST,
+            path: "/echo/read/deeper",
+            token: true,
+            headers: &[],
+            body: Some(json!({"a": [1, 2, "three"]})),
+        },
+        Case {
+            name: "HEAD",
+            method: Method::HEAD,
+            path: "/echo/read",
+            token: true,
+            headers: &[],
+            body: None,
+        },
+        Case {
+            name: "no token",
+            method: Method::GET,
+            path: "/echo/read",
+            token: false,
+            headers: &[],
+            body: None,
+        },
+        Case {
+            name: "a scope missing",
+            method: Method::GET,
+            path: "/echo/admin",
+            token: true,
+            headers: &[],
+            body: None,
+        },
+        Case {
+            name: "no route",
+            method: Method::GET,
+            path: "/nowhere",
+            token: false,
+            headers: &[],
+            body: None,
+        },
+        Case {
+            name: "open route, another host",
+            method: Method::DELETE,
+            path: "/open/x",
+            token: false,
+            headers: &[("host", "other.example")],
+            body: None,
+        },
+        Case {
+            name: "a body over the route's limit",
+            method: Method::POST,
+            path: "/open/x",
+            token: false,
+            headers: &[],
+            body: Some(json!({"pad": "x".repeat(2000)})),
+        },
+        Case {
+            name: "an upstream status",
+            method: Method::GET,
+            path: "/open/status/418",
+            token: false,
+            headers: &[],
+            body: None,
+        },
     ]
 }
 
@@ -63,7 +126,10 @@ async fn observed(gw: &Gateway, w: &World, token: &str, case: &Case) -> Value {
         if matches!(name.as_str(), "date" | "connection" | "keep-alive") {
             continue;
         }
-        headers.insert(name.as_str().to_owned(), json!(mask(name.as_str(), value.to_str().unwrap())));
+        headers.insert(
+            name.as_str().to_owned(),
+            json!(mask(name.as_str(), value.to_str().unwrap())),
+        );
     }
     let text = res.text().await.unwrap();
     let mut body: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
@@ -72,7 +138,11 @@ async fn observed(gw: &Gateway, w: &World, token: &str, case: &Case) -> Value {
             *value = json!(mask(name, value.as_str().unwrap_or_default()));
         }
         // Framing: a body's length is stated by both; neither sends anything else about it.
-        assert!(!sent.contains_key("transfer-encoding"), "{}: {sent:?}", case.name);
+        assert!(
+            !sent.contains_key("transfer-encoding"),
+            "{}: {sent:?}",
+            case.name
+        );
     }
     json!({"status": status, "headers": headers, "body": body})
 }
@@ -110,6 +180,9 @@ async fn both_transports_send_the_same_request_and_give_the_same_answer() {
 }
 
 fn replace_port(v: Value, url: &str) -> Value {
-    serde_json::from_str(&v.to_string().replace(url.trim_start_matches("http://"), "<gateway>"))
-        .unwrap()
+    serde_json::from_str(
+        &v.to_string()
+            .replace(url.trim_start_matches("http://"), "<gateway>"),
+    )
+    .unwrap()
 }
