@@ -29,7 +29,7 @@ use crate::ratelimit::Decision;
 use crate::state::Gate;
 use crate::table::{Cors, Route};
 use crate::upstream::{Lease, SendError, Upstreams};
-use crate::verify::{Identity, Verifier};
+use crate::verify::Identity;
 
 /// Request bodies up to this size (with a Content-Length) are read whole before forwarding.
 pub(crate) const BUFFERED_BODY: u64 = 64 * 1024;
@@ -183,7 +183,10 @@ pub(crate) fn own_answer(
     request_id: &HeaderValue,
     stop: Stop,
 ) -> Response<ResBody> {
-    let res = error_response(&stop.error, url, request_id.to_str().unwrap_or_default());
+    let mut res = error_response(&stop.error, url, request_id.to_str().unwrap_or_default());
+    if let Some(d) = &stop.limit {
+        rate_limit_headers(res.headers_mut(), d);
+    }
     gate.metrics.request(
         stop.route.as_deref().unwrap_or("UNMATCHED"),
         res.status().as_u16(),
@@ -269,33 +272,6 @@ async fn forward_limited(
 ) -> Response<ResBody> {
     let route = passed.route;
     let gate = call.gate;
-    let mut limit_headers = None;
-    if let Some(limit) = &route.rate_limit {
-        let key = match (&passed.identity, &passed.token) {
-            (Some(id), _) if id.client_id.is_some() => {
-                format!("client:{}", id.client_id.as_deref().unwrap_or_default())
-            }
-            (_, Some(t)) => format!("token:{}", hex::encode(&Verifier::token_hash(t)[..16])),
-            _ => format!(
-                "ip:{}",
-                call.peer.client(req.headers(), &gate.trusted_proxies)
-            ),
-        };
-        let (decision, backend) = gate.limiter.check(&route.name, &key, limit).await;
-        if !decision.allowed {
-            gate.metrics
-                .rate_limited(&route.name, &format!("{backend:?}").to_lowercase());
-            let stop = Stop::new(
-                ApiError::too_many_requests(decision.reset_secs),
-                "rate_limited",
-                Some(route),
-            );
-            let mut res = stop_response(call, stop);
-            rate_limit_headers(res.headers_mut(), &decision);
-            return res;
-        }
-        limit_headers = Some(decision);
-    }
     let origin = route
         .cors
         .as_ref()
@@ -308,7 +284,7 @@ async fn forward_limited(
         }
         Err(stop) => stop_response(call, stop),
     };
-    if let Some(d) = &limit_headers {
+    if let Some(d) = &passed.limit {
         rate_limit_headers(res.headers_mut(), d);
     }
     if let Some(origin) = origin {
@@ -342,6 +318,7 @@ fn upstream_error(
         error: Box::new(ApiError::new(status, kind, Some(message.into()))),
         decision: "upstream_error",
         route: Some(route.to_owned()),
+        limit: None,
     }
 }
 

@@ -40,6 +40,7 @@ impl Gate {
         Deps {
             settings: &self.settings,
             verifier: &self.verifier,
+            limiter: &self.limiter,
             http: &self.http,
             metrics: &self.metrics,
         }
