@@ -1,6 +1,6 @@
 //! The decision for one request, shared by both transports of the proxy and by `explain`, as
-//! named steps: [`route`] → [`authenticate`] → [`authorize`] (rule and scopes) → [`check_abac`]
-//! → [`rate_limit`]. It reads only the request's head. Every step records what it saw in a
+//! named steps: `route` → `authenticate` → `authorize` (rule and scopes) → `check_abac`
+//! → `rate_limit`. It reads only the request's head. Every step records what it saw in a
 //! [`Trace`], so `explain` can show the decision without forwarding anything (or spending the
 //! caller's rate limit).
 
