@@ -1,7 +1,7 @@
 //! What the proxy's transports and the ops handlers share, one per process: the settings, the
 //! route table in force, the verifier and limiter, the signing key. It depends on the parts it
-//! holds and on nothing that serves requests, so the modules that do ([`crate::server`],
-//! [`crate::h1`], [`crate::proxy`], [`crate::ops`]) and [`crate::startup`], which builds it,
+//! holds and on nothing that serves requests, so the modules that do (`server`,
+//! `h1`, `proxy`, `ops`) and [`crate::startup`], which builds it,
 //! all point here and not at each other.
 
 use std::sync::Arc;
