@@ -229,8 +229,57 @@ fn unavailable() -> ApiError {
     ApiError::service_unavailable("Database is unavailable. Try later.", 1)
 }
 
+/// Each statement a connection runs, as a span under the request's (exported traces only): its
+/// SQL text (bind values are never included) and whether it failed.
+#[derive(Default)]
+struct QuerySpans {
+    open: std::collections::VecDeque<tracing::Span>,
+}
+
+impl diesel::connection::Instrumentation for QuerySpans {
+    fn on_connection_event(&mut self, event: diesel::connection::InstrumentationEvent<'_>) {
+        use diesel::connection::InstrumentationEvent as E;
+        match event {
+            E::StartQuery { query, .. } => {
+                let mut sql = query.to_string();
+                sql.truncate(sql.floor_char_boundary(300));
+                let operation = sql
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .to_ascii_uppercase();
+                self.open.push_back(tracing::info_span!(
+                    "db.query",
+                    otel.name = %format!("{operation} postgresql"),
+                    otel.kind = "client",
+                    db.system = "postgresql",
+                    db.statement = %sql,
+                    otel.status_code = tracing::field::Empty,
+                ));
+            }
+            E::FinishQuery { error, .. } => {
+                if let Some(span) = self.open.pop_front()
+                    && error.is_some()
+                {
+                    span.record("otel.status_code", "ERROR");
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 pub fn build_pool(s: &DatabaseSettings) -> anyhow::Result<DbPool> {
     let mut config = ManagerConfig::default();
+    if crate::telemetry::exporting() {
+        config.custom_setup = Box::new(|url| {
+            Box::pin(async move {
+                let mut conn = AsyncPgConnection::establish(url).await?;
+                conn.set_instrumentation(QuerySpans::default());
+                Ok(conn)
+            })
+        });
+    }
     // `Verified` would run a query on every checkout; a broken connection surfaces as a query
     // error instead and deadpool drops it.
     config.recycling_method = RecyclingMethod::Fast;

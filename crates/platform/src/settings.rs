@@ -112,6 +112,14 @@ pub struct TelemetrySettings {
     /// OTLP/HTTP endpoint (e.g. `http://collector:4318/v1/traces`); traces are exported only when set.
     #[serde(default)]
     pub otlp_endpoint: Option<String>,
+    /// The share of traces recorded when the caller did not decide (parent-based: a caller's
+    /// sampled or unsampled `traceparent` is followed). 0.0–1.0.
+    #[serde(default = "all_traces")]
+    pub sample_ratio: f64,
+}
+
+fn all_traces() -> f64 {
+    1.0
 }
 
 /// Operator credentials for the internal APIs (`/admin`, the gatekeeper's ops endpoints): bearer

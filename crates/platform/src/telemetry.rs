@@ -1,21 +1,43 @@
 //! Structured logs (JSON or pretty) through `tracing`, and OTLP/HTTP trace export when an
 //! endpoint is configured. W3C `traceparent` is read from incoming requests (tracing-actix-web)
-//! so a trace started at the gatekeeper continues in every service.
+//! so a trace started at the gatekeeper continues in every service. Sampling is parent-based
+//! with a ratio for new traces (`telemetry.sample_ratio`). Without an endpoint nothing records
+//! spans that only a trace would use ([`exporting`] says so to the code that makes them).
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
-use opentelemetry_sdk::trace::SdkTracerProvider;
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::settings::{LogFormat, TelemetrySettings};
 
+/// Set once traces are exported: spans made only for traces are made only then.
+static EXPORTING: AtomicBool = AtomicBool::new(false);
+
+/// Whether traces are exported (an OTLP endpoint is configured).
+pub fn exporting() -> bool {
+    EXPORTING.load(Ordering::Relaxed)
+}
+
 /// Flushes pending spans when dropped (at the end of `main`).
 pub struct TelemetryGuard {
     provider: Option<SdkTracerProvider>,
+}
+
+impl TelemetryGuard {
+    /// Exports the spans ended so far (tests read them from a collector).
+    pub fn flush(&self) -> anyhow::Result<()> {
+        if let Some(p) = &self.provider {
+            p.force_flush().context("flushing spans")?;
+        }
+        Ok(())
+    }
 }
 
 impl Drop for TelemetryGuard {
@@ -49,8 +71,12 @@ pub fn init(service: &'static str, s: &TelemetrySettings) -> anyhow::Result<Tele
                 .with_endpoint(endpoint.clone())
                 .build()
                 .context("building the OTLP exporter")?;
+            let ratio = s.sample_ratio.clamp(0.0, 1.0);
             Some(
                 SdkTracerProvider::builder()
+                    .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
+                        ratio,
+                    ))))
                     .with_batch_exporter(exporter)
                     .with_resource(
                         opentelemetry_sdk::Resource::builder()
@@ -71,5 +97,10 @@ pub fn init(service: &'static str, s: &TelemetrySettings) -> anyhow::Result<Tele
         .with(otel)
         .try_init()
         .context("installing the tracing subscriber")?;
+    if let Some(p) = &provider {
+        // Code that makes its spans with the OpenTelemetry API (the gatekeeper's request path).
+        opentelemetry::global::set_tracer_provider(p.clone());
+        EXPORTING.store(true, Ordering::Relaxed);
+    }
     Ok(TelemetryGuard { provider })
 }

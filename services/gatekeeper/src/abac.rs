@@ -115,16 +115,19 @@ pub async fn decide(
     request_id: &str,
     timeout: Duration,
     metrics: &GateMetrics,
+    otel: Option<&opentelemetry::Context>,
 ) -> AbacAnswer {
     let started = Instant::now();
-    let res = http
+    let span = crate::spans::Call::start(otel, "abac");
+    let mut req = http
         .post(endpoint.clone())
         .timeout(timeout)
         .header("accept", "application/json")
-        .header("x-request-id", request_id)
-        .json(body)
-        .send()
-        .await;
+        .header("x-request-id", request_id);
+    if let Some(span) = &span {
+        req = req.header("traceparent", &span.traceparent);
+    }
+    let res = req.json(body).send().await;
     let answer = match res {
         Err(e) => {
             tracing::warn!(error = %e, "ABAC unreachable");
@@ -157,13 +160,14 @@ pub async fn decide(
             }
         },
     };
-    metrics.abac_latency(
-        match answer {
-            AbacAnswer::Allow => "allow",
-            AbacAnswer::Deny => "deny",
-            AbacAnswer::Unavailable => "unavailable",
-        },
-        started.elapsed(),
-    );
+    let outcome = match answer {
+        AbacAnswer::Allow => "allow",
+        AbacAnswer::Deny => "deny",
+        AbacAnswer::Unavailable => "unavailable",
+    };
+    metrics.abac_latency(outcome, started.elapsed());
+    if let Some(span) = span {
+        span.end(outcome);
+    }
     answer
 }

@@ -31,6 +31,8 @@ pub struct Inbound<'a> {
     pub request_id: &'a str,
     /// The caller's address (its verify misses are limited).
     pub client: std::net::IpAddr,
+    /// The request's span, while traces are exported.
+    pub otel: Option<&'a opentelemetry::Context>,
 }
 
 /// How each step went; `explain` returns it as is. Proxied requests pass a trace that does not
@@ -139,9 +141,11 @@ pub async fn decide<'t>(
     let identity = authenticate(route, deps, inb, trace).await?;
     if let (Some(who), Some(method)) = (&identity, HttpMethod::of(inb.method))
         && let Some(rule) = authorize(route, matched.prefix, method, relative, who, trace)?
-        && let Some(abac_rule) = &rule.abac
     {
-        check_abac(abac_rule, rule, route, relative, inb, who, deps, trace).await?;
+        crate::spans::note(inb.otel, "gatekeeper.rule", rule.index as i64);
+        if let Some(abac_rule) = &rule.abac {
+            check_abac(abac_rule, rule, route, relative, inb, who, deps, trace).await?;
+        }
     }
     // `explain` shows the decision without spending the caller's budget.
     let limit = if trace.recording {
@@ -182,6 +186,7 @@ fn route<'t>(
         }
         Lookup::NotFound => return Err(Stop::new(ApiError::not_found(), "no_route", None)),
     };
+    crate::spans::note(inb.otel, "gatekeeper.route", matched.route.name.clone());
     if trace.recording {
         trace.normalized_path = Some(path.clone());
         trace.route = Some(matched.route.name.clone());
@@ -207,7 +212,7 @@ async fn authenticate(
             })?;
             let outcome = deps
                 .verifier
-                .verify_api_key(key, inb.request_id, inb.client)
+                .verify_api_key(key, inb.request_id, inb.client, inb.otel)
                 .await;
             identity_of(outcome, deps, route, trace, crate::verify::INVALID_API_KEY)
         }
@@ -215,7 +220,7 @@ async fn authenticate(
             let token = bearer_token(inb, route)?;
             let outcome = deps
                 .verifier
-                .verify(token, inb.api_key, inb.request_id, inb.client)
+                .verify(token, inb.api_key, inb.request_id, inb.client, inb.otel)
                 .await;
             identity_of(outcome, deps, route, trace, INVALID_TOKEN)
         }
@@ -277,6 +282,7 @@ async fn check_abac(
         inb.request_id,
         Duration::from_millis(deps.settings.abac.timeout_ms),
         deps.metrics,
+        inb.otel,
     ))
     .await;
     trace.abac = Some(answer.clone());
@@ -518,6 +524,7 @@ routes:
             api_key: None,
             request_id: "test",
             client: std::net::Ipv4Addr::LOCALHOST.into(),
+            otel: None,
         }
     }
 

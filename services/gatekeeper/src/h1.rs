@@ -32,6 +32,7 @@ use crate::gate::{self, Inbound, Passed, Stop, Trace};
 use crate::metrics::LastCounter;
 use crate::plan::{self, Forwarded, Peer, header_str};
 use crate::proxy::{self, BUFFERED_BODY};
+use crate::spans;
 use crate::state::Gate;
 use crate::table::{HttpMethod, Lookup, Route, RouteTable};
 use crate::upstream::{RawConn, SendError, Upstreams};
@@ -222,6 +223,7 @@ async fn within<F: Future>(
 struct KeptIds {
     new_id: [u8; 36],
     traceparent: [u8; 55],
+    otel: Option<opentelemetry::Context>,
 }
 
 impl KeptIds {
@@ -230,6 +232,7 @@ impl KeptIds {
             caller_id: plan::sane_request_id(request_id),
             new_id: self.new_id,
             traceparent: self.traceparent,
+            otel: self.otel,
         }
     }
 }
@@ -240,6 +243,8 @@ struct Ids<'b> {
     caller_id: Option<&'b str>,
     new_id: [u8; 36],
     traceparent: [u8; 55],
+    /// The request's span, while traces are exported (it ends when the ids are dropped).
+    otel: Option<opentelemetry::Context>,
 }
 
 impl<'b> Ids<'b> {
@@ -253,14 +258,16 @@ impl<'b> Ids<'b> {
             caller_id,
             new_id,
             traceparent: plan::traceparent_bytes(traceparent),
+            otel: None,
         }
     }
 
     /// What stays the same while the head is read again: the ids this hop made.
-    fn kept(&self) -> KeptIds {
+    fn kept(self) -> KeptIds {
         KeptIds {
             new_id: self.new_id,
             traceparent: self.traceparent,
+            otel: self.otel,
         }
     }
 
@@ -288,7 +295,13 @@ async fn exchange(
             Ok(head) => head,
             Err(step) => return step,
         };
-        let ids = Ids::new(head.scan.request_id, head.scan.traceparent);
+        let mut ids = Ids::new(head.scan.request_id, head.scan.traceparent);
+        ids.otel = spans::start(
+            head.scan.traceparent,
+            &mut ids.traceparent,
+            head.method,
+            head.raw_path,
+        );
         let decided = decide(c, &table, &head, &ids).await;
         let used = head.len + head.body_len;
         if read.len() >= used {
@@ -414,6 +427,7 @@ async fn decide<'t>(
             head.scan.forwarded_for.iter().copied(),
             &c.gate.trusted_proxies,
         ),
+        otel: ids.otel.as_ref(),
     };
     gate::decide(table, &c.gate.deps(), &inbound, &mut Trace::default()).await
 }
@@ -668,6 +682,8 @@ async fn forward(
     );
     let outcome = within(timer, deadline, sending).await;
     let (mut up, answer) = proxy::answer_or_stop(&c.gate, route, outcome, None)?;
+    spans::note(ids.otel.as_ref(), "gatekeeper.decision", "forwarded");
+    spans::status(ids.otel.as_ref(), answer.status);
     c.gate
         .metrics
         .request_on(&mut bufs.counted, &route.name, answer.status, "forwarded");

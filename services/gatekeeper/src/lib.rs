@@ -23,6 +23,7 @@ pub mod reload;
 pub mod revocations;
 mod server;
 pub mod settings;
+mod spans;
 pub mod startup;
 pub mod state;
 pub mod table;

@@ -109,6 +109,7 @@ pub async fn explain(
         client: req
             .peer_addr()
             .map_or(std::net::Ipv6Addr::UNSPECIFIED.into(), |a| a.ip()),
+        otel: None,
     };
     let table = gate.table.load_full();
     let mut trace = Trace::recording();

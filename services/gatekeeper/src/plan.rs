@@ -171,13 +171,9 @@ pub(crate) fn request_id(inbound: Option<&[u8]>) -> HeaderValue {
     HeaderValue::from_str(id).unwrap_or(HeaderValue::from_static("-"))
 }
 
-/// W3C trace context: keep the caller's trace id when its `traceparent` is well formed, with a
-/// new parent id for this hop; else start a trace.
-pub(crate) fn traceparent(inbound: Option<&[u8]>) -> HeaderValue {
-    HeaderValue::from_bytes(&traceparent_bytes(inbound)).unwrap_or(HeaderValue::from_static("-"))
-}
-
-/// [`traceparent`]'s value as bytes (all ASCII).
+/// W3C trace context, as bytes: the caller's trace id when its `traceparent` is well formed,
+/// with a new parent id for this hop; else a new trace ([`crate::spans`] puts the exported
+/// span's ids in, while traces are exported).
 pub(crate) fn traceparent_bytes(inbound: Option<&[u8]>) -> [u8; 55] {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     // 00-<32 hex trace id>-<16 hex parent id>-01

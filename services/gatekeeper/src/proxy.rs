@@ -24,8 +24,9 @@ use platform::ApiError;
 
 use crate::body::{ReqBody, ResBody};
 use crate::gate::{self, Inbound, Passed, Stop, Trace};
-use crate::plan::{self, Forwarded, Peer, header_str, request_id, traceparent};
+use crate::plan::{self, Forwarded, Peer, header_str, request_id};
 use crate::ratelimit::Decision;
+use crate::spans;
 use crate::state::Gate;
 use crate::table::{Cors, Route};
 use crate::upstream::{Lease, SendError, Upstreams};
@@ -47,6 +48,8 @@ struct Call<'a> {
     peer: &'a Peer,
     request_id: HeaderValue,
     traceparent: HeaderValue,
+    /// The request's span, while traces are exported.
+    otel: Option<opentelemetry::Context>,
     /// The request's target and `Host`, for `meta.url` of the gatekeeper's own answers.
     uri: Uri,
     host: Option<HeaderValue>,
@@ -75,12 +78,21 @@ pub async fn handle(
     peer: &Peer,
     req: Request<Incoming>,
 ) -> Response<ResBody> {
+    let caller_trace = req.headers().get(TRACEPARENT).map(HeaderValue::as_bytes);
+    let mut trace = plan::traceparent_bytes(caller_trace);
+    let otel = spans::start(
+        caller_trace,
+        &mut trace,
+        req.method().as_str(),
+        req.uri().path(),
+    );
     let call = Call {
         gate,
         upstreams,
         peer,
         request_id: request_id(req.headers().get(REQUEST_ID).map(HeaderValue::as_bytes)),
-        traceparent: traceparent(req.headers().get(TRACEPARENT).map(HeaderValue::as_bytes)),
+        traceparent: HeaderValue::from_bytes(&trace).unwrap_or(HeaderValue::from_static("-")),
+        otel,
         uri: req.uri().clone(),
         host: req.headers().get(header::HOST).cloned(),
     };
@@ -110,6 +122,7 @@ pub async fn handle(
                     api_key: req.headers().get("api-key").and_then(|v| v.to_str().ok()),
                     request_id: call.request_id.to_str().unwrap_or_default(),
                     client: peer.client(req.headers(), &gate.trusted_proxies),
+                    otel: call.otel.as_ref(),
                 };
                 gate::decide(&table, &gate.deps(), &inbound, &mut Trace::default()).await
             };
@@ -119,6 +132,7 @@ pub async fn handle(
             }
         }
     };
+    spans::status(call.otel.as_ref(), res.status().as_u16());
     let h = res.headers_mut();
     plan::downstream(
         call.request_id.as_bytes(),
@@ -173,6 +187,7 @@ pub fn error_response(err: &ApiError, url: String, request_id: &str) -> Response
 
 /// The gatekeeper's own answer, counted in the request metric.
 fn stop_response(call: &Call<'_>, stop: Stop) -> Response<ResBody> {
+    spans::note(call.otel.as_ref(), "gatekeeper.decision", stop.decision);
     own_answer(call.gate, call.url(), &call.request_id, stop)
 }
 
@@ -280,6 +295,7 @@ async fn forward_limited(
         Ok(res) => {
             gate.metrics
                 .request(&route.name, res.status().as_u16(), "forwarded");
+            spans::note(call.otel.as_ref(), "gatekeeper.decision", "forwarded");
             res
         }
         Err(stop) => stop_response(call, stop),

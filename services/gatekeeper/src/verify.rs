@@ -365,28 +365,29 @@ impl Verifier {
         api_key: Option<&str>,
         request_id: &str,
         client: IpAddr,
+        otel: Option<&opentelemetry::Context>,
     ) -> Result<Verdict, NoVerdict> {
         if !self.cache_in_use.load(Ordering::Acquire) {
-            self.metrics.cache("bypass");
+            self.counted("bypass", otel);
             self.admit_miss(client)?;
-            return Ok(Box::pin(self.call(token, api_key, request_id)).await?);
+            return Ok(Box::pin(self.call(token, api_key, request_id, otel)).await?);
         }
         let key = Self::key(token, api_key);
         if let Some(identity) = self.recent(&key) {
-            self.metrics.cache("hit");
+            self.counted("hit", otel);
             return Ok(Verdict::Valid(identity));
         }
         let generation = self.generation.load(Ordering::Acquire);
         if let Some(e) = self.cache.get(&key).await {
-            self.metrics.cache("hit");
+            self.counted("hit", otel);
             self.remember(key, generation, &e);
             return Ok(e.verdict);
         }
-        self.metrics.cache("miss");
+        self.counted("miss", otel);
         self.admit_miss(client)?;
         // Boxed: the call's state (an HTTP request) would otherwise enlarge every request's
         // future, cache hits and routes without a token included.
-        let entry = Box::pin(self.miss(key, token, api_key, request_id)).await?;
+        let entry = Box::pin(self.miss(key, token, api_key, request_id, otel)).await?;
         if self.generation.load(Ordering::Acquire) == generation {
             self.remember(key, generation, &entry);
         } else {
@@ -394,6 +395,12 @@ impl Verifier {
             self.cache.invalidate(&key).await;
         }
         Ok(entry.verdict)
+    }
+
+    /// The cache's answer, in the metric and on the request's span.
+    fn counted(&self, result: &'static str, otel: Option<&opentelemetry::Context>) {
+        self.metrics.cache(result);
+        crate::spans::note(otel, "gatekeeper.verify_cache", result);
     }
 
     /// One more call to auth-token for `client`, or how long it must wait for one.
@@ -458,11 +465,12 @@ impl Verifier {
         token: &str,
         api_key: Option<&str>,
         request_id: &str,
+        otel: Option<&opentelemetry::Context>,
     ) -> Result<Entry, Unavailable> {
         let entry = self
             .cache
             .try_get_with(key, async {
-                let verdict = self.call(token, api_key, request_id).await?;
+                let verdict = self.call(token, api_key, request_id, otel).await?;
                 let expires = Instant::now() + self.expiry.life(&verdict);
                 Ok::<_, Unavailable>(Entry {
                     verdict,
@@ -486,9 +494,12 @@ impl Verifier {
         api_key: &str,
         request_id: &str,
         client: IpAddr,
+        otel: Option<&opentelemetry::Context>,
     ) -> Result<Verdict, NoVerdict> {
         // The cache key of an api-key lookup: no token is empty, so it cannot collide with one.
-        let verdict = self.verify("", Some(api_key), request_id, client).await?;
+        let verdict = self
+            .verify("", Some(api_key), request_id, client, otel)
+            .await?;
         Ok(match verdict {
             Verdict::Refused(_) => Verdict::Refused(INVALID_API_KEY.into()),
             valid => valid,
@@ -500,8 +511,10 @@ impl Verifier {
         token: &str,
         api_key: Option<&str>,
         request_id: &str,
+        otel: Option<&opentelemetry::Context>,
     ) -> Result<Verdict, Unavailable> {
         let started = Instant::now();
+        let span = crate::spans::Call::start(otel, "verify");
         let api_key_only = token.is_empty();
         let url = if api_key_only {
             format!("{}/admin/api_keys/verify", self.base)
@@ -524,6 +537,9 @@ impl Verifier {
         if let Some(credential) = &self.credential {
             req = req.header("authorization", credential.clone());
         }
+        if let Some(span) = &span {
+            req = req.header("traceparent", &span.traceparent);
+        }
         let result = req.send().await;
         let outcome = match result {
             Err(e) => Err(Unavailable(format!(
@@ -541,14 +557,15 @@ impl Verifier {
                 }
             }
         };
-        self.metrics.verify_latency(
-            match &outcome {
-                Ok(Verdict::Valid(_)) => "valid",
-                Ok(Verdict::Refused(_)) => "refused",
-                Err(_) => "unavailable",
-            },
-            started.elapsed(),
-        );
+        let label = match &outcome {
+            Ok(Verdict::Valid(_)) => "valid",
+            Ok(Verdict::Refused(_)) => "refused",
+            Err(_) => "unavailable",
+        };
+        self.metrics.verify_latency(label, started.elapsed());
+        if let Some(span) = span {
+            span.end(label);
+        }
         outcome
     }
 

@@ -18,6 +18,7 @@ mod ratelimit;
 mod reload;
 mod revocation;
 mod stubs;
+mod traces;
 // The identity fixtures (users, clients, connections, the OAuth flow) of auth-token's tests,
 // used as they are rather than copied.
 #[allow(dead_code)]
