@@ -242,7 +242,9 @@ impl diesel::connection::Instrumentation for QuerySpans {
         match event {
             E::StartQuery { query, .. } => {
                 let mut sql = query.to_string();
-                sql.truncate(sql.floor_char_boundary(300));
+                if let Some((cut, _)) = sql.char_indices().nth(300) {
+                    sql.truncate(cut);
+                }
                 let operation = sql
                     .split_whitespace()
                     .next()
