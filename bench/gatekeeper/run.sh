@@ -3,9 +3,14 @@
 #
 # Scenarios (wrk, 2 threads, CONNS connections, DUR seconds after a WARM-second warm-up):
 #   nginx_proxy : nginx keepalive proxy (spec/bench-reference/nginx/proxy.conf.tmpl) -> origin
+#   haproxy_proxy : haproxy (one thread, keep-alive reuse) -> origin
 #   gk_pass     : gatekeeper, route without authentication -> origin
 #   gk_token    : gatekeeper, bearer token + scope rule, verify cache warm -> origin
+#   tls_*       : TLS 1.3 HTTP/1.1 (wrk https) to nginx, haproxy and a gatekeeper with TLS on
+#                 (pass-through route), each -> the plain origin
+#   h2_*        : HTTP/2 over TLS (h2load, CONNS connections, 10 streams each) to the same three
 #   c1_*        : the same at one connection, plus the origin direct (latency of one hop)
+# The certificate is a fresh ECDSA P-256 one (openssl), the same for every TLS peer.
 # The origin is nginx serving the reference's 316-byte JSON body. CPU per request of the proxy
 # (A) and the origin (B) come from /proc/<pid>/stat, as in spec/perf_baselines.md §2.
 # The verify answer comes from verify_stub.py: with a warm cache it is called once per run.
@@ -19,6 +24,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 DUR=${DUR:-15}; CONNS=${CONNS:-64}; WARM=${WARM:-3}; GK_WORKERS=${GK_WORKERS:-1}; NGINX_WORKERS=${NGINX_WORKERS:-1}
+HAPROXY=18300; HAPROXY_TLS=18301; NGINX_TLS=18401; GK_TLS=18200; GK_TLS_OPS=18201
 WORK="$ROOT/target/bench/gatekeeper"; HZ=$(getconf CLK_TCK)
 ORIGIN=18080; PROXY=18000; GK=18100; GK_OPS=18101; VERIFY=18102
 RESULTS="$ROOT/bench/results/gatekeeper-$(date -u +%Y%m%dT%H%M%SZ).tsv"
@@ -28,6 +34,9 @@ log() { echo "[$(date +%T)] $*" >&2; }
 need=()
 command -v wrk >/dev/null || need+=(wrk)
 command -v nginx >/dev/null || need+=(nginx-light)
+command -v haproxy >/dev/null || need+=(haproxy)
+command -v h2load >/dev/null || need+=(nghttp2-client)
+command -v openssl >/dev/null || need+=(openssl)
 if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]}"; apt-get update -q >/dev/null; apt-get install -y -q "${need[@]}" >/dev/null
 fi
@@ -43,7 +52,8 @@ trap stop_all EXIT
 start_nginx() {  # name template port upstream_port
   local prefix="$WORK/nginx-$1"; mkdir -p "$prefix"
   sed -e "s|\${WORKERS}|$NGINX_WORKERS|g" -e "s|\${PORT}|$3|g" -e "s|\${PREFIX}|$prefix|g" \
-      -e "s|\${PERF_DIR}|$HERE|g" -e "s|\${UPSTREAM_PORT}|${4:-0}|g" "$HERE/nginx/$2" >"$prefix/nginx.conf"
+      -e "s|\${PERF_DIR}|$HERE|g" -e "s|\${UPSTREAM_PORT}|${4:-0}|g" \
+      -e "s|\${CERT}|$WORK/cert.pem|g" -e "s|\${KEY}|$WORK/key.pem|g" "$HERE/nginx/$2" >"$prefix/nginx.conf"
   nginx -p "$prefix" -c "$prefix/nginx.conf" -e "$prefix/error.log"
   local i; for i in $(seq 1 50); do [ -s "$prefix/nginx.pid" ] && break; sleep 0.1; done
   PIDS+=("$(cat "$prefix/nginx.pid")")
@@ -83,9 +93,45 @@ print("\t".join([label, conns, f"{float(rps):.0f}", f"{float(p50):.0f}", f"{floa
 PY
 }
 
+# bench_h2 LABEL URL CONNS DUR A_PIDS B_PIDS: h2load, 10 concurrent streams per connection. Its
+# latency columns are the mean and the max of "time for request" (h2load gives no percentiles).
+bench_h2() {
+  local label=$1 url=$2 conns=$3 dur=$4 apids=$5 bpids=$6
+  h2load -c"$conns" -m10 -t2 -D"$WARM" "$url" >/dev/null 2>&1
+  local a0 b0 s0 a1 b1 s1 t0 t1 out
+  a0=$(ticks "$apids"); b0=$(ticks "$bpids"); s0=$(sys_ticks); t0=$(date +%s.%N)
+  out=$(h2load -c"$conns" -m10 -t2 -D"$dur" "$url")
+  t1=$(date +%s.%N); a1=$(ticks "$apids"); b1=$(ticks "$bpids"); s1=$(sys_ticks)
+  echo "$out" >"$WORK/logs/$label.txt"
+  local done rps mean max failed
+  done=$(awk '/^requests:/{print $8}' <<<"$out")
+  rps=$(awk '/^finished in/{print $4}' <<<"$out")
+  mean=$(to_us "$(awk '/^time for request:/{print $6}' <<<"$out")")
+  max=$(to_us "$(awk '/^time for request:/{print $5}' <<<"$out")")
+  failed=$(awk '/^requests:/{ if ($10 + $12 > 0) printf "failed %s errored %s", $10, $12 }' <<<"$out")
+  python3 - "$label" "$conns" "$rps" "$done" "$mean" "$max" "$a0" "$a1" "$b0" "$b1" "$s0 $s1" "$t0" "$t1" "$HZ" "$failed" <<'PY' | tee -a "$RESULTS"
+import sys
+(label, conns, rps, reqs, p50, p99, a0, a1, b0, b1, sysw, t0, t1, hz, errs) = sys.argv[1:16]
+hz = float(hz); reqs = float(reqs or 0)
+sb0, st0, sb1, st1 = map(float, sysw.split())
+busy = (sb1 - sb0) / (st1 - st0) * 2.0 if st1 > st0 else 0.0
+a_us = (float(a1) - float(a0)) / hz / reqs * 1e6 if reqs else 0
+b_us = (float(b1) - float(b0)) / hz / reqs * 1e6 if reqs else 0
+print("\t".join([label, conns, f"{float(rps):.0f}", f"{float(p50 or 0):.0f}", f"{float(p99 or 0):.0f}",
+                 f"{a_us:.1f}", f"{b_us:.1f}", f"{busy:.2f}", errs.strip() or "-"]))
+PY
+}
+
 printf 'label\tconns\treq_s\tp50_us\tp99_us\tproxy_cpu_us_per_req\torigin_cpu_us_per_req\tbox_busy_cores\terrors\n' | tee "$RESULTS"
 start_nginx origin origin.conf.tmpl $ORIGIN; ORIGIN_PIDS=$(tree "${PIDS[-1]}")
 start_nginx proxy proxy.conf.tmpl $PROXY $ORIGIN; PROXY_PIDS=$(tree "${PIDS[-1]}")
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=localhost \
+  -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
+cat "$WORK/cert.pem" "$WORK/key.pem" >"$WORK/haproxy.pem"
+start_nginx tls tls.conf.tmpl $NGINX_TLS $ORIGIN; NGINX_TLS_PIDS=$(tree "${PIDS[-1]}")
+sed -e "s|\${PLAIN_PORT}|$HAPROXY|g" -e "s|\${TLS_PORT}|$HAPROXY_TLS|g" -e "s|\${UPSTREAM_PORT}|$ORIGIN|g" \
+    -e "s|\${PEM}|$WORK/haproxy.pem|g" "$HERE/haproxy.cfg.tmpl" >"$WORK/haproxy.cfg"
+setsid haproxy -db -f "$WORK/haproxy.cfg" >"$WORK/logs/haproxy.log" 2>&1 </dev/null & PIDS+=("$!"); HAPROXY_PID=$!
 python3 "$HERE/verify_stub.py" $VERIFY & PIDS+=("$!")
 sed "s|\${ORIGIN_PORT}|$ORIGIN|g" "$HERE/routes.yaml.tmpl" >"$WORK/routes.yaml"
 # An empty GK_SIGNING_KEY: no key at all (an empty key is a start-up error, as it should be).
@@ -95,15 +141,31 @@ GATEKEEPER__SERVER__PORT=$GK GATEKEEPER__SERVER__WORKERS=$GK_WORKERS GATEKEEPER_
 GATEKEEPER__ROUTES__FILE="$WORK/routes.yaml" GATEKEEPER__VERIFY__URL="http://127.0.0.1:$VERIFY" \
 GATEKEEPER__VERIFY__CACHE_TTL_SECS=3600 GATEKEEPER__TELEMETRY__LOG_FILTER=warn \
   setsid "$BIN" >"$WORK/logs/gatekeeper.log" 2>&1 </dev/null & PIDS+=("$!"); GK_PID=$!
+GATEKEEPER__SERVER__PORT=$GK_TLS GATEKEEPER__SERVER__WORKERS=$GK_WORKERS GATEKEEPER__OPS__PORT=$GK_TLS_OPS \
+GATEKEEPER__ROUTES__FILE="$WORK/routes.yaml" GATEKEEPER__VERIFY__URL="http://127.0.0.1:$VERIFY" \
+GATEKEEPER__TLS__CERT_FILE="$WORK/cert.pem" GATEKEEPER__TLS__KEY_FILE="$WORK/key.pem" \
+GATEKEEPER__VERIFY__CACHE_TTL_SECS=3600 GATEKEEPER__TELEMETRY__LOG_FILTER=warn \
+  setsid "$BIN" >"$WORK/logs/gatekeeper-tls.log" 2>&1 </dev/null & PIDS+=("$!"); GK_TLS_PID=$!
 wait_ok "http://127.0.0.1:$ORIGIN/json"; wait_ok "http://127.0.0.1:$PROXY/json"
+wait_ok "http://127.0.0.1:$HAPROXY/json"; wait_ok -k "https://127.0.0.1:$HAPROXY_TLS/json"
+wait_ok -k "https://127.0.0.1:$NGINX_TLS/json"; wait_ok -k "https://127.0.0.1:$GK_TLS/pass/json"
 wait_ok "http://127.0.0.1:$GK/pass/json"; wait_ok -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$GK/token/json"
 # setsid ran the gatekeeper in its own place (no fork): its CPU is read from this pid.
 [ "$(cat "/proc/$GK_PID/comm")" = gatekeeper ] || { log "pid $GK_PID is not the gatekeeper"; exit 1; }
+[ "$(cat "/proc/$GK_TLS_PID/comm")" = gatekeeper ] || { log "pid $GK_TLS_PID is not the gatekeeper"; exit 1; }
 
-log "c=$CONNS: nginx proxy, gatekeeper pass-through, gatekeeper token+scope"
+log "c=$CONNS: nginx proxy, haproxy, gatekeeper pass-through, gatekeeper token+scope"
 bench nginx_proxy "http://127.0.0.1:$PROXY/json" "$CONNS" "$DUR" "$PROXY_PIDS" "$ORIGIN_PIDS"
+bench haproxy_proxy "http://127.0.0.1:$HAPROXY/json" "$CONNS" "$DUR" "$HAPROXY_PID" "$ORIGIN_PIDS"
 bench gk_pass "http://127.0.0.1:$GK/pass/json" "$CONNS" "$DUR" "$GK_PID" "$ORIGIN_PIDS"
 bench gk_token "http://127.0.0.1:$GK/token/json" "$CONNS" "$DUR" "$GK_PID" "$ORIGIN_PIDS" -H "Authorization: Bearer $TOKEN"
+log "c=$CONNS over TLS: HTTP/1.1 (wrk), then HTTP/2 (h2load, 10 streams a connection)"
+bench tls_nginx "https://127.0.0.1:$NGINX_TLS/json" "$CONNS" "$DUR" "$NGINX_TLS_PIDS" "$ORIGIN_PIDS"
+bench tls_haproxy "https://127.0.0.1:$HAPROXY_TLS/json" "$CONNS" "$DUR" "$HAPROXY_PID" "$ORIGIN_PIDS"
+bench tls_gk "https://127.0.0.1:$GK_TLS/pass/json" "$CONNS" "$DUR" "$GK_TLS_PID" "$ORIGIN_PIDS"
+bench_h2 h2_nginx "https://127.0.0.1:$NGINX_TLS/json" "$CONNS" "$DUR" "$NGINX_TLS_PIDS" "$ORIGIN_PIDS"
+bench_h2 h2_haproxy "https://127.0.0.1:$HAPROXY_TLS/json" "$CONNS" "$DUR" "$HAPROXY_PID" "$ORIGIN_PIDS"
+bench_h2 h2_gk "https://127.0.0.1:$GK_TLS/pass/json" "$CONNS" "$DUR" "$GK_TLS_PID" "$ORIGIN_PIDS"
 log "c=1: origin direct, nginx proxy, gatekeeper pass-through, gatekeeper token+scope"
 bench c1_origin "http://127.0.0.1:$ORIGIN/json" 1 10 "$ORIGIN_PIDS" ""
 bench c1_nginx_proxy "http://127.0.0.1:$PROXY/json" 1 10 "$PROXY_PIDS" "$ORIGIN_PIDS"
@@ -111,6 +173,8 @@ bench c1_gk_pass "http://127.0.0.1:$GK/pass/json" 1 10 "$GK_PID" "$ORIGIN_PIDS"
 bench c1_gk_token "http://127.0.0.1:$GK/token/json" 1 10 "$GK_PID" "$ORIGIN_PIDS" -H "Authorization: Bearer $TOKEN"
 RSS=$(awk '/VmHWM/{print $2}' "/proc/$GK_PID/status")
 printf 'gatekeeper_peak_rss_kb\t%s\n' "$RSS" | tee -a "$RESULTS"
+RSS=$(awk '/VmHWM/{print $2}' "/proc/$GK_TLS_PID/status")
+printf 'gatekeeper_tls_peak_rss_kb\t%s\n' "$RSS" | tee -a "$RESULTS"
 curl -s "http://127.0.0.1:$GK_OPS/metrics" | grep -E '^gatekeeper_verify_cache_total' >&2 || true
 log "raw results: $RESULTS"
 python3 "$HERE/summarize.py" "$RESULTS"
