@@ -144,14 +144,18 @@ pub async fn decide<'t>(
     {
         crate::spans::note(inb.otel, "gatekeeper.rule", rule.index as i64);
         if let Some(abac_rule) = &rule.abac {
-            check_abac(abac_rule, rule, route, relative, inb, who, deps, trace).await?;
+            // Boxed, as the steps below: a rare step should not enlarge every request's future.
+            Box::pin(check_abac(
+                abac_rule, rule, route, relative, inb, who, deps, trace,
+            ))
+            .await?;
         }
     }
     // `explain` shows the decision without spending the caller's budget.
-    let limit = if trace.recording {
+    let limit = if trace.recording || route.rate_limit.is_none() {
         None
     } else {
-        rate_limit(route, identity.as_deref(), inb, deps).await?
+        Box::pin(rate_limit(route, identity.as_deref(), inb, deps)).await?
     };
     Ok(Passed {
         route,

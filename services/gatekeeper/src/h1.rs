@@ -308,10 +308,33 @@ async fn exchange(
             return answer(c, stream, &head, &read[head.len..used], &ids, decided, bufs).await;
         }
         match decided {
-            Err(stop) => return own_answer(c, stream, &head, &ids, stop, used, true, bufs).await,
+            Err(stop) => {
+                return Box::pin(own_answer(c, stream, &head, &ids, stop, used, true, bufs)).await;
+            }
             Ok(passed) => (used, ids.kept(), passed),
         }
     };
+    // Rare (a body that did not come with its head): boxed, so that its state (a second
+    // header array) does not enlarge every request's future.
+    Box::pin(rest_of_body(
+        c, stream, read, bufs, &table, used, kept, passed,
+    ))
+    .await
+}
+
+/// A passed request whose body is still coming: read within the body deadline (408 and closed
+/// after it), then forwarded.
+#[allow(clippy::too_many_arguments)]
+async fn rest_of_body(
+    c: &Conn,
+    stream: &mut TcpStream,
+    read: &mut BytesMut,
+    bufs: &mut Buffers,
+    table: &RouteTable,
+    used: usize,
+    kept: KeptIds,
+    passed: Passed<'_>,
+) -> Step {
     let deadline = Instant::now() + c.gate.settings.limits.body_timeout();
     let late = match read_until(stream, read, used, deadline, &mut bufs.timer).await {
         Arrival::Whole => false,
@@ -320,7 +343,7 @@ async fn exchange(
     };
     // The head again (the buffer grew under it): the same bytes, so the same request.
     let mut storage = [const { MaybeUninit::uninit() }; MAX_HEADERS];
-    let head = match Head::parse(read, &mut storage, &table) {
+    let head = match Head::parse(read, &mut storage, table) {
         Ok(head) => head,
         Err(step) => return step,
     };
