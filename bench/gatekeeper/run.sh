@@ -68,6 +68,22 @@ ticks() { local t=0 p f; for p in $1; do f=$(awk '{print $14+$15}' "/proc/$p/sta
 sys_ticks() { awk '/^cpu /{busy=$2+$3+$4+$7+$8+$9; print busy, busy+$5+$6}' /proc/stat; }
 to_us() { awk -v v="$1" 'BEGIN{ if (v ~ /us$/) {sub(/us$/,"",v); print v+0} else if (v ~ /ms$/) {sub(/ms$/,"",v); print v*1000} else if (v ~ /s$/) {sub(/s$/,"",v); print v*1000000} }'; }
 
+# row LABEL CONNS REQ_S REQUESTS P50 P99 A0 A1 B0 B1 "SYS0 SYS1" T0 T1 ERRORS: one TSV line, with the
+# CPU per request of the proxy (A) and the origin (B) from their tick counts before and after.
+row() {
+  python3 - "$@" "$HZ" <<'PY' | tee -a "$RESULTS"
+import sys
+(label, conns, rps, reqs, p50, p99, a0, a1, b0, b1, sysw, t0, t1, errs, hz) = sys.argv[1:16]
+hz = float(hz); reqs = float(reqs or 0)
+sb0, st0, sb1, st1 = map(float, sysw.split())
+busy = (sb1 - sb0) / (st1 - st0) * 2.0 if st1 > st0 else 0.0
+a_us = (float(a1) - float(a0)) / hz / reqs * 1e6 if reqs else 0
+b_us = (float(b1) - float(b0)) / hz / reqs * 1e6 if reqs else 0
+print("\t".join([label, conns, f"{float(rps or 0):.0f}", f"{float(p50 or 0):.0f}", f"{float(p99 or 0):.0f}",
+                 f"{a_us:.1f}", f"{b_us:.1f}", f"{busy:.2f}", errs.strip() or "-"]))
+PY
+}
+
 # bench LABEL URL CONNS DUR A_PIDS B_PIDS [wrk args...]
 bench() {
   local label=$1 url=$2 conns=$3 dur=$4 apids=$5 bpids=$6; shift 6
@@ -78,19 +94,9 @@ bench() {
   out=$(wrk -t"$th" -c"$conns" -d"${dur}s" --latency "$@" "$url")
   t1=$(date +%s.%N); a1=$(ticks "$apids"); b1=$(ticks "$bpids"); s1=$(sys_ticks)
   echo "$out" >"$WORK/logs/$label.txt"
-  python3 - "$label" "$conns" "$(awk '/^Requests\/sec/{print $2}' <<<"$out")" "$(awk '/requests in/{print $1}' <<<"$out")" \
+  row "$label" "$conns" "$(awk '/^Requests\/sec/{print $2}' <<<"$out")" "$(awk '/requests in/{print $1}' <<<"$out")" \
     "$(to_us "$(awk '$1=="50%"{print $2}' <<<"$out")")" "$(to_us "$(awk '$1=="99%"{print $2}' <<<"$out")")" \
-    "$a0" "$a1" "$b0" "$b1" "$s0 $s1" "$t0" "$t1" "$HZ" "$(awk '/Non-2xx|Socket errors/{printf "%s ", $0}' <<<"$out")" <<'PY' | tee -a "$RESULTS"
-import sys
-(label, conns, rps, reqs, p50, p99, a0, a1, b0, b1, sysw, t0, t1, hz, errs) = sys.argv[1:16]
-hz = float(hz); wall = float(t1) - float(t0); reqs = float(reqs or 0)
-sb0, st0, sb1, st1 = map(float, sysw.split())
-busy = (sb1 - sb0) / (st1 - st0) * 2.0 if st1 > st0 else 0.0
-a_us = (float(a1) - float(a0)) / hz / reqs * 1e6 if reqs else 0
-b_us = (float(b1) - float(b0)) / hz / reqs * 1e6 if reqs else 0
-print("\t".join([label, conns, f"{float(rps):.0f}", f"{float(p50):.0f}", f"{float(p99):.0f}",
-                 f"{a_us:.1f}", f"{b_us:.1f}", f"{busy:.2f}", errs.strip() or "-"]))
-PY
+    "$a0" "$a1" "$b0" "$b1" "$s0 $s1" "$t0" "$t1" "$(awk '/Non-2xx|Socket errors/{printf "%s ", $0}' <<<"$out")"
 }
 
 # bench_h2 LABEL URL CONNS DUR A_PIDS B_PIDS: h2load, 10 concurrent streams per connection. Its
@@ -109,17 +115,7 @@ bench_h2() {
   mean=$(to_us "$(awk '/^time for request:/{print $6}' <<<"$out")")
   max=$(to_us "$(awk '/^time for request:/{print $5}' <<<"$out")")
   failed=$(awk '/^requests:/{ if ($10 + $12 > 0) printf "failed %s errored %s", $10, $12 }' <<<"$out")
-  python3 - "$label" "$conns" "$rps" "$done" "$mean" "$max" "$a0" "$a1" "$b0" "$b1" "$s0 $s1" "$t0" "$t1" "$HZ" "$failed" <<'PY' | tee -a "$RESULTS"
-import sys
-(label, conns, rps, reqs, p50, p99, a0, a1, b0, b1, sysw, t0, t1, hz, errs) = sys.argv[1:16]
-hz = float(hz); reqs = float(reqs or 0)
-sb0, st0, sb1, st1 = map(float, sysw.split())
-busy = (sb1 - sb0) / (st1 - st0) * 2.0 if st1 > st0 else 0.0
-a_us = (float(a1) - float(a0)) / hz / reqs * 1e6 if reqs else 0
-b_us = (float(b1) - float(b0)) / hz / reqs * 1e6 if reqs else 0
-print("\t".join([label, conns, f"{float(rps):.0f}", f"{float(p50 or 0):.0f}", f"{float(p99 or 0):.0f}",
-                 f"{a_us:.1f}", f"{b_us:.1f}", f"{busy:.2f}", errs.strip() or "-"]))
-PY
+  row "$label" "$conns" "$rps" "$done" "$mean" "$max" "$a0" "$a1" "$b0" "$b1" "$s0 $s1" "$t0" "$t1" "$failed"
 }
 
 printf 'label\tconns\treq_s\tp50_us\tp99_us\tproxy_cpu_us_per_req\torigin_cpu_us_per_req\tbox_busy_cores\terrors\n' | tee "$RESULTS"

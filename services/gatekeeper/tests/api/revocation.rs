@@ -60,6 +60,18 @@ async fn status(gw: &Gateway, w: &World, token: &str) -> u16 {
 const HITS: &str = "gatekeeper_verify_cache_total{result=\"hit\"}";
 const BYPASSES: &str = "gatekeeper_verify_cache_total{result=\"bypass\"}";
 
+/// auth-token's `DELETE /admin/users/{id}/tokens` for the world's user (the revocation the
+/// issue measured).
+async fn revoke_the_users_tokens(w: &World) {
+    let res = w
+        .app
+        .auth_req(Method::DELETE, &format!("/admin/users/{}/tokens", w.user))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+}
+
 /// Serves `token` twice through `gw`, the second time from the cache.
 async fn cached(gw: &Gateway, w: &World, token: &str) {
     assert_eq!(status(gw, w, token).await, 200);
@@ -116,13 +128,7 @@ async fn a_revoked_token_is_refused_by_every_gatekeeper() {
         cached(gw, &w, &token).await;
     }
 
-    let res = w
-        .app
-        .auth_req(Method::DELETE, &format!("/admin/users/{}/tokens", w.user))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 204);
+    revoke_the_users_tokens(&w).await;
     let revoked = Instant::now();
     let took =
         futures_util::future::join_all(gws.iter().map(|gw| refused(gw, &w, &token, revoked))).await;
@@ -263,13 +269,7 @@ async fn without_events_every_request_is_verified_by_auth_token() {
     assert_eq!(counted(&metrics, HITS), 0);
     assert!(metrics.contains("gatekeeper_revocation_listener_up 0"));
     // So a revocation holds at once, event or not.
-    let res = w
-        .app
-        .auth_req(Method::DELETE, &format!("/admin/users/{}/tokens", w.user))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 204);
+    revoke_the_users_tokens(&w).await;
     assert_eq!(status(&gw, &w, &token).await, 401);
 }
 
@@ -312,13 +312,7 @@ async fn listeners_resubscribe_when_postgres_restarts_and_purge_again() {
         .await;
         cached(gw, &w, &token).await;
     }
-    let res = w
-        .app
-        .auth_req(Method::DELETE, &format!("/admin/users/{}/tokens", w.user))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 204);
+    revoke_the_users_tokens(&w).await;
     let revoked = Instant::now();
     for gw in &gws {
         let took = refused(gw, &w, &token, revoked).await;
