@@ -41,6 +41,17 @@ install_tools() {
   fi
 }
 
+# The stand-in images are tagged by what they are built from, so that a changed Dockerfile or
+# entrypoint builds them anew on a machine that kept older ones.
+DEPS_INPUTS=$(cat deploy/docker/local-deps.Dockerfile deploy/docker/local-postgres-entrypoint.sh | sha256sum | cut -c1-12)
+deps_image() { # target
+  case $1 in
+    postgres) echo "localhost/ehealth-postgres:15-$DEPS_INPUTS" ;;
+    redis) echo "localhost/ehealth-redis:7-$DEPS_INPUTS" ;;
+    *) echo "localhost/ehealth-$1:$DEPS_INPUTS" ;;
+  esac
+}
+
 base_images() {
   if ! podman image exists localhost/ehealth-base:bookworm; then
     log "base image: debootstrap bookworm (minbase, CA certificates)"
@@ -52,8 +63,8 @@ base_images() {
     rm -rf "$rootfs"
   fi
   for target in postgres redis toolbox; do
-    local tag=localhost/ehealth-$target
-    case $target in postgres) tag+=":15" ;; redis) tag+=":7" ;; *) tag+=":latest" ;; esac
+    local tag
+    tag=$(deps_image "$target")
     if ! podman image exists "$tag"; then
       log "image $tag"
       podman build -q --format docker -f deploy/docker/local-deps.Dockerfile --target "$target" \
@@ -117,8 +128,8 @@ ADMIN_TOKEN=$(secret)
 cat >"$WORK/compose.env" <<ENV
 IMAGE_TARGET=prebuilt
 RUNTIME_IMAGE=localhost/ehealth-base:bookworm
-POSTGRES_IMAGE=localhost/ehealth-postgres:15
-REDIS_IMAGE=localhost/ehealth-redis:7
+POSTGRES_IMAGE=$(deps_image postgres)
+REDIS_IMAGE=$(deps_image redis)
 GATEWAY_PORT=$GATEWAY_PORT
 EHEALTH_ADMIN_TOKENS=$ADMIN_TOKEN
 EHEALTH_SERVICE_TOKEN=$(secret)
@@ -145,7 +156,7 @@ wait_postgres
 # seen to time out here (see wait_serving below).
 network=$(podman network ls --format '{{.Name}}' | grep -E "^${PROJECT}_internal$")
 podman run -d --name "$PROJECT-toolbox" --network "$network" -v "$ROOT/deploy:/deploy:ro" \
-  localhost/ehealth-toolbox:latest sleep infinity >/dev/null
+  "$(deps_image toolbox)" sleep infinity >/dev/null
 up mithril-api auth-token employee-roles
 for service in mithril-api auth-token employee-roles; do wait_healthy "$service"; done
 up gatekeeper

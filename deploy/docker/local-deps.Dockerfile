@@ -1,7 +1,7 @@
 # Stand-ins for Docker Hub's postgres:15 and redis:7, for machines with no registry
 # (make compose-check builds them FROM the debootstrap base). They honour what
 # docker-compose.yml uses of the official images: POSTGRES_PASSWORD, POSTGRES_DB,
-# /docker-entrypoint-initdb.d/*.sql, port 5432; redis on 6379. Plus a toolbox (curl, python3)
+# /docker-entrypoint-initdb.d/*.sql and *.sh, port 5432; redis on 6379. Plus a toolbox (curl, python3)
 # that runs the compose check's calls from inside the network.
 ARG BASE_IMAGE=localhost/ehealth-base:bookworm
 
