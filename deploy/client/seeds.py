@@ -148,7 +148,10 @@ after = step(
 )
 assert after.data.status == "INACTIVE", after.data.status
 
-# Seed 002: delete the connection; it is gone afterwards.
+# Seed 002: delete the connection. It was the MIS's integration of the MSP, so the MIS's broker
+# access through the MSP's token ends with it: the next call is refused at the gateway (the
+# revocation reached its verify cache; auth-token refuses an api-key whose MIS no longer
+# integrates the token's client).
 step(
     "002 delete connection",
     delete_api_clients_client_id_connections_connection_id.sync_detailed(
@@ -159,8 +162,8 @@ step(
 gone = get_api_clients_client_id_connections_connection_id.sync_detailed(
     MSP, CONNECTION, client=msp, api_key=API_KEY
 )
-if gone.status_code != 404 or not isinstance(gone.parsed, ErrorEnvelope):
-    sys.exit(f"002 read after delete: {gone.status_code}, expected 404 in the error envelope")
+if gone.status_code != 401 or not isinstance(gone.parsed, ErrorEnvelope):
+    sys.exit(f"002 read after delete: {gone.status_code}, expected 401 in the error envelope")
 passed += 1
-print(f"002 read after delete: 404, parsed as ErrorEnvelope ({gone.parsed.error.type_})")
+print(f"002 read after delete: 401, parsed as ErrorEnvelope ({gone.parsed.error.message})")
 print(f"generated client: {passed} passed, 0 failed")

@@ -7,6 +7,5 @@ DROP TRIGGER users_revoked_by_delete ON users;
 DROP TRIGGER users_revoked_by_update ON users;
 DROP TRIGGER tokens_revoked_by_delete ON tokens;
 DROP TRIGGER tokens_revoked_by_update ON tokens;
-DROP FUNCTION connection_revoked(), client_row_revoked(), user_row_revoked(), user_revoked(),
-    tokens_revoked_by_delete(), tokens_revoked_by_update(),
+DROP FUNCTION row_revoked(), tokens_revoked_by_delete(), tokens_revoked_by_update(),
     revocation_announce_tokens(bytea[], uuid[]), revocation_announce(text, text[]);

@@ -66,52 +66,33 @@ CREATE TRIGGER tokens_revoked_by_delete AFTER DELETE ON tokens
     REFERENCING OLD TABLE AS old_rows
     FOR EACH STATEMENT EXECUTE FUNCTION tokens_revoked_by_delete();
 
+-- One row's change names what it revokes: the kind (`users` or `clients`) and the column of the
+-- row that holds its id are the trigger's arguments.
+CREATE FUNCTION row_revoked() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM revocation_announce(TG_ARGV[0], ARRAY[to_jsonb(OLD) ->> TG_ARGV[1]]);
+    RETURN NULL;
+END $$;
+
 -- A user blocked, given a new password or deleted; an approval (user and client) withdrawn.
-CREATE FUNCTION user_revoked() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM revocation_announce('users', ARRAY[OLD.user_id::text]);
-    RETURN NULL;
-END $$;
-
-CREATE FUNCTION user_row_revoked() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM revocation_announce('users', ARRAY[OLD.id::text]);
-    RETURN NULL;
-END $$;
-
 CREATE TRIGGER users_revoked_by_update AFTER UPDATE ON users FOR EACH ROW
     WHEN ((NEW.is_blocked AND NOT OLD.is_blocked) OR NEW.password IS DISTINCT FROM OLD.password)
-    EXECUTE FUNCTION user_row_revoked();
+    EXECUTE FUNCTION row_revoked('users', 'id');
 CREATE TRIGGER users_revoked_by_delete AFTER DELETE ON users FOR EACH ROW
-    EXECUTE FUNCTION user_row_revoked();
+    EXECUTE FUNCTION row_revoked('users', 'id');
 CREATE TRIGGER apps_revoked_by_delete AFTER DELETE ON apps FOR EACH ROW
-    EXECUTE FUNCTION user_revoked();
+    EXECUTE FUNCTION row_revoked('users', 'user_id');
 
 -- A client blocked, re-configured (its access type and broker scope are in verify answers) or
 -- deleted; a connection's secret (an api-key) replaced or the connection deleted.
-CREATE FUNCTION client_row_revoked() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM revocation_announce('clients', ARRAY[OLD.id::text]);
-    RETURN NULL;
-END $$;
-
-CREATE FUNCTION connection_revoked() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM revocation_announce('clients', ARRAY[OLD.client_id::text]);
-    RETURN NULL;
-END $$;
-
 CREATE TRIGGER clients_revoked_by_update AFTER UPDATE ON clients FOR EACH ROW
     WHEN ((NEW.is_blocked AND NOT OLD.is_blocked) OR NEW.priv_settings IS DISTINCT FROM OLD.priv_settings)
-    EXECUTE FUNCTION client_row_revoked();
+    EXECUTE FUNCTION row_revoked('clients', 'id');
 CREATE TRIGGER clients_revoked_by_delete AFTER DELETE ON clients FOR EACH ROW
-    EXECUTE FUNCTION client_row_revoked();
+    EXECUTE FUNCTION row_revoked('clients', 'id');
 CREATE TRIGGER connections_revoked_by_update AFTER UPDATE ON connections FOR EACH ROW
     WHEN (NEW.secret_hash IS DISTINCT FROM OLD.secret_hash)
-    EXECUTE FUNCTION connection_revoked();
+    EXECUTE FUNCTION row_revoked('clients', 'client_id');
 CREATE TRIGGER connections_revoked_by_delete AFTER DELETE ON connections FOR EACH ROW
-    EXECUTE FUNCTION connection_revoked();
+    EXECUTE FUNCTION row_revoked('clients', 'client_id');
