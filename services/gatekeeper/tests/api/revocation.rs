@@ -84,6 +84,21 @@ async fn cached(gw: &Gateway, w: &World, token: &str) {
     );
 }
 
+/// A new access token of the world's user, already in `gw`'s cache.
+async fn cached_token(gw: &Gateway, w: &World) -> String {
+    let (token, _) = w.access().await;
+    cached(gw, w, &token).await;
+    token
+}
+
+/// Blocks or unblocks the world's clinic (the MSP its tokens are issued for).
+async fn set_client_blocked(w: &World, blocked: bool) {
+    let reason = blocked.then_some("test");
+    let body = json!({"client": {"is_blocked": blocked, "block_reason": reason}});
+    let path = format!("/admin/clients/{}", w.msp);
+    w.app.mithril(Method::PATCH, &path, Some(body)).await;
+}
+
 /// Waits (generously) until `gw` refuses `token`; returns how long that took from `since`.
 async fn refused(gw: &Gateway, w: &World, token: &str, since: Instant) -> Duration {
     eventually(Duration::from_secs(20), || async {
@@ -156,14 +171,8 @@ async fn every_kind_of_revocation_reaches_the_cache() {
     let w = world().await;
     let listener = listener_role(&w.app.db).await;
     let gw = gateways(&w, &listener, 1).await.remove(0);
-    let mithril = |method: Method, path: String, body: serde_json::Value| {
-        let w = &w;
-        async move { w.app.mithril(method, &path, Some(body)).await }
-    };
-
     // One token deleted by id.
-    let (token, _) = w.access().await;
-    cached(&gw, &w, &token).await;
+    let token = cached_token(&gw, &w).await;
     let id = w.verify(&token, Some(&w.api_key)).await;
     let id = json_of(id).await["data"]["id"].as_str().unwrap().to_owned();
     let res = w
@@ -176,8 +185,7 @@ async fn every_kind_of_revocation_reaches_the_cache() {
     refused(&gw, &w, &token, Instant::now()).await;
 
     // The client's tokens deactivated.
-    let (token, _) = w.access().await;
-    cached(&gw, &w, &token).await;
+    let token = cached_token(&gw, &w).await;
     let res = w
         .app
         .auth_req(
@@ -191,8 +199,7 @@ async fn every_kind_of_revocation_reaches_the_cache() {
     refused(&gw, &w, &token, Instant::now()).await;
 
     // The user's approval of the client withdrawn.
-    let (token, _) = w.access().await;
-    cached(&gw, &w, &token).await;
+    let token = cached_token(&gw, &w).await;
     let res = w
         .app
         .mithril_req(Method::DELETE, &format!("/admin/users/{}/apps", w.user))
@@ -203,31 +210,16 @@ async fn every_kind_of_revocation_reaches_the_cache() {
     refused(&gw, &w, &token, Instant::now()).await;
 
     // The client blocked (then unblocked for the next case).
-    let (token, _) = w.access().await;
-    cached(&gw, &w, &token).await;
-    mithril(
-        Method::PATCH,
-        format!("/admin/clients/{}", w.msp),
-        json!({"client": {"is_blocked": true, "block_reason": "test"}}),
-    )
-    .await;
+    let token = cached_token(&gw, &w).await;
+    set_client_blocked(&w, true).await;
     refused(&gw, &w, &token, Instant::now()).await;
-    mithril(
-        Method::PATCH,
-        format!("/admin/clients/{}", w.msp),
-        json!({"client": {"is_blocked": false, "block_reason": null}}),
-    )
-    .await;
+    set_client_blocked(&w, false).await;
 
     // The user blocked.
-    let (token, _) = w.access().await;
-    cached(&gw, &w, &token).await;
-    mithril(
-        Method::PATCH,
-        format!("/admin/users/{}/actions/block", w.user),
-        json!({"user": {"block_reason": "test"}}),
-    )
-    .await;
+    let token = cached_token(&gw, &w).await;
+    let block = json!({"user": {"block_reason": "test"}});
+    let path = format!("/admin/users/{}/actions/block", w.user);
+    w.app.mithril(Method::PATCH, &path, Some(block)).await;
     refused(&gw, &w, &token, Instant::now()).await;
 
     let metrics = gw.metrics().await;
