@@ -1,4 +1,4 @@
-//! The proxy port's own HTTP/1.1 path, for ordinary requests on plain connections.
+//! The proxy port's own HTTP/1.1 path, for ordinary requests on plain and TLS connections.
 //!
 //! With hyper on both sides the gatekeeper spent about twice nginx's user CPU per proxied
 //! request (bench/RESULTS.md): a `HeaderMap` built and hashed per message on each side, the
@@ -22,8 +22,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::{Buf, Bytes, BytesMut};
 use http::HeaderValue;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 use tokio::time::{Instant, Sleep};
 
@@ -54,20 +53,49 @@ pub struct Conn {
     pub peer: Peer,
 }
 
+/// A caller's connection: plain TCP, or TLS once its handshake is done.
+pub trait CallerIo: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> CallerIo for T {}
+
 /// A connection for hyper to serve on, with the bytes already read from it (the start of the
 /// request this path did not take).
-pub struct Handoff {
-    pub stream: TcpStream,
+pub struct Handoff<S> {
+    pub stream: S,
     pub read: BytesMut,
 }
 
 /// Serves requests until the caller closes, the worker stops, or a request needs hyper.
-pub async fn serve(
+pub async fn serve<S: CallerIo>(
     conn: &Conn,
-    mut stream: TcpStream,
+    mut stream: S,
     stopping: &mut watch::Receiver<bool>,
     head_timeout: Duration,
-) -> Option<Handoff> {
+) -> Option<Handoff<S>> {
+    match converse(conn, &mut stream, stopping, head_timeout).await {
+        Some(read) => Some(Handoff { stream, read }),
+        None => {
+            close(&mut stream).await;
+            None
+        }
+    }
+}
+
+/// Ends a connection this path closes: over TLS with a `close_notify` first, without which a
+/// caller cannot tell an answer that ends with the connection from a cut one (RFC 8446
+/// §6.1). A caller that reads nothing more does not hold the task past the limit.
+async fn close<S: CallerIo>(stream: &mut S) {
+    const CLOSE_LIMIT: Duration = Duration::from_secs(1);
+    let _ = tokio::time::timeout(CLOSE_LIMIT, stream.shutdown()).await;
+}
+
+/// The requests of one connection, until it closes (None) or one needs hyper (Some: the bytes
+/// read so far).
+async fn converse<S: CallerIo>(
+    conn: &Conn,
+    stream: &mut S,
+    stopping: &mut watch::Receiver<bool>,
+    head_timeout: Duration,
+) -> Option<BytesMut> {
     let mut read = BytesMut::with_capacity(8 * 1024);
     let mut bufs = Buffers::default();
     // One wait for the worker's stop per connection, not one per read: polled where a read
@@ -79,7 +107,7 @@ pub async fn serve(
         let step = if read.is_empty() {
             Step::More
         } else {
-            exchange(conn, &mut stream, &mut read, &mut bufs).await
+            exchange(conn, stream, &mut read, &mut bufs).await
         };
         match step {
             Step::Done { used, keep_alive } => {
@@ -91,7 +119,7 @@ pub async fn serve(
                     let skip = used - read.len();
                     read.clear();
                     let deadline = Instant::now() + conn.gate.settings.limits.body_timeout();
-                    if !skip_body(&mut stream, &mut read, skip, deadline, &mut bufs.timer).await {
+                    if !skip_body(stream, &mut read, skip, deadline, &mut bufs.timer).await {
                         return None;
                     }
                 } else {
@@ -133,7 +161,7 @@ pub async fn serve(
                     return None;
                 }
             }
-            Step::Hyper => return Some(Handoff { stream, read }),
+            Step::Hyper => return Some(read),
             Step::Close => return None,
         }
     }
@@ -141,8 +169,8 @@ pub async fn serve(
 
 /// Reads and drops the next `skip` bytes (a refused request's body); what comes after them
 /// stays in `read`. False when the caller closed or the deadline passed first.
-async fn skip_body(
-    stream: &mut TcpStream,
+async fn skip_body<S: CallerIo>(
+    stream: &mut S,
     read: &mut BytesMut,
     mut skip: usize,
     deadline: Instant,
@@ -282,9 +310,9 @@ impl<'b> Ids<'b> {
 /// One request: its head is read and decided on (route, token, scope, ABAC) before any of its
 /// body is waited for; a refused request is answered at once (its body is skipped as it
 /// arrives), a passed one has its body read within the body deadline, then goes upstream.
-async fn exchange(
+async fn exchange<S: CallerIo>(
     c: &Conn,
-    stream: &mut TcpStream,
+    stream: &mut S,
     read: &mut BytesMut,
     bufs: &mut Buffers,
 ) -> Step {
@@ -325,9 +353,9 @@ async fn exchange(
 /// A passed request whose body is still coming: read within the body deadline (408 and closed
 /// after it), then forwarded.
 #[allow(clippy::too_many_arguments)]
-async fn rest_of_body(
+async fn rest_of_body<S: CallerIo>(
     c: &Conn,
-    stream: &mut TcpStream,
+    stream: &mut S,
     read: &mut BytesMut,
     bufs: &mut Buffers,
     table: &RouteTable,
@@ -465,8 +493,8 @@ enum Arrival {
 }
 
 /// Reads until `read` holds `used` bytes, or `deadline`.
-async fn read_until(
-    stream: &mut TcpStream,
+async fn read_until<S: CallerIo>(
+    stream: &mut S,
     read: &mut BytesMut,
     used: usize,
     deadline: Instant,
@@ -484,9 +512,9 @@ async fn read_until(
 }
 
 /// Forwards a decided request whose body is all in, or answers its refusal.
-async fn answer(
+async fn answer<S: CallerIo>(
     c: &Conn,
-    stream: &mut TcpStream,
+    stream: &mut S,
     head: &Head<'_, '_>,
     body: &[u8],
     ids: &Ids<'_>,
@@ -517,9 +545,9 @@ async fn answer(
 /// not have arrived: the serve loop skips them as they do. `keep_alive: false` closes the
 /// connection after it.
 #[allow(clippy::too_many_arguments)]
-async fn own_answer(
+async fn own_answer<S: CallerIo>(
     c: &Conn,
-    stream: &mut TcpStream,
+    stream: &mut S,
     head: &Head<'_, '_>,
     ids: &Ids<'_>,
     stop: Stop,
@@ -539,7 +567,7 @@ async fn own_answer(
         keep_alive,
         &mut bufs.reply,
     );
-    match stream.write_all(&bufs.reply).await {
+    match deliver(stream, &bufs.reply).await {
         Ok(()) => Step::Done { used, keep_alive },
         Err(_) => Step::Close,
     }
@@ -658,9 +686,9 @@ enum Relayed {
     Broken,
 }
 
-async fn forward(
+async fn forward<S: CallerIo>(
     c: &Conn,
-    stream: &mut TcpStream,
+    stream: &mut S,
     req: &Request<'_, '_>,
     passed: &Passed<'_>,
     ids: &Ids<'_>,
@@ -1066,24 +1094,24 @@ fn reply_head(
 
 /// Sends the head (in `reply`) and the body to the caller as the upstream sends it. Ok(true)
 /// when the upstream connection holds nothing more (it may go back to the pool).
-async fn relay(
-    caller: &mut TcpStream,
+async fn relay<S: CallerIo>(
+    caller: &mut S,
     up: &mut RawConn,
     framing: Framing,
     reply: &mut Vec<u8>,
 ) -> io::Result<bool> {
     match framing {
-        Framing::None => caller.write_all(reply).await?,
+        Framing::None => deliver(caller, reply).await?,
         Framing::Length(n) => {
             let first = up.read.len().min(usize::try_from(n).unwrap_or(usize::MAX));
             reply.extend_from_slice(&up.read[..first]);
             up.read.advance(first);
-            caller.write_all(reply).await?;
+            deliver(caller, reply).await?;
             let mut left = n - first as u64;
             while left > 0 {
                 let got = read_more(up).await?;
                 let take = got.min(usize::try_from(left).unwrap_or(usize::MAX));
-                caller.write_all(&up.read[..take]).await?;
+                deliver(caller, &up.read[..take]).await?;
                 up.read.advance(take);
                 left -= take as u64;
             }
@@ -1095,11 +1123,11 @@ async fn relay(
                 reply.extend_from_slice(&up.read[..used]);
                 up.read.advance(used);
                 if chunks.done() {
-                    caller.write_all(reply).await?;
+                    deliver(caller, reply).await?;
                     break;
                 }
                 if reply.len() >= 16 * 1024 || !reply.is_empty() && up.read.is_empty() {
-                    caller.write_all(reply).await?;
+                    deliver(caller, reply).await?;
                     reply.clear();
                 }
                 read_more(up).await?;
@@ -1108,18 +1136,25 @@ async fn relay(
         Framing::UntilClose => {
             reply.extend_from_slice(&up.read);
             up.read.clear();
-            caller.write_all(reply).await?;
+            deliver(caller, reply).await?;
             loop {
                 up.read.reserve(16 * 1024);
                 if up.stream.read_buf(&mut up.read).await? == 0 {
                     return Ok(false);
                 }
-                caller.write_all(&up.read).await?;
+                deliver(caller, &up.read).await?;
                 up.read.clear();
             }
         }
     }
     Ok(up.read.is_empty())
+}
+
+/// Writes to the caller and flushes: a TLS stream may hold the last record until flushed (a
+/// plain one has nothing to flush), and the caller must have it before the next upstream read.
+async fn deliver<S: CallerIo>(caller: &mut S, bytes: &[u8]) -> io::Result<()> {
+    caller.write_all(bytes).await?;
+    caller.flush().await
 }
 
 /// Reads more of the upstream's answer; its end here is an error (the answer was cut short).

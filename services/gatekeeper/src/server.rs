@@ -159,7 +159,7 @@ impl Worker {
                         match &tls {
                             None => tokio::spawn(protocols.clone().serve(stream, conn, drain)),
                             Some(tls) => tokio::spawn(
-                                protocols.clone().serve_tls(tls.clone(), stream, service(conn), drain),
+                                protocols.clone().serve_tls(tls.clone(), stream, conn, drain),
                             ),
                         };
                     }
@@ -234,7 +234,7 @@ impl Protocols {
 
     /// A plain connection: HTTP/2 by its preface, else HTTP/1.1, read by [`h1`] until a
     /// request needs hyper.
-    async fn serve(self, stream: TcpStream, conn: Arc<h1::Conn>, mut drain: Drain) {
+    async fn serve(self, stream: TcpStream, conn: Arc<h1::Conn>, drain: Drain) {
         let mut first = [0u8; 4];
         let peeked = tokio::time::timeout(HEADER_READ_TIMEOUT, stream.peek(&mut first)).await;
         match peeked {
@@ -248,30 +248,37 @@ impl Protocols {
                 let conn = self.auto.serve_connection_with_upgrades(io, service(conn));
                 drain.serve(conn, |c| c.graceful_shutdown()).await;
             }
-            Ok(Ok(n)) if n > 0 && conn.gate.settings.forwarding.own_http1 => {
-                let stopping = &mut drain.stopping;
-                if let Some(handoff) = h1::serve(&conn, stream, stopping, HEADER_READ_TIMEOUT).await
-                {
-                    let io = TokioIo::new(Rewind::new(handoff.read, handoff.stream));
-                    self.serve_io(io, false, service(conn), drain).await
-                }
-            }
-            Ok(Ok(n)) if n > 0 => {
-                self.serve_io(TokioIo::new(stream), false, service(conn), drain)
-                    .await
-            }
+            Ok(Ok(n)) if n > 0 => self.serve_h1(stream, conn, drain).await,
             // Closed, failed or silent: nothing to serve.
             _ => {}
         }
     }
 
+    /// HTTP/1.1, plain or over TLS: read by [`h1`] until a request needs hyper (or by hyper
+    /// from the start when the own path is switched off).
+    async fn serve_h1<I>(self, stream: I, conn: Arc<h1::Conn>, mut drain: Drain)
+    where
+        I: h1::CallerIo + 'static,
+    {
+        if !conn.gate.settings.forwarding.own_http1 {
+            return self
+                .serve_io(TokioIo::new(stream), false, service(conn), drain)
+                .await;
+        }
+        let stopping = &mut drain.stopping;
+        if let Some(handoff) = h1::serve(&conn, stream, stopping, HEADER_READ_TIMEOUT).await {
+            let io = TokioIo::new(Rewind::new(handoff.read, handoff.stream));
+            self.serve_io(io, false, service(conn), drain).await
+        }
+    }
+
     /// A TLS connection: the handshake (within the head-read limit), then HTTP/2 when the
     /// client chose it by ALPN, else HTTP/1.1.
-    async fn serve_tls<S: ProxyService>(
+    async fn serve_tls(
         self,
         tls: TlsAcceptor,
         stream: TcpStream,
-        svc: S,
+        conn: Arc<h1::Conn>,
         drain: Drain,
     ) {
         let stream = match tokio::time::timeout(HEADER_READ_TIMEOUT, tls.accept(stream)).await {
@@ -283,8 +290,12 @@ impl Protocols {
             }
             Err(_) => return,
         };
-        let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
-        self.serve_io(TokioIo::new(stream), h2, svc, drain).await;
+        if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
+            self.serve_io(TokioIo::new(stream), true, service(conn), drain)
+                .await
+        } else {
+            self.serve_h1(stream, conn, drain).await
+        }
     }
 
     /// HTTP/2 or HTTP/1.1 (upgradeable) on a connection whose protocol is known.
@@ -348,18 +359,18 @@ fn service(
 }
 
 /// A connection whose first bytes were already read: they are read again first.
-struct Rewind {
+struct Rewind<I> {
     read: bytes::BytesMut,
-    inner: TcpStream,
+    inner: I,
 }
 
-impl Rewind {
-    fn new(read: bytes::BytesMut, inner: TcpStream) -> Self {
+impl<I> Rewind<I> {
+    fn new(read: bytes::BytesMut, inner: I) -> Self {
         Self { read, inner }
     }
 }
 
-impl tokio::io::AsyncRead for Rewind {
+impl<I: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for Rewind<I> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
@@ -374,7 +385,7 @@ impl tokio::io::AsyncRead for Rewind {
     }
 }
 
-impl tokio::io::AsyncWrite for Rewind {
+impl<I: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Rewind<I> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,

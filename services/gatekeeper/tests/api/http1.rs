@@ -5,20 +5,57 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::helpers::*;
 
+/// A raw connection to the gateway, plain or TLS.
+trait Raw: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Raw for T {}
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api/fixtures");
+
+/// The test certificate for the gateway's TLS port (`localhost`).
+fn with_tls(s: &mut gatekeeper::Settings) {
+    s.tls.cert_file = format!("{FIXTURES}/localhost.pem");
+    s.tls.key_file = format!("{FIXTURES}/localhost-key.pem");
+}
+
+/// A raw connection to the gateway; with `tls`, a TLS one that offers only HTTP/1.1 by ALPN.
+async fn connect(gw: &Gateway, tls: bool) -> Box<dyn Raw> {
+    use rustls::pki_types::pem::PemObject;
+    let sock = TcpStream::connect(gw.url.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    if !tls {
+        return Box::new(sock);
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    let cert =
+        rustls::pki_types::CertificateDer::from_pem_file(format!("{FIXTURES}/localhost.pem"));
+    roots.add(cert.unwrap()).unwrap();
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(config));
+    Box::new(tls.connect(name, sock).await.unwrap())
+}
+
 /// One answer read from a raw connection (framed by Content-Length, as the stub's are): its
 /// status, head (lower-cased) and body.
-async fn read_answer(sock: &mut TcpStream, buf: &mut Vec<u8>) -> (u16, String, Vec<u8>) {
+async fn read_answer(sock: &mut (impl Raw + ?Sized), buf: &mut Vec<u8>) -> (u16, String, Vec<u8>) {
     read_answer_to(sock, buf, false).await
 }
 
 /// [`read_answer`]; `head`: the answer to a HEAD request (a length, no body).
 async fn read_answer_to(
-    sock: &mut TcpStream,
+    sock: &mut (impl Raw + ?Sized),
     buf: &mut Vec<u8>,
     head_request: bool,
 ) -> (u16, String, Vec<u8>) {
@@ -59,15 +96,17 @@ async fn pipelined_requests_then_ones_left_to_hyper_on_one_connection() {
     let routes = format!(
         "routes:\n  - {{name: open, paths: [/open], upstream: '{upstream}', strip_prefix: true, auth: none}}\n"
     );
-    // The same conversation with the gatekeeper's own path and with hyper alone.
-    for own_http1 in [true, false] {
+    // The same conversation with the gatekeeper's own path and with hyper alone, on plain
+    // connections and over TLS.
+    for (own_http1, tls) in [(true, false), (false, false), (true, true), (false, true)] {
         let gw = gateway(&routes, "http://127.0.0.1:1", |s| {
-            s.forwarding.own_http1 = own_http1
+            s.forwarding.own_http1 = own_http1;
+            if tls {
+                with_tls(s);
+            }
         })
         .await;
-        let mut sock = TcpStream::connect(gw.url.trim_start_matches("http://"))
-            .await
-            .unwrap();
+        let mut sock = connect(&gw, tls).await;
         let mut buf = Vec::new();
         // Two requests in one write: two answers, in order.
         sock.write_all(
@@ -88,6 +127,8 @@ async fn pipelined_requests_then_ones_left_to_hyper_on_one_connection() {
         assert_eq!(seen["body_len"], 3);
         assert!(seen["headers"].get("x-consumer-id").is_none());
         assert_eq!(seen["headers"]["x-forwarded-host"], "gw.test");
+        let proto = if tls { "https" } else { "http" };
+        assert_eq!(seen["headers"]["x-forwarded-proto"], proto);
         // The gatekeeper's own refusal to a HEAD request: its length, no body (the next answer
         // follows).
         sock.write_all(b"HEAD /nowhere HTTP/1.1\r\nHost: gw.test\r\n\r\nGET /open/h HTTP/1.1\r\nHost: gw.test\r\n\r\n")
@@ -196,13 +237,31 @@ async fn upstream_answers_framed_every_way_reach_the_caller_whole() {
     let routes = format!(
         "routes:\n  - {{name: framed, paths: [/f], upstream: '{upstream}', strip_prefix: true, auth: none}}\n"
     );
-    let gw = gateway(&routes, "http://127.0.0.1:1", |_| {}).await;
+    // Over TLS (HTTP/1.1) the caller's stream must be flushed after each piece it is sent.
+    for tls in [false, true] {
+        framed_answers(&routes, tls).await;
+    }
+}
+
+async fn framed_answers(routes: &str, tls: bool) {
+    let gw = gateway(routes, "http://127.0.0.1:1", |s| {
+        if tls {
+            with_tls(s);
+        }
+    })
+    .await;
     // An answer whose end is missed would otherwise hang the test.
-    let http = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(10))
-        .build()
-        .unwrap();
-    let get = |path: &str| http.get(format!("{}/f{path}", gw.url)).send();
+    let mut http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10));
+    let mut url = gw.url.clone();
+    if tls {
+        let cert = std::fs::read(format!("{FIXTURES}/localhost.pem")).unwrap();
+        http = http
+            .tls_certs_only([reqwest::Certificate::from_pem(&cert).unwrap()])
+            .http1_only();
+        url = url.replace("http://", "https://");
+    }
+    let http = http.build().unwrap();
+    let get = |path: &str| http.get(format!("{url}/f{path}")).send();
     let conn = |res: &reqwest::Response| res.headers()["x-conn"].to_str().unwrap().to_owned();
 
     // Chunked: the body whole, then the same upstream connection serves the next answer.
