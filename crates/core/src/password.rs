@@ -43,6 +43,24 @@ pub fn verify(password: &str, hash: &str) -> bool {
         .is_ok()
 }
 
+/// Whether `password` matches `hash`; without a hash (no such account) it checks against a
+/// fixed hash of the same cost and says no, so that an unknown address costs what a wrong
+/// password costs and a caller cannot tell them apart by time.
+pub fn verify_or_pretend(password: &str, hash: Option<&str>) -> bool {
+    static STAND_IN: std::sync::LazyLock<Option<String>> = std::sync::LazyLock::new(|| {
+        self::hash("a stand-in for an account that does not exist").ok()
+    });
+    match hash {
+        Some(hash) => verify(password, hash),
+        None => {
+            if let Some(stand_in) = STAND_IN.as_deref() {
+                verify(password, stand_in);
+            }
+            false
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,5 +85,7 @@ mod tests {
         assert!(verify("Correct1horse", &h));
         assert!(!verify("Correct1horsf", &h));
         assert!(!verify("Correct1horse", "!"));
+        assert!(verify_or_pretend("Correct1horse", Some(&h)));
+        assert!(!verify_or_pretend("Correct1horse", None));
     }
 }

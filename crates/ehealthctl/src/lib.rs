@@ -263,6 +263,10 @@ enum Users {
     Unblock {
         id: String,
     },
+    /// End a login lockout (failed passwords) at once.
+    Unlock {
+        id: String,
+    },
     Delete {
         id: String,
     },
@@ -595,6 +599,11 @@ async fn plan(api: &Api, command: Command) -> anyhow::Result<Call> {
                 Method::PATCH,
                 Mithril,
                 format!("/admin/users/{}/actions/unblock", enc(&id)),
+            ),
+            Users::Unlock { id } => Call::new(
+                Method::PATCH,
+                Mithril,
+                format!("/admin/users/{}/actions/unlock", enc(&id)),
             ),
             Users::Delete { id } => Call::new(
                 Method::DELETE,

@@ -142,10 +142,9 @@ diesel::table! {
 diesel::table! {
     login_failures (id) {
         id -> Int8,
-        user_id -> Uuid,
+        email_key -> Bytea,
         failed_at -> Timestamptz,
     }
 }
 
 diesel::allow_tables_to_appear_in_same_query!(password_hstr, users);
-diesel::allow_tables_to_appear_in_same_query!(login_failures, users);

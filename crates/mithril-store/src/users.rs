@@ -266,31 +266,77 @@ pub async fn find_for_login(
         .optional()
 }
 
-pub async fn failures_since(
+/// The key failed logins are counted under: SHA-256 of the address as citext compares it.
+const EMAIL_KEY: &str = "sha256(convert_to(lower($1), 'UTF8'))";
+
+#[derive(QueryableByName)]
+struct Reserved {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+}
+
+/// Counts a login attempt for `email` as failed before its password is checked, unless `max`
+/// failures since `since` are counted already (then None: the password must not be checked).
+/// Attempts for one address take their turn under a transaction-scoped advisory lock, so of
+/// any number of parallel attempts at most `max` get through. A correct password then
+/// removes the failures ([`clear_login_failures`]).
+pub async fn reserve_login_attempt(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
+    email: &str,
     since: DateTime<Utc>,
-) -> QueryResult<i64> {
-    login_failures::table
-        .filter(
-            login_failures::user_id
-                .eq(id)
-                .and(login_failures::failed_at.gt(since)),
-        )
-        .count()
+    max: i64,
+) -> QueryResult<Option<i64>> {
+    use diesel::sql_types::{BigInt, Text, Timestamptz};
+    let email = email.to_owned();
+    conn.transaction(async |conn| {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended(lower($1), 1))")
+            .bind::<Text, _>(&email)
+            .execute(conn)
+            .await?;
+        let reserved: Option<Reserved> = diesel::sql_query(format!(
+            "INSERT INTO login_failures (email_key) SELECT {EMAIL_KEY} \
+             WHERE (SELECT count(*) FROM login_failures \
+                    WHERE email_key = {EMAIL_KEY} AND failed_at > $2) < $3 \
+             RETURNING id"
+        ))
+        .bind::<Text, _>(&email)
+        .bind::<Timestamptz, _>(since)
+        .bind::<BigInt, _>(max)
         .get_result(conn)
         .await
+        .optional()?;
+        Ok(reserved.map(|r| r.id))
+    })
+    .await
 }
 
-pub async fn record_failure(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
-    diesel::insert_into(login_failures::table)
-        .values(login_failures::user_id.eq(id))
-        .execute(conn)
-        .await
+/// After a correct password: the address's failures (the reference clears its history).
+pub async fn clear_login_failures(conn: &mut AsyncPgConnection, email: &str) -> QueryResult<usize> {
+    diesel::sql_query(format!(
+        "DELETE FROM login_failures WHERE email_key = {EMAIL_KEY}"
+    ))
+    .bind::<diesel::sql_types::Text, _>(email)
+    .execute(conn)
+    .await
 }
 
+/// An operator's unlock (and unblock): the failures counted under the user's address.
 pub async fn clear_failures(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
-    diesel::delete(login_failures::table.filter(login_failures::user_id.eq(id)))
+    diesel::sql_query(
+        "DELETE FROM login_failures \
+         WHERE email_key = (SELECT sha256(convert_to(lower(email::text), 'UTF8')) FROM users WHERE id = $1)",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(id)
+    .execute(conn)
+    .await
+}
+
+/// Failures older than `before` count for nothing any more (the cleanup job removes them).
+pub async fn delete_old_login_failures(
+    conn: &mut AsyncPgConnection,
+    before: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::delete(login_failures::table.filter(login_failures::failed_at.lt(before)))
         .execute(conn)
         .await
 }

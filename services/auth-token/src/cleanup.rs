@@ -1,4 +1,5 @@
-//! Deletes tokens that expired more than `retention_days` ago, in batches, on an interval. One
+//! Deletes tokens that expired more than `retention_days` ago, in batches, and failed logins as
+//! old, on an interval. One
 //! runner across replicas: a run holds a Postgres advisory lock, and a replica that cannot take
 //! it skips the round.
 
@@ -58,6 +59,18 @@ pub async fn run_once(pool: &DbPool, settings: &CleanupSettings) -> anyhow::Resu
             }
             Err(e) => break Err(anyhow::Error::new(e).context("deleting expired tokens")),
         }
+    };
+    // Failed logins kept as long as expired tokens (they stopped counting after the lockout
+    // period; kept for who asks what happened).
+    let result = match result {
+        Ok(done) => {
+            let before = chrono::Utc::now() - chrono::Duration::days(settings.retention_days);
+            mithril_store::users::delete_old_login_failures(&mut conn, before)
+                .await
+                .map(|_| done)
+                .context("deleting old login failures")
+        }
+        failed => failed,
     };
     diesel::sql_query("SELECT pg_advisory_unlock($1)")
         .bind::<BigInt, _>(LOCK_KEY)

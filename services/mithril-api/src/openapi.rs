@@ -242,6 +242,7 @@ const REFUSALS: &[Refusal] = &[
         users::delete,
         users::block,
         users::unblock,
+        users::unlock,
         user_roles::list_for_user,
         user_roles::list,
         user_roles::create,

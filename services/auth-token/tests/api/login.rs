@@ -43,8 +43,16 @@ async fn each_check_in_order() {
     )
     .await;
 
+    // An unknown address is answered as a wrong password (the reference says "User not
+    // found."): nothing about an account is said before its password is verified.
     let res = login(&w, "nobody@example.com", PASSWORD, w.front, "app:authorize").await;
-    assert_error(res, 401, "access_denied", Some("User not found.")).await;
+    assert_error(
+        res,
+        401,
+        "access_denied",
+        Some("Identity, password combination is wrong."),
+    )
+    .await;
 
     let cabinet = w
         .app
@@ -55,6 +63,15 @@ async fn each_check_in_order() {
             &["password"],
         )
         .await;
+    // Not registered in the cabinet: said only to the right password.
+    let res = login(&w, &w.email, "Wrong1password", cabinet, "app:authorize").await;
+    assert_error(
+        res,
+        401,
+        "access_denied",
+        Some("Identity, password combination is wrong."),
+    )
+    .await;
     let res = login(&w, &w.email, PASSWORD, cabinet, "app:authorize").await;
     assert_error(res, 403, "forbidden", Some("User is not registered")).await;
 
@@ -137,8 +154,82 @@ async fn each_check_in_order() {
             None,
         )
         .await;
+    // Blocked: said only to the right password.
+    let res = login(&w, &w.email, "Wrong1password", w.front, "app:authorize").await;
+    assert_error(
+        res,
+        401,
+        "access_denied",
+        Some("Identity, password combination is wrong."),
+    )
+    .await;
     let res = login(&w, &w.email, PASSWORD, w.front, "app:authorize").await;
     assert_error(res, 401, "user_blocked", Some("User blocked.")).await;
+}
+
+const LIMIT: &str = "You reached login attempts limit. Try again later";
+const WRONG: &str = "Identity, password combination is wrong.";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_address_without_an_account_locks_out_as_one_with_an_account() {
+    let w = world().await;
+    for email in [
+        w.email.clone(),
+        format!("nobody-{}@example.com", Uuid::now_v7()),
+    ] {
+        for _ in 0..10 {
+            let res = login(&w, &email, "Wrong1password", w.front, "app:authorize").await;
+            assert_error(res, 401, "access_denied", Some(WRONG)).await;
+        }
+        let res = login(&w, &email, PASSWORD, w.front, "app:authorize").await;
+        assert_error(res, 401, "access_denied", Some(LIMIT)).await;
+    }
+    // An operator ends the account's lockout at once.
+    let unlocked = w
+        .app
+        .mithril(
+            Method::PATCH,
+            &format!("/admin/users/{}/actions/unlock", w.user),
+            None,
+        )
+        .await;
+    assert_eq!(unlocked["data"]["id"], w.user.to_string());
+    let res = login(&w, &w.email, PASSWORD, w.front, "app:authorize").await;
+    assert_eq!(res.status(), 201);
+    let res = w
+        .app
+        .mithril_req(
+            Method::PATCH,
+            &format!("/admin/users/{}/actions/unlock", Uuid::now_v7()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_error(res, 404, "not_found", None).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_burst_of_wrong_passwords_gets_at_most_the_limit_checked() {
+    let w = world().await;
+    let burst = (0..64).map(|_| login(&w, &w.email, "Wrong1password", w.front, "app:authorize"));
+    let answers = futures_util::future::join_all(burst).await;
+    let mut messages = std::collections::BTreeMap::<String, usize>::new();
+    for res in answers {
+        assert_eq!(res.status(), 401);
+        let message = json_of(res).await["error"]["message"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        *messages.entry(message).or_default() += 1;
+    }
+    assert_eq!(messages.get(WRONG), Some(&10), "{messages:?}");
+    assert_eq!(messages.get(LIMIT), Some(&54), "{messages:?}");
+    assert_eq!(
+        w.app
+            .count("SELECT count(*) AS n FROM login_failures")
+            .await,
+        10
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

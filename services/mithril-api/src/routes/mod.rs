@@ -30,6 +30,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
                 )
                 .service(web::resource("/users/{id}/actions/block").patch(users::block))
                 .service(web::resource("/users/{id}/actions/unblock").patch(users::unblock))
+                .service(web::resource("/users/{id}/actions/unlock").patch(users::unlock))
                 .service(
                     web::resource("/users/{user_id}/roles")
                         .get(user_roles::list_for_user)

@@ -222,6 +222,19 @@ pub async fn unblock(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResu
     set_blocked(&state, *id, false, None).await
 }
 
+#[utoipa::path(patch, path = "/admin/users/{id}/actions/unlock", tag = "admin: users", params(("id" = Uuid, Path)),
+    responses((status = 200, description = "the failed logins counted under the user's address are cleared: a lockout (10 failures in 10 minutes) ends at once"),
+              (status = 404, body = ehealth_core::ErrorBody)))]
+pub async fn unlock(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<Reply> {
+    let mut conn = db::conn(&state.pool).await?;
+    let user = users::get(&mut conn, *id)
+        .await
+        .optional()?
+        .ok_or_else(ApiError::not_found)?;
+    users::clear_failures(&mut conn, *id).await?;
+    Ok(Reply::ok(user))
+}
+
 async fn set_blocked(
     state: &AppState,
     id: Uuid,
