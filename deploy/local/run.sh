@@ -15,6 +15,7 @@ AUTH_PORT="${AUTH_TOKEN_PORT:-4020}"
 ROLES_PORT="${EMPLOYEE_ROLES_PORT:-4030}"
 GATE_PORT="${GATEKEEPER_PORT:-4000}"
 GATE_OPS_PORT="${GATEKEEPER_OPS_PORT:-4001}"
+SMS_PORT="${SMS_STUB_PORT:-4040}"
 DATA="${RUN_DATA:-$ROOT/target/dev-pg}"
 PIDS=()
 
@@ -93,6 +94,14 @@ export GATEKEEPER__REVOCATIONS__URL="postgres://gatekeeper_listener:$LISTENER_PA
 
 echo "== building"
 cargo build -q -p mithril-api -p auth-token -p employee-roles -p gatekeeper
+cargo build -q -p testkit --bin sms-stub
+
+# A stand-in SMS provider: the codes of two-factor logins are read at $SMS/messages.
+target/debug/sms-stub "127.0.0.1:$SMS_PORT" > /dev/null &
+PIDS+=($!)
+SMS="http://127.0.0.1:$SMS_PORT"
+wait_for "$SMS/messages" sms-stub
+export AUTH_TOKEN__SMS__URL="$SMS"
 
 start() { # binary env-prefix port database → starts it and waits until it is ready
   local prefix=$2
@@ -129,7 +138,7 @@ if [ -n "${RUN_COMMAND:-}" ]; then
   # shellcheck disable=SC1090
   source "$CREDENTIALS"; source "$DATA.demo.env"
   set +a
-  export MITHRIL AUTH ROLES GATE GATE_OPS="http://127.0.0.1:$GATE_OPS_PORT"
+  export MITHRIL AUTH ROLES GATE SMS GATE_OPS="http://127.0.0.1:$GATE_OPS_PORT"
   status=0
   bash -c "$RUN_COMMAND" || status=$?
   exit "$status"
@@ -141,6 +150,7 @@ cat <<MSG
   mithril-api  $MITHRIL   (docs: $MITHRIL/docs, metrics: $MITHRIL/metrics)
   auth-token   $AUTH   (docs: $AUTH/docs)
   employee-roles $ROLES   (docs: $ROLES/docs)
+  SMS stub     $SMS/messages   (the codes sent to users with a two-factor factor)
   PostgreSQL   $DB_SERVER/mithril, $DB_SERVER/prm
 
   Demo: MSP client $DEMO_MSP_ID (BROKER), MIS client $DEMO_MIS_ID, admin client $DEMO_ADMIN_ID

@@ -11,6 +11,7 @@ pub mod credentials;
 pub mod envelope;
 pub mod identity_signature;
 pub mod ids;
+pub mod otp;
 pub mod paging;
 pub mod password;
 pub mod redirect;

@@ -34,6 +34,7 @@ diesel::table! {
         person_id -> Varchar,
         inserted_at -> Timestamptz,
         updated_at -> Timestamptz,
+        otp_error_counter -> Int4,
     }
 }
 
@@ -148,3 +149,29 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(password_hstr, users);
+
+diesel::table! {
+    authentication_factors (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        #[sql_name = "type"]
+        factor_type -> Text,
+        factor -> Nullable<Text>,
+        is_active -> Bool,
+        inserted_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    otps (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        key -> Text,
+        code_hash -> Bytea,
+        expires_at -> Timestamptz,
+        attempts -> Int4,
+        status -> Text,
+        inserted_at -> Timestamptz,
+    }
+}

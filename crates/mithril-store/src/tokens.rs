@@ -18,6 +18,8 @@ pub const ACCESS_TOKEN: &str = "access_token";
 pub const REFRESH_TOKEN: &str = "refresh_token";
 pub const AUTHORIZATION_CODE: &str = "authorization_code";
 pub const CHANGE_PASSWORD_TOKEN: &str = "change_password_token";
+/// Issued after a password when the user has an active factor: good only for the OTP step.
+pub const TWO_FACTOR_TOKEN: &str = "2fa_access_token";
 
 #[derive(Clone, Debug, Queryable, Selectable, QueryableByName, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = tokens, check_for_backend(diesel::pg::Pg))]
@@ -464,6 +466,19 @@ pub async fn list(
         .load(conn)
         .await?;
     Ok(Page { rows, total })
+}
+
+/// The token with this value, whatever its name (the 2FA endpoints say which name they want).
+pub async fn find_by_hash(
+    conn: &mut AsyncPgConnection,
+    hash: &SecretHash,
+) -> QueryResult<Option<Token>> {
+    tokens::table
+        .filter(tokens::value_hash.eq(hash.to_vec()))
+        .select(Token::as_select())
+        .first(conn)
+        .await
+        .optional()
 }
 
 pub async fn get(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Token> {

@@ -246,10 +246,39 @@ pub async fn set_blocked(
         .set((
             users::is_blocked.eq(blocked),
             users::block_reason.eq(reason),
+            // Unblocking clears the wrong-OTP count too (the reference clears it).
+            users::otp_error_counter.eq(0),
             users::updated_at.eq(Utc::now()),
         ))
         .returning(User::as_returning())
         .get_result(conn)
+        .await
+        .optional()
+}
+
+/// A wrong OTP: the user's count of consecutive ones, this one included.
+pub async fn otp_failed(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<i32> {
+    diesel::update(users::table.find(id))
+        .set(users::otp_error_counter.eq(users::otp_error_counter + 1))
+        .returning(users::otp_error_counter)
+        .get_result(conn)
+        .await
+}
+
+/// A right OTP ends the count of wrong ones.
+pub async fn otp_succeeded(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set(users::otp_error_counter.eq(0))
+        .execute(conn)
+        .await
+}
+
+/// Whether the user is blocked (None: no such user).
+pub async fn is_blocked(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<bool>> {
+    users::table
+        .find(id)
+        .select(users::is_blocked)
+        .first(conn)
         .await
         .optional()
 }

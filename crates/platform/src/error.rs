@@ -226,6 +226,12 @@ impl ApiError {
     }
 
     /// Adds `WWW-Authenticate: Bearer` (the gatekeeper's 401s).
+    /// Adds `Retry-After` (seconds; at least 1).
+    pub fn with_retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs.max(1));
+        self
+    }
+
     pub fn with_www_authenticate(mut self) -> Self {
         self.www_authenticate = true;
         self

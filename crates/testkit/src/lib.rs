@@ -6,11 +6,13 @@
 //! - [`redis::RedisServer`]: a throwaway redis-server;
 //! - [`http`]: assertions on the response envelope;
 //! - [`access`]: the test deployment's credentials and an identity signer.
+//! - [`sms::SmsStub`]: a stand-in SMS provider that records what it is sent.
 
 pub mod access;
 pub mod http;
 pub mod pg;
 pub mod redis;
+pub mod sms;
 
 pub use pg::{OwnCluster, TestDb};
 

@@ -10,6 +10,7 @@ mod grants;
 mod issue;
 pub mod openapi;
 pub mod settings;
+mod sms;
 pub mod startup;
 mod verify;
 
@@ -23,6 +24,10 @@ pub(crate) fn schemas() -> anyhow::Result<platform::Schemas> {
         "token_refresh_token",
         "token_password",
         "app_authorize",
+        "token_2fa",
+        "token_refresh_2fa",
+        "factor_init",
+        "factor_approve",
     )
 }
 
@@ -47,6 +52,13 @@ fn configure(cfg: &mut actix_web::web::ServiceConfig, state: startup::AppState) 
         .service(web::resource("/oauth/tokens").post(grants::oauth_tokens))
         .service(web::resource("/auth/login").post(grants::login))
         .service(web::resource("/oauth/apps/authorize").post(authorize::authorize))
+        .service(
+            web::resource("/oauth/users/actions/init_factor").post(grants::two_factor::init_factor),
+        )
+        .service(
+            web::resource("/oauth/users/actions/approve_factor")
+                .post(grants::two_factor::approve_factor),
+        )
         .service(
             web::resource("/admin/tokens")
                 .get(admin::list)

@@ -57,6 +57,8 @@ const REFUSALS: &[Refusal] = &[];
         grants::oauth_tokens,
         grants::login,
         authorize::authorize,
+        grants::two_factor::init_factor,
+        grants::two_factor::approve_factor,
         verify::verify,
         verify::verify_api_key,
         verify::user,

@@ -38,6 +38,17 @@ password_expiration_days = 90
 [authorize]
 trusted_client_ids = ["30074b6e-fbab-4dc1-9d37-88c21dab1847"]
 
+[otp]
+ttl_secs = 300
+max_attempts = 3
+send_limit = 3
+send_period_secs = 60
+user_error_max = 3
+
+[sms]
+url = ""
+timeout_ms = 3000
+
 [cleanup]
 enabled = true
 interval_secs = 3600
@@ -61,6 +72,8 @@ pub struct Settings {
     pub login: LoginSettings,
     pub authorize: AuthorizeSettings,
     pub cleanup: CleanupSettings,
+    pub otp: OtpSettings,
+    pub sms: SmsSettings,
     /// The gatekeeper's credential for the verify endpoints.
     #[serde(default)]
     pub service: ServiceSettings,
@@ -124,4 +137,28 @@ impl Settings {
     pub fn defaults() -> anyhow::Result<Self> {
         platform::settings::defaults(DEFAULTS)
     }
+}
+
+/// Two-factor login (the reference's `OTP_*` and `USER_OTP_ERROR_MAX`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OtpSettings {
+    /// How long a code can be used.
+    pub ttl_secs: i64,
+    /// Guesses per code.
+    pub max_attempts: i32,
+    /// Codes sent to one user per period, at most (more: 429 `otp_timeout`).
+    pub send_limit: i64,
+    pub send_period_secs: i64,
+    /// Consecutive wrong codes that block the user.
+    pub user_error_max: i32,
+}
+
+/// The SMS provider: `POST {url}/sms/send` with `{phone_number, body, type: "2FA"}` (the
+/// reference's `OTP_ENDPOINT`). Empty: no provider, and a login that needs a code answers 503.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsSettings {
+    pub url: String,
+    pub timeout_ms: u64,
 }

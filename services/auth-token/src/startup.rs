@@ -16,6 +16,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Per-grant schemas, checked after `grant_type` picks the grant.
     pub schemas: Schemas,
+    /// Where two-factor codes are sent.
+    pub sms: crate::sms::Sms,
 }
 
 pub struct Application {
@@ -50,12 +52,14 @@ impl Application {
                 settings.cleanup.clone(),
             ))
         });
+        let sms = crate::sms::Sms::new(&settings.sms)?;
         let shared = Arc::new(settings.clone());
         let state = move |pool, reads| AppState {
             pool,
             reads,
             settings: shared.clone(),
             schemas: schemas.clone(),
+            sms: sms.clone(),
         };
         let running = p.serve_routes(&settings.server, state, crate::configure)?;
         Ok(Self { running, cleanup })

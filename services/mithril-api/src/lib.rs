@@ -30,5 +30,6 @@ pub(crate) fn schemas() -> anyhow::Result<platform::Schemas> {
         "global_user_role_create",
         "app_create",
         "app_update",
+        "factor_init",
     )
 }

@@ -9,7 +9,8 @@ use utoipa::OpenApi;
 
 use crate::connections::{ConnectionUpdate, ConnectionUpsert};
 use crate::routes::{
-    admin_connections, apps, client_types, clients, public_connections, roles, user_roles, users,
+    admin_connections, apps, client_types, clients, factors, public_connections, roles, user_roles,
+    users,
 };
 
 /// The served document.
@@ -243,6 +244,12 @@ const REFUSALS: &[Refusal] = &[
         users::block,
         users::unblock,
         users::unlock,
+        factors::list,
+        factors::create,
+        factors::show,
+        factors::reset,
+        factors::disable,
+        factors::enable,
         user_roles::list_for_user,
         user_roles::list,
         user_roles::create,

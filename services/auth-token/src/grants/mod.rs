@@ -11,6 +11,7 @@ use crate::startup::AppState;
 pub mod authorization_code;
 pub mod password;
 pub mod refresh_token;
+pub mod two_factor;
 
 /// The `token` object of a token request; its grant's schema checks it further.
 #[derive(serde::Deserialize)]
@@ -21,7 +22,8 @@ pub struct TokenRequest(pub serde_json::Value);
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct TokenFields {
-    /// authorization_code | refresh_token (on /oauth/tokens); password | change_password (on /auth/login)
+    /// authorization_code | refresh_token (on /oauth/tokens); password | change_password |
+    /// authorize_2fa_access_token | refresh_2fa_access_token (on /auth/login)
     grant_type: String,
     /// authorization_code, refresh_token, password
     client_id: Option<uuid::Uuid>,
@@ -39,6 +41,8 @@ pub struct TokenFields {
     password: Option<String>,
     /// password: requested scopes; authorization_code: accepted and ignored
     scope: Option<String>,
+    /// authorize_2fa_access_token: the code sent by SMS (with `Authorization: Bearer <2FA token>`)
+    otp: Option<u32>,
 }
 
 impl RequestSchema for TokenRequest {
@@ -47,9 +51,14 @@ impl RequestSchema for TokenRequest {
 }
 
 const OAUTH_GRANTS: &[&str] = &["authorization_code", "refresh_token"];
-/// The reference also lists digital_signature and the 2FA grants here; they are not
-/// implemented, so they are refused like any grant the endpoint does not allow.
-const LOGIN_GRANTS: &[&str] = &["password", "change_password"];
+/// The reference also lists digital_signature here; it is not implemented, so it is refused
+/// like any grant the endpoint does not allow.
+const LOGIN_GRANTS: &[&str] = &[
+    "password",
+    "change_password",
+    "authorize_2fa_access_token",
+    "refresh_2fa_access_token",
+];
 
 /// Step 1 of every grant: `grant_type` present (422) and allowed on this endpoint (401).
 fn grant_type<'a>(body: &'a serde_json::Value, allowed: &[&str]) -> ApiResult<&'a str> {
@@ -95,16 +104,23 @@ pub async fn oauth_tokens(
 }
 
 #[utoipa::path(post, path = "/auth/login", tag = "oauth",
-    description = "The auth front-end's login: grant_type password (or change_password). Wrapped as {\"token\": {...}}.",
+    description = "The auth front-end's login. grant_type password (or change_password); for a user with an active SMS factor it answers a 2FA token and sends a code (urgent.next_step REQUEST_OTP, or REQUEST_FACTOR when the factor has no phone yet). Then, with `Authorization: Bearer <2FA token>`, authorize_2fa_access_token with the code (→ REQUEST_APPS) or refresh_2fa_access_token for a new code. Wrapped as {\"token\": {...}}.",
     request_body(content = TokenFields, description = "wrapped as {\"token\": {...}}"),
-    responses((status = 201, description = "the token; urgent.next_step = REQUEST_APPS", body = crate::issue::TokenView),
+    responses((status = 201, description = "the token; urgent.next_step = REQUEST_APPS, REQUEST_OTP or REQUEST_FACTOR", body = crate::issue::TokenView),
               (status = 401, body = ehealth_core::ErrorBody), (status = 403, body = ehealth_core::ErrorBody),
-              (status = 422, body = ehealth_core::ErrorBody)))]
+              (status = 409, description = "2FA: the user has no active factor, or it has no phone", body = ehealth_core::ErrorBody),
+              (status = 422, body = ehealth_core::ErrorBody),
+              (status = 429, description = "otp_timeout: too many codes sent; Retry-After", body = ehealth_core::ErrorBody),
+              (status = 503, description = "the SMS provider failed; Retry-After", body = ehealth_core::ErrorBody)))]
 pub async fn login(
     state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
     body: ValidatedJson<TokenRequest>,
 ) -> ApiResult<Reply> {
     let body = body.into_inner().0;
-    grant_type(&body, LOGIN_GRANTS)?;
-    password::login(&state, body).await
+    match grant_type(&body, LOGIN_GRANTS)? {
+        "authorize_2fa_access_token" => two_factor::authorize(&state, &req, body).await,
+        "refresh_2fa_access_token" => two_factor::refresh(&state, &req, body).await,
+        _ => password::login(&state, body).await,
+    }
 }

@@ -1,5 +1,5 @@
-//! `grant_type=password` and `change_password` on `/auth/login` (spec §3.5; 2FA and reCAPTCHA
-//! are not implemented). Checks in the reference's order, except that nothing about the account
+//! `grant_type=password` and `change_password` on `/auth/login` (spec §3.5; a user with an active
+//! factor goes on with [`super::two_factor`]; reCAPTCHA is not implemented). Checks in the reference's order, except that nothing about the account
 //! (unknown, blocked, not registered in the cabinet) is said before its password is verified.
 
 use actix_web::web;
@@ -7,7 +7,7 @@ use chrono::{Duration, Utc};
 use diesel::result::OptionalExtension;
 use ehealth_core::{ScopeSet, password};
 use mithril_store::tokens::{self, ACCESS_TOKEN, CHANGE_PASSWORD_TOKEN};
-use mithril_store::{client_types, clients, users};
+use mithril_store::{client_types, clients, factors, users};
 use platform::{ApiError, ApiResult, Reply, db};
 use serde::Deserialize;
 use serde_json::json;
@@ -105,6 +105,13 @@ pub async fn login(state: &AppState, body: serde_json::Value) -> ApiResult<Reply
         ));
     }
 
+    let details = json!({"grant_type": req.grant_type, "client_id": client.id.to_string(), "scope": requested.to_string()});
+    if let Some(factor) = factors::active_sms(&mut conn, user.id).await? {
+        let mut details = details;
+        details["scope"] = json!("");
+        details["scope_request"] = json!(requested.to_string());
+        return super::two_factor::start(state, conn, user.id, factor.factor, details).await;
+    }
     let name = if change_password {
         CHANGE_PASSWORD_TOKEN
     } else {
@@ -114,7 +121,7 @@ pub async fn login(state: &AppState, body: serde_json::Value) -> ApiResult<Reply
         name,
         state.settings.tokens.access_ttl_secs,
         user.id,
-        json!({"grant_type": req.grant_type, "client_id": client.id.to_string(), "scope": requested.to_string()}),
+        details,
     )?;
     tokens::insert(&mut conn, &token.row).await?;
     tokens::expire_others(&mut conn, token.row.id, user.id, client.id, &[name]).await?;

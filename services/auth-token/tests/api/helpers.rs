@@ -1,5 +1,6 @@
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{Value, json};
+use testkit::sms::SmsStub;
 use testkit::{TestDb, access};
 use uuid::Uuid;
 
@@ -13,6 +14,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub db: TestDb,
     pub settings: auth_token::Settings,
+    /// The SMS provider auth-token sends codes to.
+    pub sms: SmsStub,
 }
 
 pub async fn spawn() -> TestApp {
@@ -52,6 +55,8 @@ pub async fn spawn_on(db: TestDb, tweak: impl FnOnce(&mut auth_token::Settings))
     a.admin = access::admin_settings();
     a.identity = access::identity_settings();
     a.service.tokens = vec![access::SERVICE_TOKEN.to_owned().into()];
+    let sms = SmsStub::start().await;
+    a.sms.url = sms.url.clone();
     tweak(&mut a);
     let settings = a.clone();
     let auth = auth_token::Application::build(a).await.unwrap();
@@ -63,6 +68,7 @@ pub async fn spawn_on(db: TestDb, tweak: impl FnOnce(&mut auth_token::Settings))
         http: reqwest::Client::new(),
         db,
         settings,
+        sms,
     }
 }
 

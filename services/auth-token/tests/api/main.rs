@@ -9,4 +9,5 @@ mod exchange;
 mod flow;
 mod helpers;
 mod login;
+mod two_factor;
 mod verify;

@@ -73,6 +73,8 @@ fn public_operations_carry_the_routes_credentials_and_the_gateways_answers() {
             "post /auth/login",
             "post /oauth/apps/authorize",
             "post /oauth/tokens",
+            "post /oauth/users/actions/approve_factor",
+            "post /oauth/users/actions/init_factor",
         ]
     );
     let op = |m: &str, p: &str| &doc["paths"][p][m];

@@ -77,6 +77,7 @@ fn the_default_route_file_is_valid() {
             "client-connections",
             "oauth-tokens",
             "auth-login",
+            "two-factor",
             "oauth-authorize",
             "employee-roles"
         ]

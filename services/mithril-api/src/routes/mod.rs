@@ -6,6 +6,7 @@ pub mod admin_connections;
 pub mod apps;
 pub mod client_types;
 pub mod clients;
+pub mod factors;
 mod named_scopes;
 pub mod public_connections;
 pub mod roles;
@@ -31,6 +32,27 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
                 .service(web::resource("/users/{id}/actions/block").patch(users::block))
                 .service(web::resource("/users/{id}/actions/unblock").patch(users::unblock))
                 .service(web::resource("/users/{id}/actions/unlock").patch(users::unlock))
+                .service(
+                    web::resource("/users/{user_id}/authentication_factors")
+                        .get(factors::list)
+                        .post(factors::create),
+                )
+                .service(
+                    web::resource("/users/{user_id}/authentication_factors/{id}")
+                        .get(factors::show),
+                )
+                .service(
+                    web::resource("/users/{user_id}/authentication_factors/{id}/actions/reset")
+                        .patch(factors::reset),
+                )
+                .service(
+                    web::resource("/users/{user_id}/authentication_factors/{id}/actions/disable")
+                        .patch(factors::disable),
+                )
+                .service(
+                    web::resource("/users/{user_id}/authentication_factors/{id}/actions/enable")
+                        .patch(factors::enable),
+                )
                 .service(
                     web::resource("/users/{user_id}/roles")
                         .get(user_roles::list_for_user)
