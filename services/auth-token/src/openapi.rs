@@ -20,6 +20,8 @@ fn contract() -> Contract {
         actor: |_, _| false,
         bodies: vec![
             BodySchema::of::<authorize::AuthorizeRequest>(),
+            BodySchema::of::<grants::two_factor::FactorRequest>(),
+            BodySchema::of::<grants::two_factor::ApproveRequest>(),
             // One `token` object, narrowed by grant_type: each endpoint takes its own grants.
             BodySchema::at(
                 "post",
@@ -32,7 +34,7 @@ fn contract() -> Contract {
                 "post",
                 "/auth/login",
                 "LoginGrant",
-                &["token_password"],
+                &["token_password", "token_2fa", "token_refresh_2fa"],
                 Some("token"),
             ),
         ],

@@ -26,6 +26,7 @@ fn contract() -> Contract {
         actor: |method, path| path.starts_with("/admin/apps") && method != "options",
         bodies: vec![
             BodySchema::of::<client_types::ClientTypeCreate>(),
+            BodySchema::of::<factors::FactorCreate>(),
             BodySchema::of::<client_types::ClientTypeUpdate>(),
             BodySchema::of::<roles::RoleCreate>(),
             BodySchema::of::<roles::RoleUpdate>(),

@@ -58,7 +58,23 @@ pub async fn start(
 
 #[derive(Deserialize)]
 struct OtpGrant {
+    #[serde(default, deserialize_with = "optional_code")]
     otp: Option<u32>,
+}
+
+/// A code as JSON Schema's `integer` has it (`123456`, and `123456.0` too); the schema has
+/// checked its range.
+fn code<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let n = f64::deserialize(d)?;
+    if n.fract() == 0.0 && (0.0..=999_999.0).contains(&n) {
+        Ok(n as u32)
+    } else {
+        Err(serde::de::Error::custom("a code is six digits"))
+    }
+}
+
+fn optional_code<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    code(d).map(Some)
 }
 
 /// `grant_type=authorize_2fa_access_token`: the code for the access token (or the
@@ -84,7 +100,7 @@ pub async fn refresh(state: &AppState, req: &HttpRequest, body: Value) -> ApiRes
 }
 
 /// The body of `init_factor`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct FactorRequest {
     #[serde(rename = "type")]
     pub factor_type: String,
@@ -98,7 +114,7 @@ impl RequestSchema for FactorRequest {
 
 #[utoipa::path(post, path = "/oauth/users/actions/init_factor", tag = "oauth",
     description = "Sets the SMS factor's phone (with the 2FA token of a login whose factor has none) or changes it (with an access token of a user whose factor has one): a code goes to the new phone. `Authorization: Bearer <token>`; body {\"type\": \"SMS\", \"factor\": \"+380XXXXXXXXX\"}.",
-    request_body(content = Object, description = "{\"type\": \"SMS\", \"factor\": \"+380XXXXXXXXX\"}"),
+    request_body(content = FactorRequest),
     responses((status = 201, description = "a 2FA token for approve_factor (without details); urgent.next_step = APPROVE_FACTOR", body = crate::issue::TokenView),
               (status = 401, description = "no or unknown token (token_invalid), expired (token_expired), not one that may set a factor (token_invalid_type), user blocked", body = ehealth_core::ErrorBody),
               (status = 409, description = "the user has no active factor", body = ehealth_core::ErrorBody),
@@ -157,8 +173,9 @@ pub async fn init_factor(
     Ok(Reply::created(view).urgent(json!({"next_step": "APPROVE_FACTOR"})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct ApproveRequest {
+    #[serde(deserialize_with = "code")]
     pub otp: u32,
 }
 
@@ -169,7 +186,7 @@ impl RequestSchema for ApproveRequest {
 
 #[utoipa::path(post, path = "/oauth/users/actions/approve_factor", tag = "oauth",
     description = "Approves the phone of init_factor with the code sent to it: the factor takes the phone, and the login goes on. `Authorization: Bearer <2FA token of init_factor>`; body {\"otp\": 123456}.",
-    request_body(content = Object, description = "{\"otp\": 123456}"),
+    request_body(content = ApproveRequest),
     responses((status = 201, description = "the access token (or change-password token); urgent.next_step = REQUEST_APPS", body = crate::issue::TokenView),
               (status = 401, description = "token_invalid, token_expired, token_invalid_type (init the factor first), otp_invalid, otp_expired, otp_reached_max_attempts, user_blocked", body = ehealth_core::ErrorBody),
               (status = 409, description = "the user has no active factor", body = ehealth_core::ErrorBody),

@@ -109,7 +109,13 @@ async fn a_password_then_the_code_sent_by_sms() {
     )
     .await;
     assert_error(missing, 401, "otp_invalid", Some("Invalid OTP code.")).await;
-    let res = with_code(&w, &two_fa, code).await;
+    // JSON Schema's integer: 123456.0 is the code too.
+    let res = login_2fa(
+        &w,
+        Some(&two_fa),
+        json!({"grant_type": "authorize_2fa_access_token", "otp": f64::from(code)}),
+    )
+    .await;
     assert_eq!(res.status(), 201);
     let body = json_of(res).await;
     assert_eq!(body["data"]["name"], "access_token");
