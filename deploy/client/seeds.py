@@ -28,11 +28,11 @@ from ehealth_gateway.models import (
     AuthorizeRequestRequest,
     ConnectionUpdate,
     ErrorEnvelope,
-    LoginGrant,
-    LoginGrantGrantType,
     LoginGrantRequest,
     OAuthGrantRequest,
     TokenAuthorizationCode,
+    TokenPassword,
+    TokenPasswordGrantType,
 )
 
 E = os.environ
@@ -67,10 +67,10 @@ login = step(
     post_auth_login.sync_detailed(
         client=anonymous,
         body=LoginGrantRequest(
-            token=LoginGrant(
+            token=TokenPassword(
                 client_id=UUID(E["DEMO_FRONT_ID"]),
                 email=E["DEMO_EMAIL"],
-                grant_type=LoginGrantGrantType.PASSWORD,
+                grant_type=TokenPasswordGrantType.PASSWORD,
                 password=E["DEMO_PASSWORD"],
                 scope="app:authorize",
             )
