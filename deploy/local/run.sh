@@ -102,6 +102,8 @@ PIDS+=($!)
 SMS="http://127.0.0.1:$SMS_PORT"
 wait_for "$SMS/messages" sms-stub
 export AUTH_TOKEN__SMS__URL="$SMS"
+# The sign-in pages' session cookie without `Secure`: this stack is plain http.
+export AUTH_TOKEN__SIGN_IN__SECURE_COOKIE=false
 
 start() { # binary env-prefix port database → starts it and waits until it is ready
   local prefix=$2
@@ -144,6 +146,8 @@ if [ -n "${RUN_COMMAND:-}" ]; then
   exit "$status"
 fi
 
+SIGN_IN_URL="$GATE/sign-in?$(python3 -c 'import sys, urllib.parse as u; print(u.urlencode({"response_type": "code", "client_id": sys.argv[1], "redirect_uri": sys.argv[2], "scope": "legal_entity:read employee:read", "state": "demo"}))' "$DEMO_MSP_ID" "$DEMO_REDIRECT")"
+
 cat <<MSG
 
   gateway      $GATE   (ops: http://127.0.0.1:$GATE_OPS_PORT/metrics, /routes with the admin token; routes: deploy/config/gatekeeper.yaml)
@@ -168,6 +172,10 @@ cat <<MSG
   Seed 004 through the gateway: deactivate the demo employee role
     curl -s -X PATCH $GATE/api/employee_roles/$DEMO_ROLE_ID/actions/deactivate \\
       -H 'authorization: Bearer $DEMO_ACCESS_TOKEN' -H 'api-key: $DEMO_MIS_API_KEY'
+
+  Sign in as the demo user in a browser, as the MIS would send them (the MSP's app asks for two
+  scopes; after the consent the browser goes to the MIS's redirect URI with ?code=…&state=demo):
+    $SIGN_IN_URL
 
   Internal APIs and the gateway's ops endpoints take the admin token (kept, with the service
   token and the identity signing key, in $CREDENTIALS):

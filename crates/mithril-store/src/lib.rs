@@ -15,6 +15,7 @@ mod named_scopes;
 pub mod otps;
 pub mod roles;
 pub mod schema;
+pub mod sign_ins;
 pub mod tokens;
 pub mod user_roles;
 pub mod users;

@@ -175,3 +175,19 @@ diesel::table! {
         inserted_at -> Timestamptz,
     }
 }
+
+diesel::table! {
+    sign_ins (id) {
+        id -> Uuid,
+        session_hash -> Bytea,
+        csrf_hash -> Bytea,
+        client_id -> Uuid,
+        redirect_uri -> Text,
+        scope -> Text,
+        state -> Nullable<Text>,
+        user_id -> Nullable<Uuid>,
+        step -> Text,
+        expires_at -> Timestamptz,
+        inserted_at -> Timestamptz,
+    }
+}

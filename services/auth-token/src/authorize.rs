@@ -15,7 +15,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::issue::mint;
+use crate::issue::{Minted, mint};
 use crate::startup::AppState;
 
 #[derive(Deserialize, ToSchema)]
@@ -56,28 +56,60 @@ pub async fn authorize(
     body: ValidatedJson<AuthorizeRequest>,
 ) -> ApiResult<Reply> {
     let req = body.into_inner();
-    let user_id = user.0.as_uuid();
     let mut conn = db::conn(&state.pool).await?;
+    let user_id = user.0.as_uuid();
+    let scope = req.scope.as_deref();
+    let approved = approve(
+        &state,
+        &mut conn,
+        user_id,
+        req.client_id,
+        &req.redirect_uri,
+        scope,
+    )
+    .await?;
+    Ok(Reply::created(approved.code.view())
+        .location(&approved.location)
+        .urgent(json!({"redirect_uri": approved.location})))
+}
 
-    let client = clients::get(&mut conn, req.client_id)
+/// An approval and its authorization code.
+pub struct Approved {
+    pub code: Minted,
+    /// The redirect URI with `code` in its query.
+    pub location: String,
+}
+
+/// The user approves `scope` for the client (spec §3.2, checks in its order): the approval is
+/// stored (its scope the union with what was approved before) and a code issued. The JSON
+/// endpoint and the sign-in pages both end here.
+pub async fn approve(
+    state: &AppState,
+    conn: &mut db::DbConn,
+    user_id: Uuid,
+    client_id: Uuid,
+    redirect_uri: &str,
+    scope: Option<&str>,
+) -> ApiResult<Approved> {
+    let client = clients::get(conn, client_id)
         .await
         .optional()?
         .ok_or_else(|| ApiError::access_denied("Invalid client id."))?;
     if client.is_blocked {
         return Err(ApiError::access_denied("Client is blocked."));
     }
-    let account = users::get(&mut conn, user_id)
+    let account = users::get(conn, user_id)
         .await
         .optional()?
         .ok_or_else(|| ApiError::access_denied("User not found."))?;
     if account.is_blocked {
         return Err(ApiError::unauthorized("user_blocked", "User blocked."));
     }
-    let role_scopes = user_roles::role_scopes(&mut conn, user_id, client.id)
+    let role_scopes = user_roles::role_scopes(conn, user_id, client.id)
         .await?
         .iter()
         .fold(ScopeSet::default(), |acc, s| acc.union(&ScopeSet::parse(s)));
-    let requested = match req.scope.as_deref().map(str::trim) {
+    let requested = match scope.map(str::trim) {
         Some(s) if !s.is_empty() => ScopeSet::parse(s),
         _ if state
             .settings
@@ -89,11 +121,7 @@ pub async fn authorize(
         }
         _ => ScopeSet::default(),
     };
-    let registered = connections::redirect_uris(&mut conn, client.id).await?;
-    if !registered
-        .iter()
-        .any(|r| redirect_matches(r, &req.redirect_uri))
-    {
+    if !registered_redirect(conn, client.id, redirect_uri).await? {
         return Err(ApiError::access_denied(
             "The redirection URI provided does not match a pre-registered value.",
         ));
@@ -103,11 +131,7 @@ pub async fn authorize(
             "Requested scope is empty. Scope not passed or user has no roles or global roles.",
         ));
     }
-    let type_scope = ScopeSet::parse(
-        &client_types::get(&mut conn, client.client_type_id)
-            .await?
-            .scope,
-    );
+    let type_scope = ScopeSet::parse(&client_types::get(conn, client.client_type_id).await?.scope);
     if !requested.is_subset_of(&type_scope) {
         return Err(ApiError::invalid_request(
             "Scope is not allowed by client type.",
@@ -119,19 +143,27 @@ pub async fn authorize(
         ));
     }
 
-    apps::approve(&mut conn, user_id, client.id, &requested.to_string()).await?;
+    apps::approve(conn, user_id, client.id, &requested.to_string()).await?;
     let code = mint(
         AUTHORIZATION_CODE,
         state.settings.tokens.code_ttl_secs,
         user_id,
         json!({"client_id": client.id.to_string(), "grant_type": "password",
-               "redirect_uri": req.redirect_uri, "scope_request": requested.to_string()}),
+               "redirect_uri": redirect_uri, "scope_request": requested.to_string()}),
     )?;
-    tokens::insert(&mut conn, &code.row).await?;
-    let location = with_code(&req.redirect_uri, code.value.expose())?;
-    Ok(Reply::created(code.view())
-        .location(&location)
-        .urgent(json!({"redirect_uri": location})))
+    tokens::insert(conn, &code.row).await?;
+    let location = with_code(redirect_uri, code.value.expose())?;
+    Ok(Approved { code, location })
+}
+
+/// Whether `redirect_uri` matches one of the client's connections, as authorize matches it.
+pub async fn registered_redirect(
+    conn: &mut db::DbConn,
+    client_id: Uuid,
+    redirect_uri: &str,
+) -> ApiResult<bool> {
+    let registered = connections::redirect_uris(conn, client_id).await?;
+    Ok(registered.iter().any(|r| redirect_matches(r, redirect_uri)))
 }
 
 #[cfg(test)]

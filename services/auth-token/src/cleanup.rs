@@ -1,5 +1,5 @@
-//! Deletes tokens that expired more than `retention_days` ago, in batches, and failed logins as
-//! old, on an interval. One
+//! Deletes tokens that expired more than `retention_days` ago, in batches, failed logins as old
+//! and expired sign-ins, on an interval. One
 //! runner across replicas: a run holds a Postgres advisory lock, and a replica that cannot take
 //! it skips the round.
 
@@ -65,10 +65,14 @@ pub async fn run_once(pool: &DbPool, settings: &CleanupSettings) -> anyhow::Resu
     let result = match result {
         Ok(done) => {
             let before = chrono::Utc::now() - chrono::Duration::days(settings.retention_days);
-            mithril_store::users::delete_old_login_failures(&mut conn, before)
+            let failures = mithril_store::users::delete_old_login_failures(&mut conn, before)
                 .await
-                .map(|_| done)
-                .context("deleting old login failures")
+                .context("deleting old login failures");
+            // Sign-ins in progress that expired: nobody can finish them.
+            let sign_ins = mithril_store::sign_ins::delete_expired(&mut conn, chrono::Utc::now())
+                .await
+                .context("deleting expired sign-ins");
+            failures.and(sign_ins).map(|_| done)
         }
         failed => failed,
     };

@@ -1,8 +1,9 @@
 //! Token issuance: a random value shown once, its SHA-256 stored; and the token view the
 //! reference answers with (`id name value expires_at user_id details`).
 
+use diesel_async::AsyncPgConnection;
 use ehealth_core::SecretValue;
-use mithril_store::tokens::{NewToken, now_unix};
+use mithril_store::tokens::{self, NewToken, now_unix};
 use platform::{ApiError, ApiResult};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -31,6 +32,24 @@ pub fn mint(
         user_id,
     };
     Ok(Minted { row, value })
+}
+
+/// Issues a login token (`details.client_id` = `client_id`) and ends the user's other live
+/// tokens of that client named in `ending`: the reference's `deactivate_old_tokens`, run after
+/// the password, 2FA and factor steps.
+pub async fn issue_ending_others(
+    conn: &mut AsyncPgConnection,
+    name: &'static str,
+    ttl_secs: i64,
+    user_id: Uuid,
+    client_id: Uuid,
+    details: serde_json::Value,
+    ending: &[&str],
+) -> ApiResult<Minted> {
+    let token = mint(name, ttl_secs, user_id, details)?;
+    tokens::insert(conn, &token.row).await?;
+    tokens::expire_others(conn, token.row.id, user_id, client_id, ending).await?;
+    Ok(token)
 }
 
 #[derive(Serialize, ToSchema)]

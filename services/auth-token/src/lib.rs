@@ -9,6 +9,7 @@ pub mod cli;
 mod grants;
 mod issue;
 pub mod openapi;
+mod pages;
 pub mod settings;
 mod sms;
 pub mod startup;
@@ -49,6 +50,7 @@ fn access(path: &str) -> platform::admin::Access {
 fn configure(cfg: &mut actix_web::web::ServiceConfig, state: startup::AppState) {
     use actix_web::web;
     cfg.app_data(web::Data::new(state))
+        .configure(pages::configure)
         .service(web::resource("/oauth/tokens").post(grants::oauth_tokens))
         .service(web::resource("/auth/login").post(grants::login))
         .service(web::resource("/oauth/apps/authorize").post(authorize::authorize))

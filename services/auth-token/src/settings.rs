@@ -49,6 +49,10 @@ user_error_max = 3
 url = ""
 timeout_ms = 3000
 
+[sign_in]
+ttl_secs = 900
+secure_cookie = true
+
 [cleanup]
 enabled = true
 interval_secs = 3600
@@ -74,6 +78,7 @@ pub struct Settings {
     pub cleanup: CleanupSettings,
     pub otp: OtpSettings,
     pub sms: SmsSettings,
+    pub sign_in: SignInSettings,
     /// The gatekeeper's credential for the verify endpoints.
     #[serde(default)]
     pub service: ServiceSettings,
@@ -161,4 +166,14 @@ pub struct OtpSettings {
 pub struct SmsSettings {
     pub url: String,
     pub timeout_ms: u64,
+}
+
+/// The browser sign-in pages.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignInSettings {
+    /// How long a sign-in may take, from the first page to the last.
+    pub ttl_secs: i64,
+    /// The session cookie's `Secure` flag: off only for plain-http local runs (`make run`).
+    pub secure_cookie: bool,
 }

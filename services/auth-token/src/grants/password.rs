@@ -6,14 +6,14 @@ use actix_web::web;
 use chrono::{Duration, Utc};
 use diesel::result::OptionalExtension;
 use ehealth_core::{ScopeSet, password};
-use mithril_store::tokens::{self, ACCESS_TOKEN, CHANGE_PASSWORD_TOKEN};
+use mithril_store::tokens::{ACCESS_TOKEN, CHANGE_PASSWORD_TOKEN};
 use mithril_store::{client_types, clients, factors, users};
 use platform::{ApiError, ApiResult, Reply, db};
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::issue::mint;
+use crate::issue::issue_ending_others;
 use crate::startup::AppState;
 
 #[derive(Deserialize)]
@@ -37,7 +37,6 @@ fn allows_password(settings: &serde_json::Value) -> bool {
 pub async fn login(state: &AppState, body: serde_json::Value) -> ApiResult<Reply> {
     let req: PasswordGrant = super::parse(state, "token_password", body)?;
     let change_password = req.grant_type == "change_password";
-    let rules = &state.settings.login;
     let mut conn = db::conn(&state.pool).await?;
 
     let (client, type_name) = clients::get_with_type_name(&mut conn, req.client_id)
@@ -49,45 +48,16 @@ pub async fn login(state: &AppState, body: serde_json::Value) -> ApiResult<Reply
             "Client is not allowed to issue login token.",
         ));
     }
-    // Nothing about the account is said before its password is verified: an unknown address
-    // is answered as a wrong password, after the same work (README: "Sign-in that leaks
-    // nothing"). Failures are counted per address typed, before the password is checked.
-    let since = Utc::now() - Duration::seconds(rules.failed_logins_period_secs);
-    let reserved =
-        users::reserve_login_attempt(&mut conn, &req.email, since, rules.max_failed_logins);
-    if reserved.await?.is_none() {
-        return Err(ApiError::access_denied(
-            "You reached login attempts limit. Try again later",
-        ));
-    }
-    let user = users::find_for_login(&mut conn, &req.email).await?;
-    // The pooled connection goes back while the hash is checked (tens of milliseconds).
     drop(conn);
-    let (given, hash) = (req.password, user.as_ref().map(|u| u.password.clone()));
-    let matches = web::block(move || password::verify_or_pretend(&given, hash.as_deref()))
-        .await
-        .map_err(|e| ApiError::internal(anyhow::anyhow!("blocking pool: {e}")))?;
+    let user = authenticate(
+        state,
+        &req.email,
+        req.password,
+        type_name == "CABINET",
+        !change_password,
+    )
+    .await?;
     let mut conn = db::conn(&state.pool).await?;
-    let Some(user) = user.filter(|_| matches) else {
-        return Err(ApiError::access_denied(
-            "Identity, password combination is wrong.",
-        ));
-    };
-    users::clear_login_failures(&mut conn, &req.email).await?;
-    if type_name == "CABINET" && user.tax_id.is_empty() {
-        return Err(ApiError::forbidden_with("User is not registered"));
-    }
-    if user.is_blocked {
-        return Err(ApiError::unauthorized("user_blocked", "User blocked."));
-    }
-    if !change_password
-        && user.password_set_at + Duration::days(rules.password_expiration_days) <= Utc::now()
-    {
-        return Err(ApiError::unauthorized(
-            "password_expired",
-            format!("The password expired for user: {}", user.id),
-        ));
-    }
     let requested = ScopeSet::parse(&req.scope);
     let allowed = ScopeSet::parse(
         &client_types::get(&mut conn, client.client_type_id)
@@ -117,13 +87,61 @@ pub async fn login(state: &AppState, body: serde_json::Value) -> ApiResult<Reply
     } else {
         ACCESS_TOKEN
     };
-    let token = mint(
-        name,
-        state.settings.tokens.access_ttl_secs,
-        user.id,
-        details,
-    )?;
-    tokens::insert(&mut conn, &token.row).await?;
-    tokens::expire_others(&mut conn, token.row.id, user.id, client.id, &[name]).await?;
+    let ttl = state.settings.tokens.access_ttl_secs;
+    let token =
+        issue_ending_others(&mut conn, name, ttl, user.id, client.id, details, &[name]).await?;
     Ok(Reply::created(token.view()).urgent(json!({"next_step": "REQUEST_APPS"})))
+}
+
+/// The account of `email`, if `password` is its password: spec §3.5's checks 2-6 in an order
+/// that says nothing about the account before its password is verified (an unknown address is
+/// answered as a wrong password, after the same work; README: "Sign-in that leaks nothing").
+/// Failures are counted per address typed, before the password is checked. `cabinet`: the
+/// client is the patients' cabinet (a user without a tax id is not registered there);
+/// `expiry_applies`: an expired password is refused (not so for change_password).
+pub(crate) async fn authenticate(
+    state: &AppState,
+    email: &str,
+    password: String,
+    cabinet: bool,
+    expiry_applies: bool,
+) -> ApiResult<users::LoginUser> {
+    let rules = &state.settings.login;
+    let mut conn = db::conn(&state.pool).await?;
+    let since = Utc::now() - Duration::seconds(rules.failed_logins_period_secs);
+    let reserved = users::reserve_login_attempt(&mut conn, email, since, rules.max_failed_logins);
+    if reserved.await?.is_none() {
+        return Err(ApiError::access_denied(
+            "You reached login attempts limit. Try again later",
+        ));
+    }
+    let user = users::find_for_login(&mut conn, email).await?;
+    // The pooled connection goes back while the hash is checked (tens of milliseconds).
+    drop(conn);
+    let hash = user.as_ref().map(|u| u.password.clone());
+    let matches = web::block(move || password::verify_or_pretend(&password, hash.as_deref()))
+        .await
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("blocking pool: {e}")))?;
+    let Some(user) = user.filter(|_| matches) else {
+        return Err(ApiError::access_denied(
+            "Identity, password combination is wrong.",
+        ));
+    };
+    let mut conn = db::conn(&state.pool).await?;
+    users::clear_login_failures(&mut conn, email).await?;
+    if cabinet && user.tax_id.is_empty() {
+        return Err(ApiError::forbidden_with("User is not registered"));
+    }
+    if user.is_blocked {
+        return Err(ApiError::unauthorized("user_blocked", "User blocked."));
+    }
+    if expiry_applies
+        && user.password_set_at + Duration::days(rules.password_expiration_days) <= Utc::now()
+    {
+        return Err(ApiError::unauthorized(
+            "password_expired",
+            format!("The password expired for user: {}", user.id),
+        ));
+    }
+    Ok(user)
 }

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::issue::mint;
+use crate::issue::issue_ending_others;
 use crate::startup::AppState;
 
 const NO_FACTOR: &str = "Active authentication factor not found";
@@ -36,15 +36,18 @@ pub async fn start(
         // Refused before any token changes: the caller's current 2FA token stays good.
         may_send(state, &mut conn, user_id).await?;
     }
-    let token = mint(
+    let ttl = state.settings.tokens.access_ttl_secs;
+    let ending = [ACCESS_TOKEN, TWO_FACTOR_TOKEN];
+    let token = issue_ending_others(
+        &mut conn,
         TWO_FACTOR_TOKEN,
-        state.settings.tokens.access_ttl_secs,
+        ttl,
         user_id,
+        client_id,
         details,
-    )?;
-    tokens::insert(&mut conn, &token.row).await?;
-    let names = [ACCESS_TOKEN, TWO_FACTOR_TOKEN];
-    tokens::expire_others(&mut conn, token.row.id, user_id, client_id, &names).await?;
+        &ending,
+    )
+    .await?;
     drop(conn);
     let next = match phone {
         Some(phone) => {
@@ -149,18 +152,14 @@ pub async fn init_factor(
     details["request_authentication_factor"] = json!(body.factor);
     details["request_authentication_factor_type"] = json!(body.factor_type);
     let client_id = client_of(&details)?;
-    let new = mint(
-        TWO_FACTOR_TOKEN,
-        state.settings.tokens.access_ttl_secs,
-        token.user_id,
-        details,
-    )?;
-    tokens::insert(&mut conn, &new.row).await?;
-    tokens::expire_others(
+    let ttl = state.settings.tokens.access_ttl_secs;
+    let new = issue_ending_others(
         &mut conn,
-        new.row.id,
+        TWO_FACTOR_TOKEN,
+        ttl,
         token.user_id,
         client_id,
+        details,
         &[TWO_FACTOR_TOKEN],
     )
     .await?;
@@ -219,8 +218,8 @@ pub async fn approve_factor(
     finish(&state, conn, &token).await
 }
 
-/// The token of `Authorization: Bearer …`, live, of a user who is not blocked.
-async fn bearer_token(conn: &mut db::DbConn, req: &HttpRequest) -> ApiResult<Token> {
+/// The token of `Authorization: Bearer …`, of a user who is not blocked, whatever its state.
+async fn bearer(conn: &mut db::DbConn, req: &HttpRequest) -> ApiResult<Token> {
     let value = req
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
@@ -236,22 +235,32 @@ async fn bearer_token(conn: &mut db::DbConn, req: &HttpRequest) -> ApiResult<Tok
     if users::is_blocked(conn, token.user_id).await? != Some(false) {
         return Err(ApiError::unauthorized("user_blocked", "User blocked."));
     }
+    Ok(token)
+}
+
+/// 401 `token_expired` for a token past its expiry.
+fn live(token: Token) -> ApiResult<Token> {
     if token.expires_at <= tokens::now_unix() {
         return Err(ApiError::unauthorized("token_expired", "Token expired."));
     }
     Ok(token)
 }
 
-/// [`bearer_token`], which must be a 2FA token.
+/// [`bearer`], live (`init_factor` and `approve_factor` check its kind themselves).
+async fn bearer_token(conn: &mut db::DbConn, req: &HttpRequest) -> ApiResult<Token> {
+    live(bearer(conn, req).await?)
+}
+
+/// [`bearer`], which must be a 2FA token, then live (the reference's order of checks).
 async fn two_factor_token(conn: &mut db::DbConn, req: &HttpRequest) -> ApiResult<Token> {
-    let token = bearer_token(conn, req).await?;
+    let token = bearer(conn, req).await?;
     if token.name != TWO_FACTOR_TOKEN {
         return Err(ApiError::unauthorized(
             "token_invalid_type",
             "Invalid token type",
         ));
     }
-    Ok(token)
+    live(token)
 }
 
 /// The phone of the user's active factor: 409 without an active factor (the reference's
@@ -266,8 +275,7 @@ async fn factor_phone(conn: &mut db::DbConn, user_id: Uuid) -> ApiResult<String>
         .ok_or_else(|| ApiError::conflict("Factor not set"))
 }
 
-/// Checks a code sent for `token` to `phone`. Every wrong one counts against the user, who is
-/// blocked (and their tokens expired) at the configured number in a row.
+/// Checks a code sent for `token` to `phone` ([`check_code_for`]).
 async fn check_code(
     state: &AppState,
     conn: &mut db::DbConn,
@@ -275,8 +283,22 @@ async fn check_code(
     phone: &str,
     guess: Option<u32>,
 ) -> ApiResult<()> {
+    check_code_for(state, conn, token.id, token.user_id, phone, guess).await
+}
+
+/// Checks a code sent to `phone` for `owner` (a 2FA token, or a browser sign-in) of
+/// `user_id`. Every wrong one counts against the user, who is blocked (and their tokens
+/// expired) at the configured number in a row.
+pub(crate) async fn check_code_for(
+    state: &AppState,
+    conn: &mut db::DbConn,
+    owner: Uuid,
+    user_id: Uuid,
+    phone: &str,
+    guess: Option<u32>,
+) -> ApiResult<()> {
     let rules = &state.settings.otp;
-    let key = format!("{}==={phone}", token.id);
+    let key = format!("{owner}==={phone}");
     let check = match guess {
         Some(guess) => {
             let right = move |id: Uuid, stored: &[u8]| otp::matches(id, guess, stored);
@@ -285,12 +307,12 @@ async fn check_code(
         None => Check::Invalid,
     };
     if check == Check::Verified {
-        users::otp_succeeded(conn, token.user_id).await?;
+        users::otp_succeeded(conn, user_id).await?;
         return Ok(());
     }
-    if users::otp_failed(conn, token.user_id).await? >= rules.user_error_max {
-        users::set_blocked(conn, token.user_id, true, Some(BLOCK_REASON)).await?;
-        tokens::expire_for_user(conn, token.user_id, None).await?;
+    if users::otp_failed(conn, user_id).await? >= rules.user_error_max {
+        users::set_blocked(conn, user_id, true, Some(BLOCK_REASON)).await?;
+        tokens::expire_for_user(conn, user_id, None).await?;
     }
     Err(match check {
         Check::Expired => ApiError::unauthorized("otp_expired", "OTP expired."),
@@ -321,21 +343,29 @@ async fn finish(state: &AppState, mut conn: db::DbConn, token: &Token) -> ApiRes
     } else {
         ACCESS_TOKEN
     };
-    let issued = mint(
+    let details = json!({"grant_type": grant, "client_id": client_id.to_string(), "scope": scope});
+    let ttl = state.settings.tokens.access_ttl_secs;
+    let ending = [name, TWO_FACTOR_TOKEN];
+    let issued = issue_ending_others(
+        &mut conn,
         name,
-        state.settings.tokens.access_ttl_secs,
+        ttl,
         token.user_id,
-        json!({"grant_type": grant, "client_id": client_id.to_string(), "scope": scope}),
-    )?;
-    tokens::insert(&mut conn, &issued.row).await?;
-    let names = [name, TWO_FACTOR_TOKEN];
-    tokens::expire_others(&mut conn, issued.row.id, token.user_id, client_id, &names).await?;
+        client_id,
+        details,
+        &ending,
+    )
+    .await?;
     Ok(Reply::created(issued.view()).urgent(json!({"next_step": "REQUEST_APPS"})))
 }
 
 /// 429 `otp_timeout` (Retry-After) when the user has had the configured number of codes within
 /// the period.
-async fn may_send(state: &AppState, conn: &mut db::DbConn, user_id: Uuid) -> ApiResult<()> {
+pub(crate) async fn may_send(
+    state: &AppState,
+    conn: &mut db::DbConn,
+    user_id: Uuid,
+) -> ApiResult<()> {
     let rules = &state.settings.otp;
     let since = Utc::now() - Duration::seconds(rules.send_period_secs);
     if otps::sent_since(conn, user_id, since).await? >= rules.send_limit {
@@ -349,16 +379,22 @@ async fn may_send(state: &AppState, conn: &mut db::DbConn, user_id: Uuid) -> Api
     Ok(())
 }
 
-/// Stores a new code for the 2FA token `token_id` (cancelling its earlier ones) and sends it
+/// Stores a new code for `owner` (a 2FA token, or a browser sign-in; cancelling its earlier
+/// ones) and sends it
 /// to `phone`. The caller has checked [`may_send`].
-async fn send_code(state: &AppState, user_id: Uuid, token_id: Uuid, phone: &str) -> ApiResult<()> {
+pub(crate) async fn send_code(
+    state: &AppState,
+    user_id: Uuid,
+    owner: Uuid,
+    phone: &str,
+) -> ApiResult<()> {
     let code =
         otp::generate().map_err(|e| ApiError::internal(anyhow::anyhow!("OS RNG failed: {e}")))?;
     let id = Uuid::now_v7();
     let new = NewOtp {
         id,
         user_id,
-        key: format!("{token_id}==={phone}"),
+        key: format!("{owner}==={phone}"),
         code_hash: otp::hash(id, code).to_vec(),
         expires_at: Utc::now() + Duration::seconds(state.settings.otp.ttl_secs),
     };

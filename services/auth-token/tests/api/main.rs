@@ -9,5 +9,6 @@ mod exchange;
 mod flow;
 mod helpers;
 mod login;
+mod sign_in;
 mod two_factor;
 mod verify;

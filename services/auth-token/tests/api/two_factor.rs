@@ -171,6 +171,12 @@ async fn the_bearer_of_the_2fa_grants() {
         .to_owned();
     let res = login_2fa(&w, Some(&access), grant.clone()).await;
     assert_error(res, 401, "token_invalid_type", Some("Invalid token type")).await;
+    // Its kind is checked before its expiry, as the reference does.
+    w.app
+        .exec("UPDATE tokens SET expires_at = 1 WHERE name = 'access_token'")
+        .await;
+    let res = login_2fa(&w, Some(&access), grant.clone()).await;
+    assert_error(res, 401, "token_invalid_type", Some("Invalid token type")).await;
     w.app
         .exec(&format!(
             "UPDATE authentication_factors SET is_active = true WHERE user_id = '{}'",

@@ -78,6 +78,7 @@ fn the_default_route_file_is_valid() {
             "oauth-tokens",
             "auth-login",
             "two-factor",
+            "sign-in",
             "oauth-authorize",
             "employee-roles"
         ]
