@@ -5,14 +5,6 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$ROOT"
-if [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
-  echo "== installing chromium"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q >/dev/null
-  apt-get install -y -q --no-install-recommends chromium >/dev/null
-fi
-if [ ! -d deploy/docs/node_modules/playwright-core ]; then
-  echo "== installing playwright-core"
-  npm ci --prefix deploy/docs --no-audit --no-fund >/dev/null
-fi
+# shellcheck source=deploy/docs/browser.sh
+source deploy/docs/browser.sh
 exec bash deploy/local/with-stack.sh docs "node '$ROOT/deploy/docs/check.mjs'"

@@ -29,7 +29,7 @@ use crate::authorize::{approve, registered_redirect};
 use crate::grants::password::authenticate;
 use crate::grants::two_factor::{check_code_for, may_send, send_code};
 use crate::startup::AppState;
-use words::{Lang, Texts, audience, refusal, scope_words, texts};
+use words::{Lang, Texts, audience, pick, refusal, scope_words, texts};
 
 const COOKIE: &str = "ehealth_sign_in";
 
@@ -617,10 +617,11 @@ fn error_page(lang: Lang, e: ApiError) -> Page {
     let status = e.status();
     if status.is_server_error() {
         tracing::error!(error = %e, "a sign-in step failed");
-        let message = match lang {
-            Lang::Uk => "Сталася помилка. Спробуйте пізніше.",
-            Lang::En => "Something went wrong. Try again later.",
-        };
+        let message = pick(
+            lang,
+            "Сталася помилка. Спробуйте пізніше.",
+            "Something went wrong. Try again later.",
+        );
         return refused_page(lang, status, message);
     }
     let message = refusal(e.message().unwrap_or_default(), lang);
@@ -663,45 +664,45 @@ fn with_params(url: &str, params: &[(&str, &str)], state: Option<&str>) -> Strin
 }
 
 fn unknown_client(lang: Lang) -> &'static str {
-    match lang {
-        Lang::Uk => "Невідомий застосунок.",
-        Lang::En => "Unknown application.",
-    }
+    pick(lang, "Невідомий застосунок.", "Unknown application.")
 }
 
 fn unregistered(lang: Lang) -> &'static str {
-    match lang {
-        Lang::Uk => "Адресу повернення не зареєстровано для цього застосунку.",
-        Lang::En => "The return address is not registered for this application.",
-    }
+    pick(
+        lang,
+        "Адресу повернення не зареєстровано для цього застосунку.",
+        "The return address is not registered for this application.",
+    )
 }
 
 fn expired(lang: Lang) -> &'static str {
-    match lang {
-        Lang::Uk => "Цей вхід завершено або його строк минув.",
-        Lang::En => "This sign-in has ended or expired.",
-    }
+    pick(
+        lang,
+        "Цей вхід завершено або його строк минув.",
+        "This sign-in has ended or expired.",
+    )
 }
 
 fn stale_form(lang: Lang) -> &'static str {
-    match lang {
-        Lang::Uk => "Форма застаріла або надіслана не з цієї сторінки.",
-        Lang::En => "The form is out of date or was not sent from this page.",
-    }
+    pick(
+        lang,
+        "Форма застаріла або надіслана не з цієї сторінки.",
+        "The form is out of date or was not sent from this page.",
+    )
 }
 
 fn changed(lang: Lang) -> &'static str {
-    match lang {
-        Lang::Uk => "Запит на вхід змінено.",
-        Lang::En => "The sign-in request was changed.",
-    }
+    pick(
+        lang,
+        "Запит на вхід змінено.",
+        "The sign-in request was changed.",
+    )
 }
 
 fn no_phone(lang: Lang) -> &'static str {
-    match lang {
-        Lang::Uk => {
-            "Для входу потрібен номер телефону для кодів: задайте його у своєму застосунку."
-        }
-        Lang::En => "Signing in needs a phone for codes: set it in your application first.",
-    }
+    pick(
+        lang,
+        "Для входу потрібен номер телефону для кодів: задайте його у своєму застосунку.",
+        "Signing in needs a phone for codes: set it in your application first.",
+    )
 }

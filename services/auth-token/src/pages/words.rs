@@ -149,7 +149,8 @@ pub fn scope_words(scope: &str, lang: Lang) -> Option<String> {
     })
 }
 
-fn pick<'a>(lang: Lang, uk: &'a str, en: &'a str) -> &'a str {
+/// The Ukrainian or the English of a text.
+pub fn pick<'a>(lang: Lang, uk: &'a str, en: &'a str) -> &'a str {
     match lang {
         Lang::Uk => uk,
         Lang::En => en,
