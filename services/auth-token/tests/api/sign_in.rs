@@ -103,7 +103,43 @@ async fn the_client_and_the_redirect_are_checked_before_anything_else() {
             "{location}"
         );
     }
+    // Bad input: a 4xx, nothing written.
+    let res = client()
+        .get(format!(
+            "{}/sign-in?client_id=%FF%FE&redirect_uri=%00",
+            w.app.auth
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_client_error(), "{}", res.status());
+    for (content_type, body) in [
+        ("application/json", "{\"csrf\": 1}"),
+        (
+            "application/x-www-form-urlencoded",
+            "csrf=%FF%FE&email=\u{0}",
+        ),
+    ] {
+        let res = client()
+            .post(format!("{}/sign-in", w.app.auth))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            res.status().is_client_error(),
+            "{content_type}: {}",
+            res.status()
+        );
+    }
     assert_eq!(w.app.count("SELECT count(*) AS n FROM sign_ins").await, 0);
+    assert_eq!(
+        w.app
+            .count("SELECT count(*) AS n FROM login_failures")
+            .await,
+        0
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
