@@ -1,6 +1,7 @@
 // make sign-in-check: the sign-in pages in headless Chromium (Debian's, driven by
 // playwright-core) through the gateway, as an MIS sends its users there: the whole flow to the
-// code, its exchange and a seed call with the token; the code by SMS (stand-in provider); a
+// code, its exchange and a seed call with the token; the code by SMS (stand-in provider), sent
+// again on request; a phone set by a user whose factor has none; a
 // wrong password; an unregistered redirect (an error page, no redirect); deny; a form without
 // its CSRF token; a second sign-in whose approval covers the scopes (no consent page); English
 // by Accept-Language; the pages at 360 px. Screenshots: target/sign-in/<name>.png.
@@ -170,9 +171,13 @@ const checks = {
       await page.getByLabel('Код із SMS').fill('000000');
       await Promise.all([page.waitForLoadState('load'), page.locator('#submit').click()]);
       const wrong = await page.locator('#error').innerText();
+      // A new code on request: the earlier one no longer counts.
+      await Promise.all([page.waitForLoadState('load'), page.locator('#resend').click()]);
+      const notice = await page.locator('#notice').innerText();
       const messages = await (await fetch(`${E.SMS}/messages`)).json();
-      const sms = messages.filter((m) => m.phone_number === phone).at(-1);
-      const code = sms.body.match(/\d{6}/)[0];
+      const sent = messages.filter((m) => m.phone_number === phone);
+      expect(sent.length === 2, `${sent.length} messages`);
+      const code = sent.at(-1).body.match(/\d{6}/)[0];
       await page.screenshot({ path: `${out}otp.png` });
       await page.getByLabel('Код із SMS').fill(code);
       await page.locator('#submit').click();
@@ -180,9 +185,47 @@ const checks = {
       const back = new URL(landed.at(-1));
       expect(back.searchParams.get('code') && back.searchParams.get('state') === state, 'code and state');
       await context.close();
-      return `the code page; a wrong code: "${wrong}"; the code from the stand-in SMS provider: redirected with a code`;
+      return `the code page; a wrong code: "${wrong}"; "${notice}" and a second SMS; its code: redirected with a code`;
     } finally {
       await json('PATCH', `${E.MITHRIL}/admin/users/${E.DEMO_USER_ID}/authentication_factors/${factor.body.data.id}/actions/disable`, undefined, admin);
+    }
+  },
+
+  async 'a user whose factor has no phone sets one, approved by its code'() {
+    const admin = { authorization: `Bearer ${E.ADMIN_TOKEN}` };
+    const phone = '+380674445566';
+    const factors = `${E.MITHRIL}/admin/users/${E.DEMO_USER_ID}/authentication_factors`;
+    const id = (await json('GET', factors, undefined, admin)).body.data[0].id;
+    await json('PATCH', `${factors}/${id}/actions/enable`, undefined, admin);
+    await json('PATCH', `${factors}/${id}/actions/reset`, undefined, admin);
+    try {
+      const { context, page, landed } = await visitor();
+      const { url, state } = signInUrl({ scope: 'connection:read' });
+      await page.goto(url);
+      await password(page);
+      // A number the form's pattern refuses is not sent; the server refuses it too (without the
+      // pattern) and says how a number looks.
+      await page.getByLabel('Номер телефону').fill('0501234567');
+      expect(!(await page.locator('#phone').evaluate((el) => el.validity.valid)), 'the pattern');
+      await page.locator('#phone').evaluate((el) => el.removeAttribute('pattern'));
+      await Promise.all([page.waitForLoadState('load'), page.locator('#submit').click()]);
+      const bad = await page.locator('#error').innerText();
+      await page.getByLabel('Номер телефону').fill(phone);
+      await Promise.all([page.waitForLoadState('load'), page.locator('#submit').click()]);
+      await page.screenshot({ path: `${out}factor-otp.png` });
+      const messages = await (await fetch(`${E.SMS}/messages`)).json();
+      const code = messages.filter((m) => m.phone_number === phone).at(-1).body.match(/\d{6}/)[0];
+      await page.getByLabel('Код із SMS').fill(code);
+      await page.locator('#submit').click();
+      await page.waitForURL(`${MIS}/**`);
+      const back = new URL(landed.at(-1));
+      expect(back.searchParams.get('code') && back.searchParams.get('state') === state, 'code and state');
+      const factor = (await json('GET', `${factors}/${id}`, undefined, admin)).body.data;
+      expect(factor.factor === phone, `the factor's phone: ${factor.factor}`);
+      await context.close();
+      return `the phone page; a bad number: "${bad}"; the code sent to the new phone approved it (the factor has it) and redirected with a code`;
+    } finally {
+      await json('PATCH', `${factors}/${id}/actions/disable`, undefined, admin);
     }
   },
 };

@@ -187,6 +187,7 @@ diesel::table! {
         state -> Nullable<Text>,
         user_id -> Nullable<Uuid>,
         step -> Text,
+        phone -> Nullable<Text>,
         expires_at -> Timestamptz,
         inserted_at -> Timestamptz,
     }

@@ -9,6 +9,7 @@ use uuid::Uuid;
 use crate::schema::sign_ins;
 
 pub const PASSWORD: &str = "password";
+pub const FACTOR: &str = "factor";
 pub const OTP: &str = "otp";
 pub const CONSENT: &str = "consent";
 
@@ -24,6 +25,8 @@ pub struct SignIn {
     pub state: Option<String>,
     pub user_id: Option<Uuid>,
     pub step: String,
+    /// A phone the user is setting for their factor (its code was sent there).
+    pub phone: Option<String>,
     pub expires_at: DateTime<Utc>,
     pub inserted_at: DateTime<Utc>,
 }
@@ -58,6 +61,14 @@ pub async fn advance(
 ) -> QueryResult<usize> {
     diesel::update(sign_ins::table.find(id))
         .set((sign_ins::user_id.eq(user_id), sign_ins::step.eq(step)))
+        .execute(conn)
+        .await
+}
+
+/// The phone a user is setting: its code was sent there; the OTP step approves it.
+pub async fn set_phone(conn: &mut AsyncPgConnection, id: Uuid, phone: &str) -> QueryResult<usize> {
+    diesel::update(sign_ins::table.find(id))
+        .set((sign_ins::phone.eq(phone), sign_ins::step.eq(OTP)))
         .execute(conn)
         .await
 }

@@ -11,7 +11,9 @@ CREATE TABLE sign_ins (
     state        text,
     -- Known once the password is right.
     user_id      uuid REFERENCES users (id) ON DELETE CASCADE,
-    step         text NOT NULL CHECK (step IN ('password', 'otp', 'consent')),
+    step         text NOT NULL CHECK (step IN ('password', 'factor', 'otp', 'consent')),
+    -- A phone the user is setting for their factor: its code was sent there.
+    phone        text,
     expires_at   timestamptz NOT NULL,
     inserted_at  timestamptz NOT NULL DEFAULT now()
 );

@@ -2,7 +2,7 @@
 //! forms (askama templates in `templates/`), no JavaScript. `GET /sign-in` checks the client and
 //! the redirect URI before anything else: an unknown client or an unregistered redirect gets an
 //! error page and never a redirect (RFC 6749 §4.1.2.1). Then the password, the code by SMS when
-//! the user has a factor, and the consent (skipped when an approval covers the scopes); the
+//! the user has a factor (first a phone, when the factor has none), and the consent (skipped when an approval covers the scopes); the
 //! last step sends the browser to `redirect_uri` with `code` and `state`, or with
 //! `error=access_denied`. A sign-in lives in Postgres ([`mithril_store::sign_ins`]): any replica
 //! serves its next step. The browser holds it by an HttpOnly, SameSite=Lax cookie; every form
@@ -35,6 +35,7 @@ const COOKIE: &str = "ehealth_sign_in";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/sign-in").get(start).post(password))
+        .service(web::resource("/sign-in/factor").post(factor))
         .service(web::resource("/sign-in/otp").post(otp))
         .service(web::resource("/sign-in/consent").post(consent));
 }
@@ -55,11 +56,25 @@ struct SignInPage<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "factor.html")]
+struct FactorPage<'a> {
+    lang: &'a str,
+    t: &'a Texts,
+    error: Option<String>,
+    action: &'a str,
+    csrf: &'a str,
+    client_id: &'a str,
+    redirect_uri: &'a str,
+    scope: &'a str,
+}
+
+#[derive(Template)]
 #[template(path = "otp.html")]
 struct OtpPage<'a> {
     lang: &'a str,
     t: &'a Texts,
     error: Option<String>,
+    notice: Option<&'a str>,
     action: &'a str,
     csrf: &'a str,
     client_id: &'a str,
@@ -112,6 +127,9 @@ pub struct Posted {
     email: Option<String>,
     password: Option<String>,
     otp: Option<String>,
+    /// The OTP page's second button: a new code instead of checking one.
+    resend: Option<String>,
+    phone: Option<String>,
     decision: Option<String>,
 }
 
@@ -177,6 +195,7 @@ async fn begin(state: &AppState, lang: Lang, q: Start) -> ApiResult<Page> {
         state: q.state,
         user_id: None,
         step: sign_ins::PASSWORD.into(),
+        phone: None,
         expires_at: Utc::now() + Duration::seconds(state.settings.sign_in.ttl_secs),
         inserted_at: Utc::now(),
     };
@@ -202,6 +221,17 @@ async fn password(state: web::Data<AppState>, req: HttpRequest, form: web::Form<
         form.into_inner(),
         sign_ins::PASSWORD,
         |s, lang, row, posted| Box::pin(after_password(s, lang, row, posted)),
+    )
+    .await
+}
+
+async fn factor(state: web::Data<AppState>, req: HttpRequest, form: web::Form<Posted>) -> Page {
+    step(
+        &state,
+        &req,
+        form.into_inner(),
+        sign_ins::FACTOR,
+        |s, lang, row, posted| Box::pin(after_factor(s, lang, row, posted)),
     )
     .await
 }
@@ -309,7 +339,15 @@ async fn after_password(
     let mut conn = db::conn(&state.pool).await?;
     if let Some(factor) = factors::active_sms(&mut conn, user.id).await? {
         let Some(phone) = factor.factor.filter(|p| !p.is_empty()) else {
-            return Ok(refused_page(lang, StatusCode::CONFLICT, no_phone(lang)));
+            // The factor has no phone yet: the user sets one (its code approves it).
+            sign_ins::advance(&mut conn, row.id, user.id, sign_ins::FACTOR).await?;
+            let page = form.factor(None);
+            return Ok(page_response(
+                StatusCode::OK,
+                page,
+                None,
+                Some(&row.redirect_uri),
+            ));
         };
         let sent = async {
             may_send(state, &mut conn, user.id).await?;
@@ -327,7 +365,7 @@ async fn after_password(
         sign_ins::advance(&mut conn, row.id, user.id, sign_ins::OTP).await?;
         return Ok(page_response(
             StatusCode::OK,
-            form.otp(None),
+            form.otp(None, None),
             None,
             Some(&row.redirect_uri),
         ));
@@ -335,18 +373,91 @@ async fn after_password(
     identified(state, &mut conn, lang, &row, &posted.csrf, user.id).await
 }
 
+/// The phone a user without one sets: a code goes there; the OTP step approves it.
+async fn after_factor(
+    state: &AppState,
+    lang: Lang,
+    row: SignIn,
+    posted: Posted,
+) -> ApiResult<Page> {
+    let user_id = row
+        .user_id
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("a factor step without its user")))?;
+    let phone = posted.phone.unwrap_or_default().trim().to_owned();
+    let form = Form {
+        row: &row,
+        csrf: &posted.csrf,
+        lang,
+    };
+    let refused = |status: StatusCode, message: &str| {
+        let page = form.factor(Some(refusal(message, lang)));
+        page_response(status, page, None, Some(&row.redirect_uri))
+    };
+    if !factors::is_phone(&phone) {
+        let message = "The phone is +380 and nine digits.";
+        return Ok(refused(StatusCode::UNPROCESSABLE_ENTITY, message));
+    }
+    let mut conn = db::conn(&state.pool).await?;
+    let sent = async {
+        may_send(state, &mut conn, user_id).await?;
+        send_code(state, user_id, row.id, &phone).await
+    };
+    if let Err(e) = sent.await {
+        return Ok(refused(e.status(), e.message().unwrap_or_default()));
+    }
+    let mut conn = db::conn(&state.pool).await?;
+    sign_ins::set_phone(&mut conn, row.id, &phone).await?;
+    let page = form.otp(None, None);
+    Ok(page_response(
+        StatusCode::OK,
+        page,
+        None,
+        Some(&row.redirect_uri),
+    ))
+}
+
+/// The code sent by SMS: to the factor's phone, or to the phone being set (which it approves).
+/// The page's second button sends a new code instead, within the send limit.
 async fn after_otp(state: &AppState, lang: Lang, row: SignIn, posted: Posted) -> ApiResult<Page> {
     let user_id = row
         .user_id
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("an OTP step without its user")))?;
     let mut conn = db::conn(&state.pool).await?;
-    let phone = factors::active_sms(&mut conn, user_id)
-        .await?
-        .and_then(|f| f.factor)
-        .filter(|p| !p.is_empty());
-    let Some(phone) = phone else {
+    let factor = factors::active_sms(&mut conn, user_id).await?;
+    let Some(factor) = factor else {
         return Ok(refused_page(lang, StatusCode::CONFLICT, no_phone(lang)));
     };
+    let Some(phone) = row
+        .phone
+        .clone()
+        .or(factor.factor)
+        .filter(|p| !p.is_empty())
+    else {
+        return Ok(refused_page(lang, StatusCode::CONFLICT, no_phone(lang)));
+    };
+    let form = Form {
+        row: &row,
+        csrf: &posted.csrf,
+        lang,
+    };
+    let again = |status: StatusCode, error: Option<String>, notice: Option<&str>| {
+        let page = form.otp(error, notice);
+        page_response(status, page, None, Some(&row.redirect_uri))
+    };
+    if posted.resend.is_some() {
+        let sent = async {
+            may_send(state, &mut conn, user_id).await?;
+            send_code(state, user_id, row.id, &phone).await
+        };
+        return Ok(match sent.await {
+            Ok(()) => again(StatusCode::OK, None, Some(texts(lang).sent_again)),
+            Err(e) => again(
+                e.status(),
+                Some(refusal(e.message().unwrap_or_default(), lang)),
+                None,
+            ),
+        });
+    }
     let guess = posted
         .otp
         .as_deref()
@@ -357,17 +468,10 @@ async fn after_otp(state: &AppState, lang: Lang, row: SignIn, posted: Posted) ->
             return Err(e);
         }
         let message = refusal(e.message().unwrap_or_default(), lang);
-        let form = Form {
-            row: &row,
-            csrf: &posted.csrf,
-            lang,
-        };
-        return Ok(page_response(
-            e.status(),
-            form.otp(Some(message)),
-            None,
-            Some(&row.redirect_uri),
-        ));
+        return Ok(again(e.status(), Some(message), None));
+    }
+    if row.phone.is_some() {
+        factors::set_phone(&mut conn, user_id, &phone).await?;
     }
     identified(state, &mut conn, lang, &row, &posted.csrf, user_id).await
 }
@@ -492,12 +596,28 @@ impl Form<'_> {
         .render()
     }
 
-    fn otp(&self, error: Option<String>) -> askama::Result<String> {
+    fn factor(&self, error: Option<String>) -> askama::Result<String> {
+        let client_id = self.row.client_id.to_string();
+        FactorPage {
+            lang: self.lang.code(),
+            t: texts(self.lang),
+            error,
+            action: "/sign-in/factor",
+            csrf: self.csrf,
+            client_id: &client_id,
+            redirect_uri: &self.row.redirect_uri,
+            scope: &self.row.scope,
+        }
+        .render()
+    }
+
+    fn otp(&self, error: Option<String>, notice: Option<&str>) -> askama::Result<String> {
         let client_id = self.row.client_id.to_string();
         OtpPage {
             lang: self.lang.code(),
             t: texts(self.lang),
             error,
+            notice,
             action: "/sign-in/otp",
             csrf: self.csrf,
             client_id: &client_id,
