@@ -41,6 +41,9 @@ connection() { # client consumer redirect → id
   call PUT "$API/admin/clients/$1/connections" "{\"consumer_id\":\"$2\",\"redirect_uri\":\"$3\"}" | json 'd["data"]["id"]'
 }
 MIS_SELF=$(connection "$MIS_ID" "$MIS_ID" "https://mis.example.com")
+# A public connection (a native or browser app of the front-end): no secret, PKCE on every code.
+APP_REDIRECT=https://app.example.com/callback
+call PUT "$API/admin/clients/$MSP_ID/connections" "{\"consumer_id\":\"$FRONT_ID\",\"redirect_uri\":\"$APP_REDIRECT\",\"is_public\":true}" >/dev/null
 CONN=$(connection "$MSP_ID" "$MIS_ID" "$REDIRECT")
 # Secrets are shown once; rotate so this run can print working ones.
 MIS_KEY=$(call PATCH "$API/admin/clients/$MIS_ID/connections/$MIS_SELF/actions/refresh_secret" | json 'd["data"]["secret"]')
@@ -75,6 +78,7 @@ DEMO_PASSWORD=$PASSWORD
 DEMO_ADMIN_ID=$ADMIN_ID
 DEMO_FRONT_ID=$FRONT_ID
 DEMO_REDIRECT=$REDIRECT
+DEMO_APP_REDIRECT=$APP_REDIRECT
 DEMO_MSP_ID=$MSP_ID
 DEMO_MIS_ID=$MIS_ID
 DEMO_CONNECTION_ID=$CONN

@@ -104,6 +104,8 @@ wait_for "$SMS/messages" sms-stub
 export AUTH_TOKEN__SMS__URL="$SMS"
 # The sign-in pages' session cookie without `Secure`: this stack is plain http.
 export AUTH_TOKEN__SIGN_IN__SECURE_COOKIE=false
+# The standard OAuth issuer: the gateway as clients reach it (RFC 8414 metadata, `iss`).
+export AUTH_TOKEN__OAUTH__ISSUER="http://127.0.0.1:$GATE_PORT"
 
 start() { # binary env-prefix port database → starts it and waits until it is ready
   local prefix=$2

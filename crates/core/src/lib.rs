@@ -14,6 +14,7 @@ pub mod ids;
 pub mod otp;
 pub mod paging;
 pub mod password;
+pub mod pkce;
 pub mod redirect;
 pub mod scope;
 #[cfg(feature = "sql")]

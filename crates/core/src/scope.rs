@@ -50,6 +50,17 @@ impl ScopeSet {
         self.iter().any(|s| other.contains(s))
     }
 
+    /// The scopes of `self` that `other` has too, in `self`'s order.
+    pub fn intersection(&self, other: &ScopeSet) -> ScopeSet {
+        Self(
+            self.0
+                .iter()
+                .filter(|s| other.contains(s))
+                .cloned()
+                .collect(),
+        )
+    }
+
     /// `self` followed by the scopes of `other` it does not have yet.
     pub fn union(&self, other: &ScopeSet) -> ScopeSet {
         let mut out = self.0.clone();

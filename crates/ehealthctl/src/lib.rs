@@ -219,6 +219,9 @@ enum Connections {
         consumer: String,
         #[arg(long)]
         redirect_uri: String,
+        /// A public connection (a native or browser app): no secret; its codes need PKCE.
+        #[arg(long)]
+        public: bool,
     },
     Update {
         client: String,
@@ -531,6 +534,7 @@ async fn plan(api: &Api, command: Command) -> anyhow::Result<Call> {
                     "id",
                     "consumer_id",
                     "redirect_uri",
+                    "is_public",
                 ]),
                 Connections::Show { client, id } => {
                     Call::get(Mithril, format!("{}/{}", base(&client), enc(&id)))
@@ -539,9 +543,17 @@ async fn plan(api: &Api, command: Command) -> anyhow::Result<Call> {
                     client,
                     consumer,
                     redirect_uri,
+                    public,
                 } => Call::new(Method::PUT, Mithril, base(&client))
-                    .body(json!({"consumer_id": consumer, "redirect_uri": redirect_uri}))
-                    .note("The secret is shown only now: store it."),
+                    .body(
+                        json!({"consumer_id": consumer, "redirect_uri": redirect_uri,
+                                 "is_public": public}),
+                    )
+                    .note(if public {
+                        "A public connection has no secret: its clients redeem codes with PKCE."
+                    } else {
+                        "The secret is shown only now: store it."
+                    }),
                 Connections::Update {
                     client,
                     id,

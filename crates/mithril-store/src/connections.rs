@@ -78,23 +78,36 @@ pub async fn get(
         .await
 }
 
-/// Creates the (client, consumer) connection with `secret`, or, when it exists, only updates its
-/// redirect URI (the secret of an existing connection never changes here). Returns the row and
-/// whether it was created. Safe under concurrent calls: the insert is `ON CONFLICT DO NOTHING`.
+/// What [`upsert`] did.
+#[derive(Debug)]
+pub enum Upserted {
+    Created(Connection),
+    /// It existed: only its redirect URI was set.
+    Updated(Connection),
+    /// It exists as the other kind (public or confidential): nothing changed.
+    KindDiffers,
+}
+
+/// Creates the (client, consumer) connection with `secret` (`None`: a public connection), or,
+/// when it exists and is of the same kind, only updates its redirect URI (the secret of an
+/// existing connection never changes here). Safe under concurrent calls: the insert is
+/// `ON CONFLICT DO NOTHING`.
 pub async fn upsert(
     conn: &mut AsyncPgConnection,
     client_id: Uuid,
     consumer_id: Uuid,
     redirect_uri: &str,
-    secret: &SecretHash,
-) -> QueryResult<(Connection, bool)> {
+    secret: Option<&SecretHash>,
+) -> QueryResult<Upserted> {
+    let is_public = secret.is_none();
     let inserted = diesel::insert_into(connections::table)
         .values((
             connections::id.eq(Uuid::now_v7()),
             connections::client_id.eq(client_id),
             connections::consumer_id.eq(consumer_id),
             connections::redirect_uri.eq(redirect_uri),
-            connections::secret_hash.eq(secret.as_bytes()),
+            connections::secret_hash.eq(secret.map(SecretHash::to_vec)),
+            connections::is_public.eq(is_public),
         ))
         .on_conflict((connections::client_id, connections::consumer_id))
         .do_nothing()
@@ -103,13 +116,14 @@ pub async fn upsert(
         .await
         .optional()?;
     if let Some(row) = inserted {
-        return Ok((row, true));
+        return Ok(Upserted::Created(row));
     }
     let updated = diesel::update(
         connections::table.filter(
             connections::client_id
                 .eq(client_id)
-                .and(connections::consumer_id.eq(consumer_id)),
+                .and(connections::consumer_id.eq(consumer_id))
+                .and(connections::is_public.eq(is_public)),
         ),
     )
     .set((
@@ -118,8 +132,9 @@ pub async fn upsert(
     ))
     .returning(Connection::as_returning())
     .get_result(conn)
-    .await?;
-    Ok((updated, false))
+    .await
+    .optional()?;
+    Ok(updated.map_or(Upserted::KindDiffers, Upserted::Updated))
 }
 
 pub async fn update_redirect_uri(
@@ -138,13 +153,14 @@ pub async fn update_redirect_uri(
         .await
 }
 
+/// Sets the secret of a confidential connection (a public one has none: `NotFound`).
 pub async fn set_secret(
     conn: &mut AsyncPgConnection,
     client_id: Uuid,
     id: Uuid,
     secret: &SecretHash,
 ) -> QueryResult<Connection> {
-    diesel::update(one_of(client_id, id))
+    diesel::update(one_of(client_id, id).filter(connections::is_public.eq(false)))
         .set((
             connections::secret_hash.eq(secret.as_bytes()),
             connections::updated_at.eq(Utc::now()),
@@ -171,14 +187,38 @@ pub async fn find_by_secret(
         .optional()
 }
 
-/// The redirect URIs registered on `client_id`'s connections (authorize matches against any).
-pub async fn redirect_uris(
+/// The confidential connection of `client_id` whose secret hashes to `secret` (a client
+/// authenticating at the token endpoint).
+pub async fn authenticate(
     conn: &mut AsyncPgConnection,
     client_id: Uuid,
-) -> QueryResult<Vec<String>> {
+    secret: &SecretHash,
+) -> QueryResult<Option<Connection>> {
     connections::table
         .filter(connections::client_id.eq(client_id))
-        .select(connections::redirect_uri)
+        .filter(connections::secret_hash.eq(secret.as_bytes()))
+        .select(Connection::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// A redirect URI registered on one of a client's connections, and whether that connection is
+/// public.
+#[derive(Debug, Clone, Queryable)]
+pub struct Registered {
+    pub redirect_uri: String,
+    pub is_public: bool,
+}
+
+/// The redirect URIs registered on `client_id`'s connections (authorize matches against any).
+pub async fn redirects(
+    conn: &mut AsyncPgConnection,
+    client_id: Uuid,
+) -> QueryResult<Vec<Registered>> {
+    connections::table
+        .filter(connections::client_id.eq(client_id))
+        .select((connections::redirect_uri, connections::is_public))
         .load(conn)
         .await
 }

@@ -55,6 +55,8 @@ pub struct Connection {
     pub redirect_uri: String,
     pub inserted_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// A public connection has no secret: its codes are redeemed with PKCE (standard OAuth).
+    pub is_public: bool,
 }
 
 /// A user without the password hash, which never leaves the store.

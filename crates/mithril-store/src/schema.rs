@@ -58,10 +58,11 @@ diesel::table! {
         id -> Uuid,
         client_id -> Uuid,
         consumer_id -> Uuid,
-        secret_hash -> Bytea,
+        secret_hash -> Nullable<Bytea>,
         redirect_uri -> Text,
         inserted_at -> Timestamptz,
         updated_at -> Timestamptz,
+        is_public -> Bool,
     }
 }
 
@@ -190,5 +191,7 @@ diesel::table! {
         phone -> Nullable<Text>,
         expires_at -> Timestamptz,
         inserted_at -> Timestamptz,
+        standard -> Bool,
+        code_challenge -> Nullable<Text>,
     }
 }

@@ -29,6 +29,10 @@ pub struct SignIn {
     pub phone: Option<String>,
     pub expires_at: DateTime<Utc>,
     pub inserted_at: DateTime<Utc>,
+    /// Started at `/oauth/authorize`: the redirect URI matched exactly, the answer carries `iss`.
+    pub standard: bool,
+    /// The PKCE challenge (S256) the code will carry.
+    pub code_challenge: Option<String>,
 }
 
 pub async fn create(conn: &mut AsyncPgConnection, row: &SignIn) -> QueryResult<usize> {

@@ -20,6 +20,9 @@ pub const AUTHORIZATION_CODE: &str = "authorization_code";
 pub const CHANGE_PASSWORD_TOKEN: &str = "change_password_token";
 /// Issued after a password when the user has an active factor: good only for the OTP step.
 pub const TWO_FACTOR_TOKEN: &str = "2fa_access_token";
+/// A refresh token of the standard endpoint (`/oauth/token`): rotated on every use, a reuse
+/// ends its family. Named apart so that the eHealth endpoint never finds it.
+pub const OAUTH_REFRESH_TOKEN: &str = "oauth_refresh_token";
 
 #[derive(Clone, Debug, Queryable, Selectable, QueryableByName, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = tokens, check_for_backend(diesel::pg::Pg))]
@@ -159,6 +162,7 @@ crate::sql::statement!(
                 AND ",
         redirect_ok_sql!("connection_redirect_uri"),
         "
+                AND token_details ->> 'code_challenge' IS NULL
                 AND app_scope IS NOT NULL AND token_used_at IS NULL),
          used AS (
              UPDATE tokens SET used_at = now(), updated_at = now()
@@ -479,6 +483,63 @@ pub async fn find_by_hash(
         .first(conn)
         .await
         .optional()
+}
+
+/// The token with this value and one of `names`, locked until the transaction ends: a code or
+/// refresh token being redeemed. A concurrent redemption waits, then finds it used.
+pub async fn lock_by_hash(
+    conn: &mut AsyncPgConnection,
+    hash: &SecretHash,
+    names: &[&str],
+) -> QueryResult<Option<Token>> {
+    tokens::table
+        .filter(tokens::value_hash.eq(hash.to_vec()))
+        .filter(tokens::name.eq_any(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>()))
+        .select(Token::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Marks a code or a rotated refresh token used (it stays, so that a reuse is recognised).
+pub async fn mark_used(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
+    diesel::update(tokens::table.find(id).filter(tokens::used_at.is_null()))
+        .set((
+            tokens::used_at.eq(Utc::now()),
+            tokens::updated_at.eq(Utc::now()),
+        ))
+        .execute(conn)
+        .await
+}
+
+/// Expires every live token of one grant (`details.family`): a reused code or refresh token,
+/// or a revoked refresh token. The update announces each to the gatekeepers.
+pub async fn expire_family(conn: &mut AsyncPgConnection, family: Uuid) -> QueryResult<usize> {
+    let now = now_unix();
+    diesel::update(tokens::table)
+        .filter(tokens::expires_at.gt(now))
+        .filter(
+            diesel::dsl::sql::<Bool>("details ->> 'family' = ").bind::<Text, _>(family.to_string()),
+        )
+        .set((
+            tokens::expires_at.eq(now),
+            tokens::updated_at.eq(Utc::now()),
+        ))
+        .execute(conn)
+        .await
+}
+
+/// Expires one live token (a revoked access token).
+pub async fn expire(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
+    let now = now_unix();
+    diesel::update(tokens::table.find(id).filter(tokens::expires_at.gt(now)))
+        .set((
+            tokens::expires_at.eq(now),
+            tokens::updated_at.eq(Utc::now()),
+        ))
+        .execute(conn)
+        .await
 }
 
 pub async fn get(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Token> {

@@ -77,6 +77,9 @@ pub struct Contract {
     /// The 422s a schema-valid request can still get, because of the data: each operation on
     /// `path` with a body or query lists them under its 422 (`x-business-rules`).
     pub refusals: &'static [Refusal],
+    /// Paths that answer in a form of their own, not the envelope (auth-token's standard OAuth
+    /// endpoints, RFC 6749): documented as their annotations say, open to any caller.
+    pub own_form: fn(&str) -> bool,
 }
 
 /// A rule of the data (not of the request's shape) that an operation enforces with a 422.
@@ -502,6 +505,10 @@ fn complete_operation(path: &str, method: &str, op: &mut Value, contract: &Contr
     };
     let has_body = op.contains_key("requestBody");
     let (has_path_params, has_query) = parameters_of(op, contract);
+    if (contract.own_form)(path) {
+        op.insert("security".into(), json!([]));
+        return;
+    }
     envelope_responses(op);
     let mut standard: Vec<(&str, &str)> = vec![("503", "Unavailable")];
     if has_body {
@@ -847,6 +854,7 @@ mod tests {
             bodies: vec![BodySchema::of::<ThingCreate>()],
             max_page_size: 50,
             uuid_lists: &[],
+            own_form: |_| false,
             refusals: &[Refusal {
                 path: "/admin/things",
                 entry: "$.name",

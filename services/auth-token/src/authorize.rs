@@ -66,6 +66,7 @@ pub async fn authorize(
         req.client_id,
         &req.redirect_uri,
         scope,
+        None,
     )
     .await?;
     Ok(Reply::created(approved.code.view())
@@ -81,8 +82,8 @@ pub struct Approved {
 }
 
 /// The user approves `scope` for the client (spec §3.2, checks in its order): the approval is
-/// stored (its scope the union with what was approved before) and a code issued. The JSON
-/// endpoint and the sign-in pages both end here.
+/// stored (its scope the union with what was approved before) and a code issued, carrying the
+/// PKCE challenge if there is one. The JSON endpoint and the sign-in pages both end here.
 pub async fn approve(
     state: &AppState,
     conn: &mut db::DbConn,
@@ -90,6 +91,7 @@ pub async fn approve(
     client_id: Uuid,
     redirect_uri: &str,
     scope: Option<&str>,
+    code_challenge: Option<&str>,
 ) -> ApiResult<Approved> {
     let client = clients::get(conn, client_id)
         .await
@@ -144,12 +146,16 @@ pub async fn approve(
     }
 
     apps::approve(conn, user_id, client.id, &requested.to_string()).await?;
+    let mut details = json!({"client_id": client.id.to_string(), "grant_type": "password",
+               "redirect_uri": redirect_uri, "scope_request": requested.to_string()});
+    if let Some(challenge) = code_challenge {
+        details["code_challenge"] = json!(challenge);
+    }
     let code = mint(
         AUTHORIZATION_CODE,
         state.settings.tokens.code_ttl_secs,
         user_id,
-        json!({"client_id": client.id.to_string(), "grant_type": "password",
-               "redirect_uri": redirect_uri, "scope_request": requested.to_string()}),
+        details,
     )?;
     tokens::insert(conn, &code.row).await?;
     let location = with_code(redirect_uri, code.value.expose())?;
@@ -162,8 +168,10 @@ pub async fn registered_redirect(
     client_id: Uuid,
     redirect_uri: &str,
 ) -> ApiResult<bool> {
-    let registered = connections::redirect_uris(conn, client_id).await?;
-    Ok(registered.iter().any(|r| redirect_matches(r, redirect_uri)))
+    let registered = connections::redirects(conn, client_id).await?;
+    Ok(registered
+        .iter()
+        .any(|r| redirect_matches(&r.redirect_uri, redirect_uri)))
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ pub mod cleanup;
 pub mod cli;
 mod grants;
 mod issue;
+pub mod oauth;
 pub mod openapi;
 mod pages;
 pub mod settings;
@@ -51,6 +52,7 @@ fn configure(cfg: &mut actix_web::web::ServiceConfig, state: startup::AppState) 
     use actix_web::web;
     cfg.app_data(web::Data::new(state))
         .configure(pages::configure)
+        .configure(oauth::configure)
         .service(web::resource("/oauth/tokens").post(grants::oauth_tokens))
         .service(web::resource("/auth/login").post(grants::login))
         .service(web::resource("/oauth/apps/authorize").post(authorize::authorize))

@@ -6,7 +6,7 @@ use platform::Schemas;
 use platform::openapi::{BodySchema, Contract, Refusal};
 use utoipa::OpenApi;
 
-use crate::{admin, authorize, grants, verify};
+use crate::{admin, authorize, grants, oauth, pages, verify};
 
 /// The served document.
 pub fn document(schemas: &Schemas) -> anyhow::Result<serde_json::Value> {
@@ -41,6 +41,7 @@ fn contract() -> Contract {
         max_page_size: admin::MAX_PAGE_SIZE,
         uuid_lists: &["user_ids"],
         refusals: REFUSALS,
+        own_form: crate::oauth::is_standard_path,
     }
 }
 
@@ -61,6 +62,11 @@ const REFUSALS: &[Refusal] = &[];
         authorize::authorize,
         grants::two_factor::init_factor,
         grants::two_factor::approve_factor,
+        pages::authorize,
+        oauth::token,
+        oauth::introspect::introspect,
+        oauth::revoke::revoke,
+        oauth::metadata::metadata,
         verify::verify,
         verify::verify_api_key,
         verify::user,

@@ -53,6 +53,9 @@ timeout_ms = 3000
 ttl_secs = 900
 secure_cookie = true
 
+[oauth]
+issuer = "http://127.0.0.1:4000"
+
 [cleanup]
 enabled = true
 interval_secs = 3600
@@ -79,6 +82,7 @@ pub struct Settings {
     pub otp: OtpSettings,
     pub sms: SmsSettings,
     pub sign_in: SignInSettings,
+    pub oauth: OAuthSettings,
     /// The gatekeeper's credential for the verify endpoints.
     #[serde(default)]
     pub service: ServiceSettings,
@@ -176,4 +180,31 @@ pub struct SignInSettings {
     pub ttl_secs: i64,
     /// The session cookie's `Secure` flag: off only for plain-http local runs (`make run`).
     pub secure_cookie: bool,
+}
+
+/// Standard OAuth 2 (`/oauth/authorize`, `/oauth/token`, ...).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthSettings {
+    /// The issuer (RFC 8414): the gateway's public URL, as clients reach it. The metadata names
+    /// every endpoint under it, and redirects carry it as `iss` (RFC 9207).
+    pub issuer: String,
+}
+
+impl OAuthSettings {
+    /// The issuer without a trailing slash; an `http(s)` URL without query or fragment.
+    pub fn issuer(&self) -> anyhow::Result<String> {
+        let url = url::Url::parse(&self.issuer)
+            .map_err(|e| anyhow::anyhow!("oauth.issuer {:?}: {e}", self.issuer))?;
+        if !matches!(url.scheme(), "https" | "http")
+            || url.query().is_some()
+            || url.fragment().is_some()
+        {
+            anyhow::bail!(
+                "oauth.issuer {:?}: an http(s) URL without query or fragment",
+                self.issuer
+            );
+        }
+        Ok(self.issuer.trim_end_matches('/').to_owned())
+    }
 }

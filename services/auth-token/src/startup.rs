@@ -18,6 +18,8 @@ pub struct AppState {
     pub schemas: Schemas,
     /// Where two-factor codes are sent.
     pub sms: crate::sms::Sms,
+    /// The standard OAuth issuer (the gateway's public URL), without a trailing slash.
+    pub issuer: String,
 }
 
 pub struct Application {
@@ -53,6 +55,7 @@ impl Application {
             ))
         });
         let sms = crate::sms::Sms::new(&settings.sms)?;
+        let issuer = settings.oauth.issuer()?;
         let shared = Arc::new(settings.clone());
         let state = move |pool, reads| AppState {
             pool,
@@ -60,6 +63,7 @@ impl Application {
             settings: shared.clone(),
             schemas: schemas.clone(),
             sms: sms.clone(),
+            issuer: issuer.clone(),
         };
         let running = p.serve_routes(&settings.server, state, crate::configure)?;
         Ok(Self { running, cleanup })

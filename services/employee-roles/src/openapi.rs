@@ -29,6 +29,7 @@ fn contract() -> Contract {
         ],
         max_page_size: roles::MAX_PAGE_SIZE,
         uuid_lists: &[],
+        own_form: |_| false,
         refusals: REFUSALS,
     }
 }

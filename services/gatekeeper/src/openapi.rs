@@ -21,6 +21,7 @@ fn contract() -> Contract {
         ],
         max_page_size: 1,
         uuid_lists: &[],
+        own_form: |_| false,
         refusals: &[],
     }
 }

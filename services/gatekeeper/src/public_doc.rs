@@ -75,9 +75,12 @@ pub fn document(table: &RouteTable, services: &[Value]) -> Value {
             "description": "Everything the gateway routes publicly: the operations of mithril-api, \
                 auth-token and employee-roles as an MIS, a clinic or a pharmacy reaches them through \
                 the one gateway URL. Every answer is the envelope {\"meta\",\"data\"[,\"paging\"]}; \
-                errors are {\"meta\",\"error\":{type,message[,invalid]}}. A token comes from the \
-                OAuth flow of seed 003 (POST /auth/login, POST /oauth/apps/authorize, POST \
-                /oauth/tokens); a broker client's MIS also sends its `api-key`."
+                errors are {\"meta\",\"error\":{type,message[,invalid]}}; the standard OAuth 2 \
+                endpoints (/oauth/authorize, /oauth/token, /oauth/introspect, /oauth/revoke, \
+                /.well-known/oauth-authorization-server) answer in RFC 6749 form instead. A token \
+                comes from the OAuth flow of seed 003 (POST /auth/login, POST /oauth/apps/authorize, \
+                POST /oauth/tokens) or from the standard code flow with PKCE; a broker client's MIS \
+                also sends its `api-key`."
         },
         "paths": paths,
         "components": {
@@ -396,14 +399,16 @@ fn security_schemes(scopes: &std::collections::BTreeSet<String>) -> Value {
     json!({
         OAUTH: {
             "type": "oauth2",
-            "description": "A bearer token of seed 003's flow: the user logs in (POST /auth/login), \
-                approves the client (POST /oauth/apps/authorize, which answers with a code on the \
-                client's redirect URI) and the client exchanges the code (POST /oauth/tokens).",
+            "description": "A bearer token of the standard code flow (RFC 6749 with PKCE: the \
+                user signs in at /oauth/authorize, the client exchanges the code at /oauth/token), or \
+                of seed 003's flow: the user logs in (POST /auth/login), approves the client (POST \
+                /oauth/apps/authorize, which answers with a code on the client's redirect URI) and \
+                the client exchanges the code (POST /oauth/tokens).",
             "flows": {
                 "authorizationCode": {
-                    "authorizationUrl": "/oauth/apps/authorize",
-                    "tokenUrl": "/oauth/tokens",
-                    "refreshUrl": "/oauth/tokens",
+                    "authorizationUrl": "/oauth/authorize",
+                    "tokenUrl": "/oauth/token",
+                    "refreshUrl": "/oauth/token",
                     "scopes": scopes
                 }
             }

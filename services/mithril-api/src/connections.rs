@@ -4,7 +4,7 @@
 use diesel::result::OptionalExtension;
 use ehealth_core::{ClientId, ConnectionId, Paging, RedirectUri, SecretHash, SecretValue};
 use mithril_store::Connection;
-use mithril_store::connections::{self, ConnectionFilter};
+use mithril_store::connections::{self, ConnectionFilter, Upserted};
 use platform::db::DbConn;
 use platform::error::{ConstraintKind, violated_constraint};
 use platform::query::QueryParams;
@@ -17,8 +17,8 @@ use utoipa::ToSchema;
 pub struct ConnectionWithSecret {
     #[serde(flatten)]
     pub connection: Connection,
-    /// Shown only in this response; store it now.
-    pub secret: String,
+    /// Shown only in this response; store it now. Null for a public connection, which has none.
+    pub secret: Option<String>,
 }
 
 /// Body of the connection PATCH endpoints (seed 001).
@@ -37,6 +37,9 @@ impl platform::RequestSchema for ConnectionUpdate {
 pub struct ConnectionUpsert {
     pub consumer_id: uuid::Uuid,
     pub redirect_uri: String,
+    /// A native or browser app: no secret; its codes are redeemed with PKCE. Fixed at creation.
+    #[serde(default)]
+    pub is_public: bool,
 }
 
 impl platform::RequestSchema for ConnectionUpsert {
@@ -115,25 +118,32 @@ pub async fn upsert(
     if !mithril_store::clients::exists(conn, client_id.as_uuid()).await? {
         return Err(ApiError::not_found());
     }
-    let secret = new_secret()?;
+    let secret = if body.is_public {
+        None
+    } else {
+        Some(new_secret()?)
+    };
     let result = connections::upsert(
         conn,
         client_id.as_uuid(),
         body.consumer_id,
         uri.as_str(),
-        &secret.hash(),
+        secret.as_ref().map(SecretValue::hash).as_ref(),
     )
     .await;
     match result {
-        Ok((connection, true)) => {
+        Ok(Upserted::Created(connection)) => {
             let location = format!("/admin/clients/{}/connections/{}", client_id, connection.id);
             Ok(Reply::created(ConnectionWithSecret {
                 connection,
-                secret: secret.into_string(),
+                secret: secret.map(SecretValue::into_string),
             })
             .location(&location))
         }
-        Ok((connection, false)) => Ok(Reply::ok(connection)),
+        Ok(Upserted::Updated(connection)) => Ok(Reply::ok(connection)),
+        Ok(Upserted::KindDiffers) => Err(ApiError::conflict(
+            "The connection exists with the other is_public: delete it and create it again.",
+        )),
         Err(e) => match violated_constraint(&e) {
             Some((ConstraintKind::ForeignKey, "connections_consumer_id_fkey")) => Err(
                 ApiError::invalid_field("$.consumer_id", "existence", "does not exist"),
@@ -160,6 +170,9 @@ pub async fn refresh_secret(
         .await
         .optional()?
         .ok_or_else(ApiError::not_found)?;
+    if connection.is_public {
+        return Err(ApiError::conflict("A public connection has no secret."));
+    }
     if connection.consumer_id != client_id.as_uuid() {
         let api_key = api_key
             .filter(|k| !k.is_empty())
@@ -176,7 +189,7 @@ pub async fn refresh_secret(
         connections::set_secret(conn, client_id.as_uuid(), id.as_uuid(), &secret.hash()).await?;
     Ok(ConnectionWithSecret {
         connection,
-        secret: secret.into_string(),
+        secret: Some(secret.into_string()),
     })
 }
 

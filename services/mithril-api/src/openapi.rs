@@ -44,6 +44,7 @@ fn contract() -> Contract {
         ],
         max_page_size: crate::connections::MAX_PAGE_SIZE,
         uuid_lists: &["ids", "user_ids"],
+        own_form: |_| false,
         refusals: REFUSALS,
     }
 }

@@ -78,6 +78,12 @@ fn first_failure(req: &CodeGrant, check: &GrantCheck, now: i64) -> Option<ApiErr
             "The redirection URI provided does not match a pre-registered value.",
         ));
     }
+    if details.get("code_challenge").is_some() {
+        return Some(ApiError::unauthorized(
+            "invalid_grant",
+            "The code was issued with a PKCE challenge: redeem it at /oauth/token with its code_verifier.",
+        ));
+    }
     if check.app_scope.is_none() {
         return Some(revoked());
     }

@@ -17,7 +17,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use chrono::{Duration, Utc};
 use diesel::result::OptionalExtension;
+use ehealth_core::pkce::Challenge;
+use ehealth_core::redirect::redirect_matches;
 use ehealth_core::{ScopeSet, SecretHash, SecretValue};
+use mithril_store::connections::{self, Registered};
 use mithril_store::sign_ins::{self, SignIn};
 use mithril_store::{apps, client_types, clients, factors};
 use platform::{ApiError, ApiResult, db};
@@ -25,7 +28,7 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
-use crate::authorize::{approve, registered_redirect};
+use crate::authorize::approve;
 use crate::grants::password::authenticate;
 use crate::grants::two_factor::{check_code_for, may_send, send_code};
 use crate::startup::AppState;
@@ -104,7 +107,8 @@ struct ErrorPage<'a> {
     message: &'a str,
 }
 
-/// The query of `GET /sign-in` (RFC 6749 §4.1.1): all optional here, each checked in turn.
+/// The query of `GET /sign-in` and `GET /oauth/authorize` (RFC 6749 §4.1.1, RFC 7636 §4.3):
+/// all optional here, each checked in turn.
 #[derive(Deserialize)]
 pub struct Start {
     response_type: Option<String>,
@@ -112,6 +116,17 @@ pub struct Start {
     redirect_uri: Option<String>,
     scope: Option<String>,
     state: Option<String>,
+    code_challenge: Option<String>,
+    code_challenge_method: Option<String>,
+}
+
+/// Where a sign-in was started: the eHealth pages keep the reference's redirect matching
+/// (a registered prefix); the standard endpoint matches exactly (RFC 9700 §2.1) and names
+/// itself in the answer (`iss`, RFC 9207).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    Ehealth,
+    Standard,
 }
 
 /// What every form posts back besides its own fields: the sign-in's client, redirect and
@@ -138,15 +153,52 @@ type Page = HttpResponse;
 
 async fn start(state: web::Data<AppState>, req: HttpRequest, q: web::Query<Start>) -> Page {
     let lang = lang_of(&req);
-    match begin(&state, lang, q.into_inner()).await {
+    match begin(&state, lang, q.into_inner(), Flow::Ehealth).await {
         Ok(page) => page,
         Err(e) => error_page(lang, e),
     }
 }
 
+#[utoipa::path(get, path = "/oauth/authorize", tag = "oauth2",
+    description = "RFC 6749 authorization endpoint: the sign-in pages (HTML). response_type=code, client_id, redirect_uri (matched exactly), scope, state, code_challenge with code_challenge_method=S256 (required for a public connection). Ends in a 303 to redirect_uri with code, state and iss, or with error.",
+    params(("response_type" = String, Query), ("client_id" = String, Query),
+           ("redirect_uri" = String, Query), ("scope" = String, Query),
+           ("state" = Option<String>, Query), ("code_challenge" = Option<String>, Query),
+           ("code_challenge_method" = Option<String>, Query)),
+    responses((status = 200, description = "the sign-in page (text/html)"),
+              (status = 303, description = "to redirect_uri with error (and state, iss)"),
+              (status = 400, description = "an error page: unknown client or unregistered redirect_uri (never redirected)")))]
+pub async fn authorize(state: web::Data<AppState>, req: HttpRequest) -> Page {
+    let lang = lang_of(&req);
+    let q = match query_of(&req) {
+        Ok(q) => q,
+        Err(message) => return refused_page(lang, StatusCode::BAD_REQUEST, message),
+    };
+    match begin(&state, lang, q, Flow::Standard).await {
+        Ok(page) => page,
+        Err(e) => error_page(lang, e),
+    }
+}
+
+/// The standard query, strictly: UTF-8, no parameter twice (RFC 6749 §3.1).
+fn query_of(req: &HttpRequest) -> Result<Start, &'static str> {
+    let params = crate::oauth::wire::Params::parse(req.query_string().as_bytes())
+        .map_err(|_| "The request's parameters are malformed or repeated.")?;
+    let get = |name: &str| params.get(name).map(str::to_owned);
+    Ok(Start {
+        response_type: get("response_type"),
+        client_id: get("client_id"),
+        redirect_uri: get("redirect_uri"),
+        scope: get("scope"),
+        state: get("state"),
+        code_challenge: get("code_challenge"),
+        code_challenge_method: get("code_challenge_method"),
+    })
+}
+
 /// The client and the redirect first (an error page: the redirect is not trusted yet); then
 /// the rest of the request, refused by a redirect with `error` (RFC 6749 §4.1.2.1).
-async fn begin(state: &AppState, lang: Lang, q: Start) -> ApiResult<Page> {
+async fn begin(state: &AppState, lang: Lang, q: Start, flow: Flow) -> ApiResult<Page> {
     let unknown = || refused_page(lang, StatusCode::BAD_REQUEST, unknown_client(lang));
     let Some(client_id) = q.client_id.as_deref().and_then(|c| c.parse::<Uuid>().ok()) else {
         return Ok(unknown());
@@ -159,20 +211,39 @@ async fn begin(state: &AppState, lang: Lang, q: Start) -> ApiResult<Page> {
         return Ok(unknown());
     };
     let redirect_uri = q.redirect_uri.unwrap_or_default();
-    if client.is_blocked || !registered_redirect(&mut conn, client.id, &redirect_uri).await? {
+    let matching: Vec<Registered> = connections::redirects(&mut conn, client.id)
+        .await?
+        .into_iter()
+        .filter(|r| match flow {
+            Flow::Standard => r.redirect_uri == redirect_uri,
+            Flow::Ehealth => redirect_matches(&r.redirect_uri, &redirect_uri),
+        })
+        .collect();
+    if client.is_blocked || matching.is_empty() {
         return Ok(refused_page(
             lang,
             StatusCode::BAD_REQUEST,
             unregistered(lang),
         ));
     }
-    let state_param = q.state.as_deref();
+    let back = Return {
+        redirect_uri: &redirect_uri,
+        state: q.state.as_deref(),
+        iss: (flow == Flow::Standard).then_some(state.issuer.as_str()),
+    };
     if q.response_type.as_deref() != Some("code") {
-        return Ok(redirect_error(
-            &redirect_uri,
-            "unsupported_response_type",
-            state_param,
-        ));
+        return Ok(back.error("unsupported_response_type", None));
+    }
+    let challenge = match Challenge::from_request(
+        q.code_challenge.as_deref(),
+        q.code_challenge_method.as_deref(),
+    ) {
+        Ok(challenge) => challenge,
+        Err(e) => return Ok(back.error("invalid_request", Some(&e.to_string()))),
+    };
+    if challenge.is_none() && matching.iter().all(|r| r.is_public) {
+        let message = "code_challenge is required for a public client";
+        return Ok(back.error("invalid_request", Some(message)));
     }
     let requested = ScopeSet::parse(q.scope.as_deref().unwrap_or_default());
     let allowed = ScopeSet::parse(
@@ -181,7 +252,7 @@ async fn begin(state: &AppState, lang: Lang, q: Start) -> ApiResult<Page> {
             .scope,
     );
     if requested.is_empty() || !requested.is_subset_of(&allowed) {
-        return Ok(redirect_error(&redirect_uri, "invalid_scope", state_param));
+        return Ok(back.error("invalid_scope", None));
     }
     let session = random()?;
     let csrf = random()?;
@@ -198,6 +269,8 @@ async fn begin(state: &AppState, lang: Lang, q: Start) -> ApiResult<Page> {
         phone: None,
         expires_at: Utc::now() + Duration::seconds(state.settings.sign_in.ttl_secs),
         inserted_at: Utc::now(),
+        standard: flow == Flow::Standard,
+        code_challenge: challenge.map(|c| c.as_str().to_owned()),
     };
     sign_ins::create(&mut conn, &row).await?;
     let form = Form {
@@ -521,11 +594,7 @@ async fn after_consent(
     if sign_ins::finish(&mut conn, row.id).await? == 0 {
         return Err(ApiError::conflict("the sign-in has ended"));
     }
-    Ok(redirect_error(
-        &row.redirect_uri,
-        "access_denied",
-        row.state.as_deref(),
-    ))
+    Ok(Return::of(state, &row).error("access_denied", None))
 }
 
 /// The approval and its code: the browser goes to `redirect_uri` with `code` and `state`. A
@@ -540,7 +609,7 @@ async fn code_for(
     if sign_ins::finish(conn, row.id).await? == 0 {
         return Err(ApiError::conflict("the sign-in has ended"));
     }
-    let state_param = row.state.as_deref();
+    let back = Return::of(state, row);
     match approve(
         state,
         conn,
@@ -548,20 +617,15 @@ async fn code_for(
         row.client_id,
         &row.redirect_uri,
         Some(&row.scope),
+        row.code_challenge.as_deref(),
     )
     .await
     {
-        Ok(approved) => Ok(redirect(&with_params(&approved.location, &[], state_param))),
-        Err(e) if e.status() == StatusCode::UNPROCESSABLE_ENTITY => Ok(redirect_error(
-            &row.redirect_uri,
-            "invalid_scope",
-            state_param,
-        )),
-        Err(e) if e.status().is_client_error() => Ok(redirect_error(
-            &row.redirect_uri,
-            "access_denied",
-            state_param,
-        )),
+        Ok(approved) => Ok(redirect(&with_params(&approved.location, &[], &back))),
+        Err(e) if e.status() == StatusCode::UNPROCESSABLE_ENTITY => {
+            Ok(back.error("invalid_scope", None))
+        }
+        Err(e) if e.status().is_client_error() => Ok(back.error("access_denied", None)),
         Err(e) => Err(e),
     }
 }
@@ -762,22 +826,41 @@ fn redirect(location: &str) -> Page {
         .finish()
 }
 
-/// `redirect_uri` with `error` and `state` (RFC 6749 §4.1.2.1).
-fn redirect_error(redirect_uri: &str, error: &str, state: Option<&str>) -> Page {
-    redirect(&with_params(redirect_uri, &[("error", error)], state))
+/// Where the browser goes back to, and what it carries besides: the client's `state`, and the
+/// issuer for a standard sign-in (RFC 9207).
+struct Return<'a> {
+    redirect_uri: &'a str,
+    state: Option<&'a str>,
+    iss: Option<&'a str>,
 }
 
-/// `url` with `params` and `state` added to its query (its own parameters kept).
-fn with_params(url: &str, params: &[(&str, &str)], state: Option<&str>) -> String {
+impl<'a> Return<'a> {
+    fn of(state: &'a AppState, row: &'a SignIn) -> Self {
+        Self {
+            redirect_uri: &row.redirect_uri,
+            state: row.state.as_deref(),
+            iss: row.standard.then_some(state.issuer.as_str()),
+        }
+    }
+
+    /// `redirect_uri` with `error` (RFC 6749 §4.1.2.1).
+    fn error(&self, error: &str, description: Option<&str>) -> Page {
+        let mut params = vec![("error", error)];
+        params.extend(description.map(|d| ("error_description", d)));
+        redirect(&with_params(self.redirect_uri, &params, self))
+    }
+}
+
+/// `url` with `params`, `state` and `iss` added to its query (its own parameters kept).
+fn with_params(url: &str, params: &[(&str, &str)], back: &Return<'_>) -> String {
     let Ok(mut parsed) = url::Url::parse(url) else {
         return url.to_owned();
     };
     let mut query: BTreeMap<String, String> = parsed.query_pairs().into_owned().collect();
-    for (k, v) in params {
-        query.insert((*k).into(), (*v).into());
-    }
-    if let Some(s) = state {
-        query.insert("state".into(), s.into());
+    let extra = [("state", back.state), ("iss", back.iss)];
+    let extra = extra.iter().filter_map(|(k, v)| v.map(|v| (*k, v)));
+    for (k, v) in params.iter().copied().chain(extra) {
+        query.insert(k.into(), v.into());
     }
     parsed.query_pairs_mut().clear().extend_pairs(query.iter());
     parsed.to_string()

@@ -9,6 +9,7 @@ mod exchange;
 mod flow;
 mod helpers;
 mod login;
+mod oauth2;
 mod sign_in;
 mod two_factor;
 mod verify;

@@ -79,6 +79,7 @@ fn the_default_route_file_is_valid() {
             "auth-login",
             "two-factor",
             "sign-in",
+            "oauth-standard",
             "oauth-authorize",
             "employee-roles"
         ]

@@ -40,9 +40,10 @@ pub async fn show(state: web::Data<AppState>, path: web::Path<(Uuid, Uuid)>) -> 
 
 #[utoipa::path(put, path = "/admin/clients/{client_id}/connections", tag = "admin: connections",
     params(("client_id" = Uuid, Path)), request_body = ConnectionUpsert,
-    responses((status = 201, description = "created; the only time the secret is shown", body = ConnectionWithSecret),
+    responses((status = 201, description = "created; the only time the secret is shown (a public connection has none)", body = ConnectionWithSecret),
               (status = 200, description = "redirect_uri updated; the secret is unchanged and not shown", body = Connection),
               (status = 404, description = "no such client", body = ehealth_core::ErrorBody),
+              (status = 409, description = "the connection exists with the other is_public", body = ehealth_core::ErrorBody),
               (status = 422, body = ehealth_core::ErrorBody)))]
 pub async fn upsert(
     state: web::Data<AppState>,
@@ -80,7 +81,8 @@ pub async fn update(
     responses((status = 200, description = "the new secret, shown once", body = ConnectionWithSecret),
               (status = 401, description = "api-key header not set / invalid api-key header", body = ehealth_core::ErrorBody),
               (status = 403, description = "the api-key belongs to another client than the consumer", body = ehealth_core::ErrorBody),
-              (status = 404, body = ehealth_core::ErrorBody)))]
+              (status = 404, body = ehealth_core::ErrorBody),
+              (status = 409, description = "a public connection has no secret", body = ehealth_core::ErrorBody)))]
 pub async fn refresh_secret(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -87,7 +87,8 @@ pub async fn delete(
     params(("client_id" = Uuid, Path), ("connection_id" = Uuid, Path), ("api-key" = Option<String>, Header)),
     responses((status = 200, description = "the new secret, shown once", body = ConnectionWithSecret),
               (status = 401, body = ehealth_core::ErrorBody), (status = 403, body = ehealth_core::ErrorBody),
-              (status = 404, body = ehealth_core::ErrorBody)))]
+              (status = 404, body = ehealth_core::ErrorBody),
+              (status = 409, description = "a public connection has no secret", body = ehealth_core::ErrorBody)))]
 pub async fn refresh_secret(
     req: HttpRequest,
     state: web::Data<AppState>,

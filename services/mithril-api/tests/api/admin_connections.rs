@@ -206,10 +206,12 @@ async fn secrets_are_hidden_on_every_read_path() {
             "consumer_id",
             "id",
             "inserted_at",
+            "is_public",
             "redirect_uri",
             "updated_at",
         ];
         assert_eq!(keys, expected);
+        assert_eq!(read["is_public"], false);
     }
 }
 
