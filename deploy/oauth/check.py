@@ -16,7 +16,7 @@ import time
 import requests
 from authlib.integrations.requests_client import OAuth2Session
 from authlib.common.security import generate_token
-from authlib.oauth2.rfc6749.errors import OAuth2Error
+from authlib.integrations.base_client.errors import OAuthError
 
 E = os.environ
 GATE = E["GATE"]
@@ -111,7 +111,7 @@ rotated = client.refresh_token(meta["token_endpoint"])
 try:
     client.refresh_token(meta["token_endpoint"], refresh_token=stolen)
     check("a reused refresh token is refused", False, "accepted")
-except OAuth2Error as e:
+except OAuthError as e:
     check("a reused refresh token is refused: invalid_grant", e.error == "invalid_grant", e.error)
 seen = client.introspect_token(meta["introspection_endpoint"], token=rotated["access_token"]).json()
 check("the reuse ended the grant's newest token too", seen == {"active": False}, seen)
