@@ -9,7 +9,7 @@
 
 schemathesis's ignored_auth check then removes or spoils the credential and expects 401.
 Env: ADMIN_TOKEN, IDENTITY_SIGNING_KEY, CONTRACT_USER_ID, CONTRACT_CLIENT_ID, CONTRACT_SCOPE,
-CONTRACT_ACCESS_TOKEN, CONTRACT_API_KEY.
+CONTRACT_ACCESS_TOKEN, CONTRACT_API_KEY, CONTRACT_REDIRECT_URI.
 """
 import hashlib
 import hmac
@@ -134,3 +134,20 @@ def map_path_parameters(ctx, path_parameters):
     ):
         path_parameters["client_id"] = os.environ["CONTRACT_CLIENT_ID"]
     return path_parameters
+
+
+@schemathesis.hook
+def map_query(ctx, query):
+    """The authorization endpoint (RFC 6749 §4.1.1) shows an error page, rightly, for a client
+    it does not know or a redirect URI the client has not registered, whatever else is sent: a
+    random valid client id is the seeded client, with its registered redirect URI. The rest of
+    the request (response_type, scope, PKCE, state) is tested as generated; a malformed client
+    id is a negative case, and stays."""
+    if (
+        ctx.operation.path == "/oauth/authorize"
+        and query
+        and UUID.fullmatch(str(query.get("client_id", "")))
+    ):
+        query["client_id"] = os.environ["CONTRACT_CLIENT_ID"]
+        query["redirect_uri"] = os.environ["CONTRACT_REDIRECT_URI"]
+    return query

@@ -85,7 +85,7 @@ pub async fn introspect(
     payload: web::Payload,
 ) -> HttpResponse {
     let answer = async {
-        let params = wire::form(&req, payload).await?;
+        let params = wire::form(&req, payload, TOKEN_HINT_PARAMS).await?;
         let value = params.require("token")?.to_owned();
         hint(params.get("token_type_hint"))?;
         let mut conn = db::conn(&state.pool).await?;
@@ -101,6 +101,9 @@ pub async fn introspect(
         Err(e) => e.response(),
     }
 }
+
+/// The parameters of `/oauth/introspect` and `/oauth/revoke` (others are ignored).
+pub const TOKEN_HINT_PARAMS: &[&str] = &["token", "token_type_hint", "client_id", "client_secret"];
 
 /// `token_type_hint`: one of the two types, or none (RFC 7009 §2.2.1 names the error).
 pub fn hint(value: Option<&str>) -> Result<(), OAuthError> {

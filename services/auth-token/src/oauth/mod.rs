@@ -120,13 +120,25 @@ pub struct TokenForm {
     scope: Option<String>,
 }
 
+/// The parameters `/oauth/token` takes (others are ignored).
+const TOKEN_PARAMS: &[&str] = &[
+    "grant_type",
+    "client_id",
+    "client_secret",
+    "code",
+    "redirect_uri",
+    "code_verifier",
+    "refresh_token",
+    "scope",
+];
+
 /// Steps: the form, `grant_type`, the client, then the grant.
 async fn token_grant(
     state: &AppState,
     req: &HttpRequest,
     payload: web::Payload,
 ) -> Result<TokenResponse, OAuthError> {
-    let params = wire::form(req, payload).await?;
+    let params = wire::form(req, payload, TOKEN_PARAMS).await?;
     let grant_type = params.require("grant_type")?;
     if !matches!(grant_type, "authorization_code" | "refresh_token") {
         return Err(OAuthError::unsupported_grant_type());

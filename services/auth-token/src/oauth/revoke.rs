@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::client::{Public, authenticate};
 use super::detail;
-use super::introspect::{TokenHintForm, hint};
+use super::introspect::{TOKEN_HINT_PARAMS, TokenHintForm, hint};
 use super::wire::{self, OAuthError};
 use crate::startup::AppState;
 
@@ -30,7 +30,7 @@ pub async fn revoke(
     payload: web::Payload,
 ) -> HttpResponse {
     let done = async {
-        let params = wire::form(&req, payload).await?;
+        let params = wire::form(&req, payload, TOKEN_HINT_PARAMS).await?;
         let value = params.require("token")?.to_owned();
         hint(params.get("token_type_hint"))?;
         let mut conn = db::conn(&state.pool).await?;

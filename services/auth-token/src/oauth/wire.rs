@@ -159,25 +159,32 @@ pub fn json<T: Serialize>(body: &T) -> HttpResponse {
     res.json(body)
 }
 
-/// The request parameters of a form body or query (§3.1, §3.2): decoded as UTF-8 (anything
-/// else is refused, not replaced), without NUL; a parameter sent without a value counts as
-/// omitted, one sent twice is refused; unknown parameters are ignored, as §3.1 requires.
+/// The request parameters of a form body or query (§3.1, §3.2), of the names the endpoint
+/// takes: decoded as UTF-8 (anything else is refused, not replaced), without NUL; one sent
+/// without a value counts as omitted, one sent twice is refused; other names are ignored, as
+/// §3.1 requires (undecodable ones included: they are not the endpoint's).
 #[derive(Debug, Default)]
-pub struct Params(Vec<(String, String)>);
+pub struct Params(Vec<(&'static str, String)>);
 
 impl Params {
-    pub fn parse(raw: &[u8]) -> Result<Self, OAuthError> {
-        let mut pairs: Vec<(String, String)> = Vec::new();
+    pub fn parse(raw: &[u8], known: &[&'static str]) -> Result<Self, OAuthError> {
+        let mut pairs: Vec<(&'static str, String)> = Vec::new();
         for part in raw.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
             let (name, value) = match part.iter().position(|b| *b == b'=') {
                 Some(i) => (&part[..i], &part[i + 1..]),
                 None => (part, &b""[..]),
             };
-            let (name, value) = (decode(name)?, decode(value)?);
+            let Some(name) = decode(name)
+                .ok()
+                .and_then(|n| known.iter().find(|k| **k == n))
+            else {
+                continue;
+            };
+            let value = decode(value)?;
             if value.is_empty() {
                 continue;
             }
-            if pairs.iter().any(|(n, _)| *n == name) {
+            if pairs.iter().any(|(n, _)| n == name) {
                 return Err(OAuthError::invalid_request(format!(
                     "{name} is sent more than once."
                 )));
@@ -190,7 +197,7 @@ impl Params {
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0
             .iter()
-            .find(|(n, _)| n == name)
+            .find(|(n, _)| *n == name)
             .map(|(_, v)| v.as_str())
     }
 
@@ -217,8 +224,13 @@ pub fn decode(raw: &[u8]) -> Result<String, OAuthError> {
     Ok(text)
 }
 
-/// The parameters of a POST: a form body of at most [`BODY_LIMIT`] bytes.
-pub async fn form(req: &HttpRequest, mut payload: web::Payload) -> Result<Params, OAuthError> {
+/// The parameters (of the names in `known`) of a POST: a form body of at most [`BODY_LIMIT`]
+/// bytes.
+pub async fn form(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    known: &[&'static str],
+) -> Result<Params, OAuthError> {
     let form_type = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -246,7 +258,7 @@ pub async fn form(req: &HttpRequest, mut payload: web::Payload) -> Result<Params
         }
         body.extend_from_slice(&chunk);
     }
-    Params::parse(&body)
+    Params::parse(&body, known)
 }
 
 #[cfg(test)]
@@ -255,28 +267,23 @@ mod tests {
 
     #[test]
     fn parses_forms_strictly() {
-        let p = Params::parse(b"a=1+2&b=%C3%A9&c=&d&e=x%3Dy").unwrap();
+        const KNOWN: &[&str] = &["a", "b", "c", "d", "e"];
+        let parse = |raw: &[u8]| Params::parse(raw, KNOWN);
+        let p = parse(b"a=1+2&b=%C3%A9&c=&d&e=x%3Dy&z=1&z=2&=3&=4&%FF=5").unwrap();
         assert_eq!(p.get("a"), Some("1 2"));
         assert_eq!(p.get("b"), Some("é"));
         assert_eq!(p.get("c"), None);
         assert_eq!(p.get("d"), None);
         assert_eq!(p.get("e"), Some("x=y"));
         assert_eq!(
-            Params::parse(b"a=1&a=2").unwrap_err().error(),
-            "invalid_request"
+            p.get("z"),
+            None,
+            "unknown names are ignored, repeated or not"
         );
-        assert!(Params::parse(b"a=&a=2").is_ok());
-        assert_eq!(
-            Params::parse(b"a=%FF").unwrap_err().error(),
-            "invalid_request"
-        );
-        assert_eq!(
-            Params::parse(b"a=%00").unwrap_err().error(),
-            "invalid_request"
-        );
-        assert_eq!(
-            Params::parse(b"\xff=1").unwrap_err().error(),
-            "invalid_request"
-        );
+        assert_eq!(parse(b"a=1&a=2").unwrap_err().error(), "invalid_request");
+        assert!(parse(b"a=&a=2").is_ok());
+        assert_eq!(parse(b"a=%FF").unwrap_err().error(), "invalid_request");
+        assert_eq!(parse(b"a=%00").unwrap_err().error(), "invalid_request");
+        assert_eq!(parse(b"a=\xff").unwrap_err().error(), "invalid_request");
     }
 }

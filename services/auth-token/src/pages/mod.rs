@@ -161,7 +161,7 @@ async fn start(state: web::Data<AppState>, req: HttpRequest, q: web::Query<Start
 
 #[utoipa::path(get, path = "/oauth/authorize", tag = "oauth2",
     description = "RFC 6749 authorization endpoint: the sign-in pages (HTML). response_type=code, client_id, redirect_uri (matched exactly), scope, state, code_challenge with code_challenge_method=S256 (required for a public connection). Ends in a 303 to redirect_uri with code, state and iss, or with error.",
-    params(("response_type" = String, Query), ("client_id" = String, Query),
+    params(("response_type" = String, Query), ("client_id" = Uuid, Query),
            ("redirect_uri" = String, Query), ("scope" = String, Query),
            ("state" = Option<String>, Query), ("code_challenge" = Option<String>, Query),
            ("code_challenge_method" = Option<String>, Query)),
@@ -182,7 +182,16 @@ pub async fn authorize(state: web::Data<AppState>, req: HttpRequest) -> Page {
 
 /// The standard query, strictly: UTF-8, no parameter twice (RFC 6749 §3.1).
 fn query_of(req: &HttpRequest) -> Result<Start, &'static str> {
-    let params = crate::oauth::wire::Params::parse(req.query_string().as_bytes())
+    const KNOWN: &[&str] = &[
+        "response_type",
+        "client_id",
+        "redirect_uri",
+        "scope",
+        "state",
+        "code_challenge",
+        "code_challenge_method",
+    ];
+    let params = crate::oauth::wire::Params::parse(req.query_string().as_bytes(), KNOWN)
         .map_err(|_| "The request's parameters are malformed or repeated.")?;
     let get = |name: &str| params.get(name).map(str::to_owned);
     Ok(Start {

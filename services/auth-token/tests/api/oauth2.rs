@@ -866,22 +866,22 @@ async fn bad_input_on_every_standard_endpoint_is_a_4xx_that_writes_nothing() {
         ),
         (
             "application/x-www-form-urlencoded",
-            format!("{valid}&state=%FF%FE").into_bytes(),
+            format!("{valid}&client_id=%FF%FE").into_bytes(),
             400,
         ),
         (
             "application/x-www-form-urlencoded",
-            [valid.as_bytes(), b"&x=\xff"].concat(),
+            [valid.as_bytes(), b"&client_secret=\xff"].concat(),
             400,
         ),
         (
             "application/x-www-form-urlencoded",
-            format!("{valid}&redirect_uri=a%00b").into_bytes(),
+            format!("{valid}&client_id=a%00b").into_bytes(),
             400,
         ),
         (
             "application/x-www-form-urlencoded",
-            b"grant_type=authorization_code&code=%00".to_vec(),
+            b"grant_type=authorization_code&token=%00&code=%00".to_vec(),
             400,
         ),
     ];

@@ -80,6 +80,7 @@ fn the_default_route_file_is_valid() {
             "two-factor",
             "sign-in",
             "oauth-standard",
+            "oauth-standard-get",
             "oauth-authorize",
             "employee-roles"
         ]
