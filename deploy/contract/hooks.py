@@ -137,17 +137,19 @@ def map_path_parameters(ctx, path_parameters):
 
 
 @schemathesis.hook
-def map_query(ctx, query):
+def map_case(ctx, case):
     """The authorization endpoint (RFC 6749 §4.1.1) shows an error page, rightly, for a client
-    it does not know or a redirect URI the client has not registered, whatever else is sent: a
-    random valid client id is the seeded client, with its registered redirect URI. The rest of
-    the request (response_type, scope, PKCE, state) is tested as generated; a malformed client
-    id is a negative case, and stays."""
+    it does not know or a redirect URI the client has not registered, whatever else is sent: in
+    a positive case, a valid client id becomes the seeded client, with its registered redirect
+    URI, so that the rest of the request (response_type, scope, PKCE, state) is what is tested.
+    Negative cases stay as generated."""
+    query = case.query
     if (
         ctx.operation.path == "/oauth/authorize"
+        and not is_negative(case)
         and query
         and UUID.fullmatch(str(query.get("client_id", "")))
     ):
         query["client_id"] = os.environ["CONTRACT_CLIENT_ID"]
         query["redirect_uri"] = os.environ["CONTRACT_REDIRECT_URI"]
-    return query
+    return case
