@@ -17,6 +17,11 @@ from ehealth_gateway.api.employee_roles import (
     patch_api_employee_roles_id_actions_deactivate,
 )
 from ehealth_gateway.api.oauth import post_auth_login, post_oauth_apps_authorize, post_oauth_tokens
+from ehealth_gateway.api.oauth2 import (
+    get_well_known_oauth_authorization_server,
+    post_oauth_introspect,
+    post_oauth_token,
+)
 from ehealth_gateway.api.public_connections import (
     delete_api_clients_client_id_connections_connection_id,
     get_api_clients_client_id_connections,
@@ -28,9 +33,13 @@ from ehealth_gateway.models import (
     AuthorizeRequestRequest,
     ConnectionUpdate,
     ErrorEnvelope,
+    GrantType,
     LoginGrantRequest,
+    OAuthErrorBody,
     OAuthGrantRequest,
     TokenAuthorizationCode,
+    TokenForm,
+    TokenHintForm,
     TokenPassword,
     TokenPasswordGrantType,
 )
@@ -147,6 +156,43 @@ after = step(
     200,
 )
 assert after.data.status == "INACTIVE", after.data.status
+
+# The standard OAuth 2 endpoints (RFC forms, not the envelope), with the same client: the
+# metadata, introspection of the seed's token, and a token request refused in RFC 6749 form.
+metadata = step(
+    "oauth2 metadata",
+    get_well_known_oauth_authorization_server.sync_detailed(client=anonymous),
+    200,
+)
+assert metadata.issuer == GATE and metadata.token_endpoint == f"{GATE}/oauth/token", metadata
+seen = step(
+    "oauth2 introspect",
+    post_oauth_introspect.sync_detailed(
+        client=anonymous,
+        body=TokenHintForm(
+            token=access.data.value,
+            client_id=str(MSP),
+            client_secret=E["DEMO_CONNECTION_SECRET"],
+        ),
+    ),
+    200,
+)
+assert seen.active is True and seen.client_id == str(MSP), seen
+refused = step(
+    "oauth2 token with an unknown code",
+    post_oauth_token.sync_detailed(
+        client=anonymous,
+        body=TokenForm(
+            grant_type=GrantType.AUTHORIZATION_CODE,
+            client_id=str(MSP),
+            client_secret=E["DEMO_CONNECTION_SECRET"],
+            code="unknown",
+            redirect_uri=E["DEMO_REDIRECT"],
+        ),
+    ),
+    400,
+)
+assert isinstance(refused, OAuthErrorBody) and refused.error == "invalid_grant", refused
 
 # Seed 002: delete the connection. It was the MIS's integration of the MSP, so the MIS's broker
 # access through the MSP's token ends with it: the next call is refused at the gateway (the

@@ -507,6 +507,7 @@ fn complete_operation(path: &str, method: &str, op: &mut Value, contract: &Contr
     let (has_path_params, has_query) = parameters_of(op, contract);
     if (contract.own_form)(path) {
         op.insert("security".into(), json!([]));
+        describe_responses(op);
         return;
     }
     envelope_responses(op);
@@ -696,6 +697,20 @@ fn envelope_responses(op: &mut Map<String, Value>) {
             json!({"$ref": "#/components/schemas/ErrorEnvelope"})
         };
         response["content"] = json!({"application/json": {"schema": schema}});
+    }
+    describe_responses(op);
+}
+
+/// Every response gets a description (OpenAPI requires one): its status's default when the
+/// annotation gave none.
+fn describe_responses(op: &mut Map<String, Value>) {
+    let Some(Value::Object(responses)) = op.get_mut("responses") else {
+        return;
+    };
+    for (status, response) in responses.iter_mut() {
+        if response.get("$ref").is_some() {
+            continue;
+        }
         let described = response
             .get("description")
             .and_then(Value::as_str)
@@ -710,6 +725,8 @@ fn default_description(status: &str) -> &'static str {
     match status {
         "200" => "OK",
         "201" => "Created",
+        "204" => "No content",
+        "303" => "See other",
         "400" => "Malformed request",
         "401" => "Unauthenticated",
         "403" => "Forbidden",

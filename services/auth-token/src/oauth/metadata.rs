@@ -59,7 +59,7 @@ impl Metadata {
 
 #[utoipa::path(get, path = "/.well-known/oauth-authorization-server", tag = "oauth2",
     description = "RFC 8414 authorization server metadata.",
-    responses((status = 200, body = Metadata)))]
+    responses((status = 200, description = "the metadata", body = Metadata)))]
 pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((
