@@ -165,6 +165,9 @@ enum Clients {
         broker_scope: Option<String>,
         #[arg(long, value_parser = ["DIRECT", "BROKER"])]
         access_type: Option<String>,
+        /// Whether it may introspect any token at /oauth/introspect (a resource server).
+        #[arg(long)]
+        introspection: Option<bool>,
     },
     /// Refuse the client's tokens and new authorizations.
     Block {
@@ -195,6 +198,10 @@ struct ClientFields {
     /// For a MIS: the scopes it may broker for its clinics.
     #[arg(long)]
     broker_scope: Option<String>,
+    /// It may introspect any token at /oauth/introspect (a resource server); otherwise only
+    /// its own.
+    #[arg(long)]
+    introspection: bool,
     /// Comma-separated grant types the client may use.
     #[arg(long, value_delimiter = ',')]
     grant_types: Vec<String>,
@@ -461,6 +468,9 @@ async fn plan(api: &Api, command: Command) -> anyhow::Result<Call> {
                 if let Some(b) = f.broker_scope {
                     priv_settings["broker_scope"] = json!(b);
                 }
+                if f.introspection {
+                    priv_settings["introspection"] = json!(true);
+                }
                 let mut client = json!({"name": f.name, "user_id": f.owner,
                     "client_type_id": type_id, "priv_settings": priv_settings});
                 if !f.grant_types.is_empty() {
@@ -479,12 +489,13 @@ async fn plan(api: &Api, command: Command) -> anyhow::Result<Call> {
                 name,
                 broker_scope,
                 access_type,
+                introspection,
             } => {
                 let mut client = json!({});
                 if let Some(n) = name {
                     client["name"] = json!(n);
                 }
-                if access_type.is_some() || broker_scope.is_some() {
+                if access_type.is_some() || broker_scope.is_some() || introspection.is_some() {
                     let current = api
                         .call(
                             Method::GET,
@@ -499,6 +510,9 @@ async fn plan(api: &Api, command: Command) -> anyhow::Result<Call> {
                     }
                     if let Some(b) = broker_scope {
                         p["broker_scope"] = json!(b);
+                    }
+                    if let Some(i) = introspection {
+                        p["introspection"] = json!(i);
                     }
                     client["priv_settings"] = p;
                 }

@@ -277,6 +277,7 @@ async fn a_newcomer_bootstraps_an_msp_and_a_mis() {
         .json();
     assert_eq!(listed.as_array().unwrap().len(), 1);
     assert!(listed[0].get("secret").is_none());
+    assert_eq!(listed[0]["is_public"], false);
     let table = s.ctl(&["connections", "list", &msp_id]).await.stdout;
     assert!(
         table.starts_with("ID")
@@ -284,6 +285,33 @@ async fn a_newcomer_bootstraps_an_msp_and_a_mis() {
             && table.contains("https://mis.example.com/cb"),
         "{table}"
     );
+
+    // A public connection (an app of the clinic's own): no secret, and the note says why.
+    let public = s
+        .ctl(&[
+            "connections",
+            "create",
+            &msp_id,
+            "--consumer",
+            &msp_id,
+            "--redirect-uri",
+            "https://app.example.com/cb",
+            "--public",
+            "-o",
+            "json",
+        ])
+        .await;
+    assert!(public.ok, "{}", public.stderr);
+    assert!(public.stderr.contains("no secret"), "{}", public.stderr);
+    let public = public.json();
+    assert_eq!(public["is_public"], true);
+    assert_eq!(public["secret"], Value::Null);
+    // A resource server may introspect any token.
+    let updated = s
+        .ctl(&["clients", "update", &mis_id, "--introspection", "true", "-o", "json"])
+        .await;
+    assert!(updated.ok, "{}", updated.stderr);
+    assert_eq!(updated.json()["priv_settings"]["introspection"], true);
 
     // The owner's role within the clinic, and an approval.
     let granted = s
