@@ -308,7 +308,15 @@ async fn a_newcomer_bootstraps_an_msp_and_a_mis() {
     assert_eq!(public["secret"], Value::Null);
     // A resource server may introspect any token.
     let updated = s
-        .ctl(&["clients", "update", &mis_id, "--introspection", "true", "-o", "json"])
+        .ctl(&[
+            "clients",
+            "update",
+            &mis_id,
+            "--introspection",
+            "true",
+            "-o",
+            "json",
+        ])
         .await;
     assert!(updated.ok, "{}", updated.stderr);
     assert_eq!(updated.json()["priv_settings"]["introspection"], true);

@@ -44,6 +44,15 @@ impl Caller {
         matches!(self, Self::Public { .. })
     }
 
+    /// Whether a token (by its details) was issued to this caller: to its client and, when the
+    /// token names a redirect URI, through the connection the caller proved (a client's
+    /// connections are its consumers, each with its own secret: one does not act for another).
+    pub fn issued(&self, details: &serde_json::Value) -> bool {
+        let field = |key: &str| details.get(key).and_then(serde_json::Value::as_str);
+        field("client_id") == Some(self.id().to_string().as_str())
+            && field("redirect_uri").is_none_or(|r| self.owns_redirect(r))
+    }
+
     /// Whether this caller may redeem a code sent to `redirect_uri`: the connection it proved
     /// is registered with exactly that URI (a public caller: one of its public connections).
     pub fn owns_redirect(&self, redirect_uri: &str) -> bool {

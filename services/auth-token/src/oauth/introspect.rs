@@ -114,7 +114,7 @@ pub fn hint(value: Option<&str>) -> Result<(), OAuthError> {
 }
 
 fn may_see(caller: &Caller, token: &Token) -> bool {
-    let own = detail(&token.details, "client_id") == caller.id().to_string();
+    let own = caller.issued(&token.details);
     let resource_server = caller
         .client()
         .priv_settings

@@ -37,7 +37,7 @@ pub async fn refresh(
         else {
             return Ok(Err(unknown()));
         };
-        if detail(&old.details, "client_id") != caller.id().to_string() {
+        if !caller.issued(&old.details) {
             return Ok(Err(unknown()));
         }
         let family = Uuid::parse_str(detail(&old.details, "family")).unwrap_or(old.id);

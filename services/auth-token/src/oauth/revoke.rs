@@ -44,7 +44,7 @@ pub async fn revoke(
         ) {
             return Ok(());
         }
-        if detail(&token.details, "client_id") != caller.id().to_string() {
+        if !caller.issued(&token.details) {
             return Err(OAuthError::unauthorized_client(
                 "The token was not issued to this client.",
             ));

@@ -761,6 +761,29 @@ async fn introspection_and_revocation_are_for_the_tokens_own_client() {
     assert_eq!(introspect(&w, &mis, access).await, json!({"active": false}));
     let res = post_form(&w, "/oauth/revoke", Some(&mis), &[("token", access)]).await;
     assert_eq!(rfc_error(res).await, (400, "unauthorized_client".into()));
+    // Another consumer's connection of the same client does not act for this one's tokens.
+    let (_, other_secret) = w
+        .app
+        .connection(w.msp, w.front, "https://other.example.com/cb")
+        .await;
+    let other = basic(w.msp, &other_secret);
+    assert_eq!(
+        introspect(&w, &other, access).await,
+        json!({"active": false})
+    );
+    let res = post_form(&w, "/oauth/revoke", Some(&other), &[("token", access)]).await;
+    assert_eq!(rfc_error(res).await, (400, "unauthorized_client".into()));
+    let res = post_form(
+        &w,
+        "/oauth/token",
+        Some(&other),
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", issued["refresh_token"].as_str().unwrap()),
+        ],
+    )
+    .await;
+    assert_eq!(rfc_error(res).await, (400, "invalid_grant".into()));
     // Given the introspection permission (a resource server), it sees any token.
     w.app
         .mithril(
