@@ -6,13 +6,12 @@
 use diesel_async::AsyncConnection;
 use ehealth_core::pkce::{Challenge, is_verifier};
 use ehealth_core::{ScopeSet, SecretHash};
-use mithril_store::apps;
 use mithril_store::tokens::{self, AUTHORIZATION_CODE, Token, now_unix};
 use platform::db::DbConn;
 
 use super::client::Caller;
 use super::wire::{OAuthError, Params};
-use super::{Grant, Pair, TokenResponse, detail};
+use super::{Grant, Pair, TokenResponse, detail, still_approved};
 use crate::startup::AppState;
 
 fn unknown_code() -> OAuthError {
@@ -52,16 +51,11 @@ pub async fn exchange(
         if let Err(e) = redeemable(&code, caller, &redirect_uri, verifier.as_deref()) {
             return Ok(Err(e));
         }
-        let approved = apps::find(conn, code.user_id, caller.id()).await?;
         let requested = ScopeSet::parse(detail(&code.details, "scope_request"));
-        let scope = requested.intersection(&ScopeSet::parse(
-            approved.as_ref().map_or("", |a| a.scope.as_str()),
-        ));
-        if scope.is_empty() {
-            return Ok(Err(OAuthError::invalid_grant(
-                "Resource owner revoked access for the client.",
-            )));
-        }
+        let scope = match still_approved(conn, code.user_id, caller.id(), &requested).await? {
+            Ok(scope) => scope,
+            Err(e) => return Ok(Err(e)),
+        };
         tokens::mark_used(conn, code.id).await?;
         let grant = Grant {
             user_id: code.user_id,

@@ -161,6 +161,27 @@ fn detail<'a>(details: &'a serde_json::Value, key: &str) -> &'a str {
         .unwrap_or_default()
 }
 
+/// `wanted` narrowed to what the user still approves for the client; an `invalid_grant` when
+/// nothing is left (the approval was withdrawn).
+async fn still_approved(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    client_id: Uuid,
+    wanted: &ScopeSet,
+) -> diesel::QueryResult<Result<ScopeSet, OAuthError>> {
+    let approved = mithril_store::apps::find(conn, user_id, client_id).await?;
+    let scope = wanted.intersection(&ScopeSet::parse(
+        approved.as_ref().map_or("", |a| a.scope.as_str()),
+    ));
+    Ok(if scope.is_empty() {
+        Err(OAuthError::invalid_grant(
+            "Resource owner revoked access for the client.",
+        ))
+    } else {
+        Ok(scope)
+    })
+}
+
 /// What a grant issues its two tokens for.
 struct Grant<'a> {
     user_id: Uuid,

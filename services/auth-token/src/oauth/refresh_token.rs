@@ -6,14 +6,13 @@
 
 use diesel_async::AsyncConnection;
 use ehealth_core::{ScopeSet, SecretHash};
-use mithril_store::apps;
 use mithril_store::tokens::{self, OAUTH_REFRESH_TOKEN, now_unix};
 use platform::db::DbConn;
 use uuid::Uuid;
 
 use super::client::Caller;
 use super::wire::{OAuthError, Params};
-use super::{Grant, Pair, TokenResponse, detail};
+use super::{Grant, Pair, TokenResponse, detail, still_approved};
 use crate::startup::AppState;
 
 fn unknown() -> OAuthError {
@@ -60,15 +59,10 @@ pub async fn refresh(
             Some(s) => s.clone(),
             None => granted.clone(),
         };
-        let approved = apps::find(conn, old.user_id, caller.id()).await?;
-        let scope = wanted.intersection(&ScopeSet::parse(
-            approved.as_ref().map_or("", |a| a.scope.as_str()),
-        ));
-        if scope.is_empty() {
-            return Ok(Err(OAuthError::invalid_grant(
-                "Resource owner revoked access for the client.",
-            )));
-        }
+        let scope = match still_approved(conn, old.user_id, caller.id(), &wanted).await? {
+            Ok(scope) => scope,
+            Err(e) => return Ok(Err(e)),
+        };
         tokens::mark_used(conn, old.id).await?;
         let grant = Grant {
             user_id: old.user_id,

@@ -136,17 +136,18 @@ async fn token(w: &World, form: &[(&str, &str)]) -> Response {
     post_form(w, "/oauth/token", Some(&basic(w.msp, &w.secret)), form).await
 }
 
+/// The exchange of `code` (issued with [`CHALLENGE`] for [`REDIRECT`]).
+fn code_form(code: &str) -> [(&'static str, &str); 4] {
+    [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", VERIFIER),
+    ]
+}
+
 async fn exchange(w: &World, code: &str) -> Value {
-    let res = token(
-        w,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", VERIFIER),
-        ],
-    )
-    .await;
+    let res = token(w, &code_form(code)).await;
     assert_eq!(res.status(), 200);
     res.json().await.unwrap()
 }
@@ -201,16 +202,7 @@ async fn the_code_flow_with_pkce_then_refresh_introspect_and_revoke() {
     );
     let code = param(&back, "code").unwrap();
 
-    let res = token(
-        &w,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", VERIFIER),
-        ],
-    )
-    .await;
+    let res = token(&w, &code_form(&code)).await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["cache-control"], "no-store");
     assert_eq!(res.headers()["pragma"], "no-cache");
@@ -278,12 +270,7 @@ async fn each_rfc_6749_error_of_the_token_endpoint() {
     let w = world().await;
     let code = code(&w).await;
     let before = tokens_count(&w).await;
-    let exchange_form = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", REDIRECT),
-        ("code_verifier", VERIFIER),
-    ];
+    let exchange_form = code_form(&code);
     let msp = w.msp.to_string();
     // invalid_request: grant_type or code missing; a parameter twice; two auth methods.
     let res = token(&w, &[("code", &code)]).await;
@@ -714,16 +701,7 @@ async fn a_reused_refresh_token_or_code_ends_its_whole_grant() {
     // A code redeemed twice: the second is refused and the tokens of the first end.
     let code = self::code(&w).await;
     let issued = exchange(&w, &code).await;
-    let res = token(
-        &w,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", VERIFIER),
-        ],
-    )
-    .await;
+    let res = token(&w, &code_form(&code)).await;
     assert_eq!(rfc_error(res).await, (400, "invalid_grant".into()));
     let access = issued["access_token"].as_str().unwrap();
     assert_eq!(introspect(&w, &me, access).await, json!({"active": false}));
