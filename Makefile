@@ -1,7 +1,7 @@
 # Two commands matter: `make run` (the stack on this machine) and `make test` (everything).
 CARGO ?= cargo
 
-.PHONY: run test fmt lint build migrate clean-dev-db bench-auth bench-gatekeeper bench-roles compose-env compose-check k8s-check contract docs-check sign-in-check client-check oauth-check
+.PHONY: run test fmt lint build migrate clean-dev-db bench-auth bench-gatekeeper bench-roles compose-env compose-check k8s-check contract docs-check sign-in-check client-check oauth-check verify
 
 run: ## Start Postgres (under target/) and the services, load demo data, print how to call them
 	bash deploy/local/run.sh
@@ -48,6 +48,9 @@ docs-check: ## Every /docs page in headless Chromium with the network cut off bu
 
 sign-in-check: ## The sign-in pages in headless Chromium through the gateway: the flow to a code and a seed call, SMS codes, refusals (screenshots in target/sign-in)
 	bash deploy/docs/sign-in.sh
+
+verify: ## Faults under load on a fresh stack (Postgres restarted, ...): figures in target/verify/results.json and bench/RELIABILITY.md; VERIFY_SHORT=1 for the CI form
+	bash deploy/verify/run.sh
 
 oauth-check: ## A stock OAuth 2 client (authlib, pinned) runs the standard flow with PKCE through the gateway: token, seed call, refresh, introspect, revoke
 	bash deploy/oauth/run.sh

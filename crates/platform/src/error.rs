@@ -360,6 +360,14 @@ impl From<diesel::result::Error> for ApiError {
                 | DatabaseErrorKind::ReadOnlyTransaction,
                 _,
             ) => Self::service_unavailable("Database is unavailable. Try later.", 1),
+            // The server ended the session: a shutdown or restart (SQLSTATE 57P01, 57P02), an
+            // idle timeout. diesel reports these as `Unknown` with the server's message (the
+            // servers run with C messages), and the connection is gone: the client may retry.
+            Error::DatabaseError(DatabaseErrorKind::Unknown, info)
+                if info.message().starts_with("terminating connection") =>
+            {
+                Self::service_unavailable("Database is unavailable. Try later.", 1)
+            }
             other => Self::internal(anyhow::Error::new(other).context("database query failed")),
         }
     }

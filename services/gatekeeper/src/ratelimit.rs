@@ -154,6 +154,21 @@ impl LocalLimiter {
         d
     }
 
+    /// The decision [`Self::check`] would make now, without spending anything.
+    pub fn peek(&self, key: &str, limit: &RateLimit) -> Decision {
+        let now = now_micros();
+        let shard = &self.shards[(self.hasher.hash_one(key) as usize) % SHARDS];
+        let map = match shard.lock() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let mut tats = map
+            .get(key)
+            .filter(|(tats, _)| tats.len() == limit.limits.len())
+            .map_or_else(|| vec![0; limit.limits.len()], |(tats, _)| tats.clone());
+        gcra(limit, &mut tats, now)
+    }
+
     /// Drops keys whose every period has recovered fully (called periodically).
     pub fn sweep(&self) {
         let now = now_micros();

@@ -162,9 +162,9 @@ pub struct LimitSettings {
     pub connections_per_worker: usize,
     /// Open connections per client address, over all workers; more are closed at once.
     pub connections_per_client: usize,
-    /// Calls to auth-token per client address per minute for tokens or api-keys the cache does
-    /// not know (each unknown token is a database lookup there); more get 429 before the call.
-    /// 0: no limit.
+    /// Tokens or api-keys auth-token may refuse per client address per minute (each unknown
+    /// token is a database lookup there); once spent, tokens the cache does not know get 429
+    /// before the call. Good tokens and auth-token's failures spend nothing. 0: no limit.
     pub verify_misses_per_client: u32,
 }
 

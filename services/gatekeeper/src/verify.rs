@@ -242,7 +242,7 @@ pub struct Verifier {
     metrics: GateMetrics,
     /// `Bearer <service token>` for auth-token, when configured.
     credential: Option<HeaderValue>,
-    /// Calls to auth-token per client address (`limits.verify_misses_per_client`).
+    /// Refusals auth-token may give per client address (`limits.verify_misses_per_client`).
     misses: Option<(LocalLimiter, RateLimit)>,
 }
 
@@ -370,7 +370,9 @@ impl Verifier {
         if !self.cache_in_use.load(Ordering::Acquire) {
             self.counted("bypass", otel);
             self.admit_miss(client)?;
-            return Ok(Box::pin(self.call(token, api_key, request_id, otel)).await?);
+            let verdict = Box::pin(self.call(token, api_key, request_id, otel)).await?;
+            self.charge_refusal(client, &verdict);
+            return Ok(verdict);
         }
         let key = Self::key(token, api_key);
         if let Some(identity) = self.recent(&key) {
@@ -388,6 +390,7 @@ impl Verifier {
         // Boxed: the call's state (an HTTP request) would otherwise enlarge every request's
         // future, cache hits and routes without a token included.
         let entry = Box::pin(self.miss(key, token, api_key, request_id, otel)).await?;
+        self.charge_refusal(client, &entry.verdict);
         if self.generation.load(Ordering::Acquire) == generation {
             self.remember(key, generation, &entry);
         } else {
@@ -403,14 +406,19 @@ impl Verifier {
         crate::spans::note(otel, "gatekeeper.verify_cache", result);
     }
 
-    /// One more call to auth-token for `client`, or how long it must wait for one.
+    /// Whether `client` may have auth-token asked about a token the cache does not know, or how
+    /// long it must wait. Only refusals spend the budget ([`Self::charge_refusal`]): it guards
+    /// auth-token against floods of unknown tokens, not against a caller whose good tokens
+    /// miss because the cache is bypassed or purged, nor against auth-token's own failures
+    /// (a database restart would otherwise spend every caller's budget within seconds, and
+    /// leave them refused for a minute after it).
     fn admit_miss(&self, client: IpAddr) -> Result<(), NoVerdict> {
         let Some((limiter, limit)) = &self.misses else {
             return Ok(());
         };
         let mut key = [0u8; 46];
         let key = format_ip(client, &mut key);
-        let decision = limiter.check(key, limit);
+        let decision = limiter.peek(key, limit);
         if decision.allowed {
             return Ok(());
         }
@@ -418,6 +426,14 @@ impl Verifier {
         Err(NoVerdict::TooManyMisses {
             retry_after_secs: decision.reset_secs,
         })
+    }
+
+    /// Spends one of `client`'s budget when auth-token refused the token it asked about.
+    fn charge_refusal(&self, client: IpAddr, verdict: &Verdict) {
+        if let (Some((limiter, limit)), Verdict::Refused(_)) = (&self.misses, verdict) {
+            let mut key = [0u8; 46];
+            limiter.check(format_ip(client, &mut key), limit);
+        }
     }
 
     /// Drops the miss budgets that have recovered fully (called periodically).

@@ -269,6 +269,27 @@ async fn unknown_tokens_cost_auth_token_only_so_many_calls_per_address() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn auth_tokens_failures_spend_no_callers_budget() {
+    // auth-token down (a database restart, say): every token the cache does not know gets a
+    // 503, and none of them spends the address's budget, which is for refused tokens.
+    let dead = format!("http://127.0.0.1:{}", crate::stubs::closed_port());
+    let s = setup_with(|s| {
+        s.limits.verify_misses_per_client = 5;
+        s.verify.url = dead.clone();
+    })
+    .await;
+    for i in 0..12 {
+        let res =
+            s.gw.req(Method::GET, "/echo/read")
+                .bearer_auth(format!("some-token-{i:04}"))
+                .send()
+                .await
+                .unwrap();
+        assert_eq!(res.status(), 503, "request {i}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_refused_token_and_api_key_pair_is_remembered() {
     let s = setup().await;
     let (token, _) = s.w.access().await;

@@ -1,0 +1,253 @@
+"""make verify: the stack's bad days, on the real stack of deploy/local/with-stack.sh.
+
+Each fault runs under load through the gateway and is judged by what the clients saw and what
+the database holds afterwards; the figures go to bench/RELIABILITY.md (the caller writes the
+file from the JSON this prints last). VERIFY_SHORT=1 runs each fault once, briefly (CI).
+Env: GATE, AUTH, RUN_DATA, PG_PORT, AUTH_TOKEN_PORT, DEMO_* and the credentials (run.sh).
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+
+import requests
+
+E = os.environ
+GATE = E["GATE"]
+SHORT = E.get("VERIFY_SHORT") == "1"
+TIMEOUT = 10.0  # a client gives up here: no answer may take that long
+results = {}
+failures = []
+passes = []
+
+
+def check(name, ok, detail=""):
+    print(f"{'ok  ' if ok else 'FAIL'} {name}{': ' + str(detail) if detail else ''}", flush=True)
+    (passes if ok else failures).append(name)
+
+
+def as_pg(*args):
+    cmd = list(args)
+    if os.geteuid() == 0:
+        cmd = ["runuser", "-u", "postgres", "--"] + cmd
+    return subprocess.run(cmd, check=True, capture_output=True, text=True)
+
+
+def pg_bin(name):
+    base = sorted(d for d in os.listdir("/usr/lib/postgresql"))[-1]
+    return f"/usr/lib/postgresql/{base}/bin/{name}"
+
+
+def psql(db, sql):
+    url = f"postgres://postgres@127.0.0.1:{E['PG_PORT']}/{db}"
+    out = subprocess.run(["psql", url, "-qtAc", sql], check=True, capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+def wait_until(predicate, seconds, step=0.05):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()
+
+
+class Load:
+    """Mixed traffic through the gateway, every answer recorded: reads of seeds 000 and 004 and
+    writes (seed 003's authorize, then the code exchange). Each record: (start, op, status,
+    seconds, retry_after, ids)."""
+
+    def __init__(self, token, readers=4, writes_per_sec=8):
+        self.token = token
+        self.readers = readers
+        self.write_gap = 1.0 / writes_per_sec
+        self.records = []
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.threads = []
+        self.api = {"authorization": f"Bearer {token}", "api-key": E["DEMO_MIS_API_KEY"]}
+        self.login = login_token()
+
+    def record(self, op, started, res, ids=None):
+        status = res.status_code if res is not None else "timeout"
+        retry = res.headers.get("retry-after") if res is not None else None
+        with self.lock:
+            self.records.append((started, op, status, time.monotonic() - started, retry, ids))
+
+    def call(self, session, op, method, url, **kw):
+        started = time.monotonic()
+        try:
+            res = session.request(method, url, timeout=TIMEOUT, **kw)
+        except requests.RequestException:
+            self.record(op, started, None)
+            return None
+        return started, res
+
+    def reader(self):
+        s = requests.Session()
+        urls = [
+            ("seed000", f"{GATE}/api/clients/{E['DEMO_MSP_ID']}/connections"),
+            ("seed004", f"{GATE}/api/employee_roles/{E['DEMO_ROLE_ID']}"),
+        ]
+        i = 0
+        while not self.stop.is_set():
+            op, url = urls[i % 2]
+            i += 1
+            got = self.call(s, op, "GET", url, headers=self.api)
+            if got:
+                self.record(op, got[0], got[1])
+
+    def writer(self):
+        s = requests.Session()
+        while not self.stop.is_set():
+            began = time.monotonic()
+            got = self.call(s, "authorize", "POST", f"{GATE}/oauth/apps/authorize",
+                            headers={"authorization": f"Bearer {self.login}"},
+                            json={"app": {"client_id": E["DEMO_MSP_ID"], "redirect_uri": E["DEMO_REDIRECT"],
+                                          "scope": "connection:read"}})
+            if got:
+                started, res = got
+                code = res.json()["data"] if res.status_code == 201 else None
+                self.record("authorize", started, res, code and {"id": code["id"], "code": code["value"]})
+                if code:
+                    self.exchange(s, code["value"])
+            time.sleep(max(0.0, self.write_gap - (time.monotonic() - began)))
+
+    def exchange(self, s, code):
+        got = self.call(s, "exchange", "POST", f"{GATE}/oauth/tokens", json={"token": {
+            "grant_type": "authorization_code", "client_id": E["DEMO_MSP_ID"],
+            "client_secret": E["DEMO_CONNECTION_SECRET"], "code": code,
+            "redirect_uri": E["DEMO_REDIRECT"]}})
+        if got:
+            started, res = got
+            ids = {"code": code}
+            if res.status_code == 201:
+                ids["id"] = res.json()["data"]["id"]
+            self.record("exchange", started, res, ids)
+        else:
+            with self.lock:
+                self.records[-1] = self.records[-1][:5] + ({"code": code},)
+
+    def __enter__(self):
+        self.threads = [threading.Thread(target=self.reader) for _ in range(self.readers)]
+        self.threads.append(threading.Thread(target=self.writer))
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        for t in self.threads:
+            t.join()
+
+
+def login_token():
+    res = requests.post(f"{GATE}/auth/login", timeout=TIMEOUT, json={"token": {
+        "grant_type": "password", "email": E["DEMO_EMAIL"], "password": E["DEMO_PASSWORD"],
+        "client_id": E["DEMO_FRONT_ID"], "scope": "app:authorize"}})
+    res.raise_for_status()
+    return res.json()["data"]["value"]
+
+
+def access_token():
+    """A fresh MSP access token through seed 003 (login, authorize, exchange)."""
+    login = login_token()
+    code = requests.post(f"{GATE}/oauth/apps/authorize", timeout=TIMEOUT,
+                         headers={"authorization": f"Bearer {login}"},
+                         json={"app": {"client_id": E["DEMO_MSP_ID"], "redirect_uri": E["DEMO_REDIRECT"],
+                                       "scope": "connection:read employee_role:read"}}).json()["data"]["value"]
+    res = requests.post(f"{GATE}/oauth/tokens", timeout=TIMEOUT, json={"token": {
+        "grant_type": "authorization_code", "client_id": E["DEMO_MSP_ID"],
+        "client_secret": E["DEMO_CONNECTION_SECRET"], "code": code, "redirect_uri": E["DEMO_REDIRECT"]}})
+    res.raise_for_status()
+    return res.json()["data"]["value"]
+
+
+def summarize(records, since, until):
+    window = [r for r in records if since <= r[0] < until]
+    return Counter(str(r[2]) for r in window)
+
+
+def postgres_restart():
+    """Postgres stopped under load, down for a while, started again."""
+    data = os.path.join(E["RUN_DATA"], "data")
+    down_for = 3.0 if SHORT else 8.0
+    token = access_token()
+    with Load(token) as load:
+        time.sleep(2.0 if SHORT else 5.0)
+        stopped_at = time.monotonic()
+        as_pg(pg_bin("pg_ctl"), "-D", data, "-m", "fast", "-w", "stop")
+        time.sleep(down_for)
+        as_pg(pg_bin("pg_ctl"), "-D", data, "-l", os.path.join(E["RUN_DATA"], "postgres.log"), "-w",
+              "-o", f"-p {E['PG_PORT']} -k {E['RUN_DATA']} -c listen_addresses=127.0.0.1", "start")
+        started_at = time.monotonic()
+        time.sleep(4.0 if SHORT else 10.0)
+    records = load.records
+    before = summarize(records, 0, stopped_at)
+    during = summarize(records, stopped_at, started_at)
+    after = [r for r in records if r[0] >= started_at]
+    first_ok = min((r[0] for r in after if r[2] in (200, 201)), default=None)
+    last_bad = max((r[0] for r in after if r[2] not in (200, 201)), default=None)
+    statuses = Counter(str(r[2]) for r in records)
+    by_op = Counter(f"{r[1]} {r[2]}" for r in records)
+    print("   by operation:", dict(by_op))
+    late = Counter(f"{r[1]} {r[2]} +{r[0] - started_at:.1f}s" for r in after if r[2] not in (200, 201))
+    print("   failures after the start:", dict(late))
+    bad = {s: n for s, n in statuses.items() if s not in ("200", "201", "503")}
+    check("postgres restart: every answer 2xx or 503 (no 500, 502, 504, no client timeout)", not bad, dict(statuses))
+    no_retry = [r for r in records if r[2] == 503 and not r[4]]
+    check("postgres restart: every 503 has Retry-After", not no_retry, len(no_retry))
+    slowest = max(r[3] for r in records)
+    check("postgres restart: no answer took longer than 5 s", slowest < 5.0, f"{slowest:.2f} s")
+    check("postgres restart: answers again after the restart", first_ok is not None)
+    recovered = (last_bad - started_at) if last_bad else 0.0
+    check("postgres restart: no failure later than 3 s after Postgres is back", recovered < 3.0,
+          f"last failure {recovered:.2f} s after the start")
+    # Writes: every 2xx is in the database exactly once; a 503 is present at most once.
+    authorized = [r[5]["id"] for r in records if r[1] == "authorize" and r[2] == 201]
+    exchanged = [r[5]["id"] for r in records if r[1] == "exchange" and r[2] == 201]
+    ids = authorized + exchanged
+    found = int(psql("mithril", "SELECT count(*) FROM tokens WHERE id IN ({})".format(
+        ",".join(f"'{i}'" for i in ids) or "NULL")))
+    check("postgres restart: every write answered 2xx is stored once", found == len(ids), f"{found} of {len(ids)}")
+    unsure = [r[5]["code"] for r in records if r[1] == "exchange" and r[2] != 201 and r[5]]
+    again = Counter()
+    for code in unsure:
+        res = requests.post(f"{GATE}/oauth/tokens", timeout=TIMEOUT, json={"token": {
+            "grant_type": "authorization_code", "client_id": E["DEMO_MSP_ID"],
+            "client_secret": E["DEMO_CONNECTION_SECRET"], "code": code, "redirect_uri": E["DEMO_REDIRECT"]}})
+        msg = res.json().get("error", {}).get("message", "") if res.status_code != 201 else ""
+        again["absent: exchanged now" if res.status_code == 201 else
+              "present: already used" if "already been used" in msg else f"other {res.status_code} {msg}"] += 1
+    check("postgres restart: exchanges answered 503 were done once or not at all",
+          all(k.startswith(("absent", "present")) for k in again), dict(again))
+    results["postgres_restart"] = {
+        "down_secs": down_for, "requests": len(records), "statuses": dict(statuses),
+        "before": dict(before), "during": dict(during),
+        "first_success_after_start_secs": round(first_ok - started_at, 3) if first_ok else None,
+        "last_failure_after_start_secs": round(recovered, 3),
+        "slowest_answer_secs": round(slowest, 3),
+        "writes_2xx": len(ids), "writes_2xx_stored": found,
+        "exchanges_not_2xx": len(unsure), "exchanges_not_2xx_resolved": dict(again),
+    }
+
+
+def main():
+    faults = {"postgres": postgres_restart}
+    chosen = E.get("VERIFY_ONLY", " ".join(faults)).split()
+    for name in chosen:
+        print(f"== {name}", flush=True)
+        faults[name]()
+    with open(E.get("VERIFY_RESULTS", "/dev/null"), "w") as out:
+        json.dump(results, out, indent=1)
+    print(f"verify: {len(passes)} passed, {len(failures)} failed")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
