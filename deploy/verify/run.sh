@@ -16,5 +16,5 @@ if [ "$(cat "$VENV/.pinned" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$VENV/.pinned"
 fi
 mkdir -p target/verify
-export VERIFY_RESULTS="$ROOT/target/verify/results.json"
+export VERIFY_RESULTS="$ROOT/target/verify/results.json" ROOT_TARGET="$ROOT/target/verify"
 exec bash deploy/local/with-stack.sh verify "'$VENV/bin/python' '$ROOT/deploy/verify/faults.py'"

@@ -392,3 +392,30 @@ pub enum ConstraintKind {
     Unique,
     ForeignKey,
 }
+
+#[cfg(test)]
+mod tests {
+    use diesel::result::{DatabaseErrorKind, Error};
+
+    use super::ApiError;
+
+    fn db_error(kind: DatabaseErrorKind, message: &str) -> ApiError {
+        ApiError::from(Error::DatabaseError(kind, Box::new(message.to_owned())))
+    }
+
+    #[test]
+    fn a_session_the_server_ended_is_a_503_and_other_failures_a_500() {
+        for message in [
+            "terminating connection due to administrator command",
+            "terminating connection due to idle-session timeout",
+        ] {
+            let e = db_error(DatabaseErrorKind::Unknown, message);
+            assert_eq!(e.status().as_u16(), 503, "{message}");
+            assert!(e.headers().any(|(name, v)| name == "retry-after" && v == "1"));
+        }
+        let e = db_error(DatabaseErrorKind::ClosedConnection, "closed");
+        assert_eq!(e.status().as_u16(), 503);
+        let e = db_error(DatabaseErrorKind::Unknown, "syntax error at or near \"x\"");
+        assert_eq!(e.status().as_u16(), 500);
+    }
+}
