@@ -1,7 +1,7 @@
 # Two commands matter: `make run` (the stack on this machine) and `make test` (everything).
 CARGO ?= cargo
 
-.PHONY: run test fmt lint build migrate clean-dev-db bench-auth bench-gatekeeper bench-roles compose-env compose-check k8s-check contract docs-check sign-in-check client-check oauth-check verify
+.PHONY: run test fmt lint build migrate clean-dev-db bench-auth bench-gatekeeper bench-roles compose-env compose-check k8s-check contract docs-check sign-in-check client-check oauth-check verify fuzz
 
 run: ## Start Postgres (under target/) and the services, load demo data, print how to call them
 	bash deploy/local/run.sh
@@ -51,6 +51,9 @@ sign-in-check: ## The sign-in pages in headless Chromium through the gateway: th
 
 verify: ## Faults under load on a fresh stack (Postgres restarted, ...): figures in target/verify/results.json and bench/RELIABILITY.md; VERIFY_SHORT=1 for the CI form
 	bash deploy/verify/run.sh
+
+fuzz: ## cargo fuzz targets (path normalization and routing, route files, request ids, JSON bodies), FUZZ_SECONDS each (60)
+	bash deploy/fuzz/run.sh
 
 oauth-check: ## A stock OAuth 2 client (authlib, pinned) runs the standard flow with PKCE through the gateway: token, seed call, refresh, introspect, revoke
 	bash deploy/oauth/run.sh

@@ -411,7 +411,10 @@ mod tests {
         ] {
             let e = db_error(DatabaseErrorKind::Unknown, message);
             assert_eq!(e.status().as_u16(), 503, "{message}");
-            assert!(e.headers().any(|(name, v)| name == "retry-after" && v == "1"));
+            assert!(
+                e.headers()
+                    .any(|(name, v)| name == "retry-after" && v == "1")
+            );
         }
         let e = db_error(DatabaseErrorKind::ClosedConnection, "closed");
         assert_eq!(e.status().as_u16(), 503);
