@@ -207,6 +207,7 @@ pub async fn authenticate(
 /// public.
 #[derive(Debug, Clone, Queryable)]
 pub struct Registered {
+    pub id: Uuid,
     pub redirect_uri: String,
     pub is_public: bool,
 }
@@ -218,7 +219,11 @@ pub async fn redirects(
 ) -> QueryResult<Vec<Registered>> {
     connections::table
         .filter(connections::client_id.eq(client_id))
-        .select((connections::redirect_uri, connections::is_public))
+        .select((
+            connections::id,
+            connections::redirect_uri,
+            connections::is_public,
+        ))
         .load(conn)
         .await
 }

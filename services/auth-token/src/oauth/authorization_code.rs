@@ -51,6 +51,11 @@ pub async fn exchange(
         if let Err(e) = redeemable(&code, caller, &redirect_uri, verifier.as_deref()) {
             return Ok(Err(e));
         }
+        let Some(connection_id) = caller.connection_for(&redirect_uri) else {
+            return Ok(Err(OAuthError::invalid_grant(
+                "redirect_uri is not registered on the connection the client authenticated with.",
+            )));
+        };
         let requested = ScopeSet::parse(detail(&code.details, "scope_request"));
         let scope = match still_approved(conn, code.user_id, caller.id(), &requested).await? {
             Ok(scope) => scope,
@@ -63,6 +68,7 @@ pub async fn exchange(
             granted: &requested,
             scope: &scope,
             redirect_uri: &redirect_uri,
+            connection_id,
             family: code.id,
             refresh_expires_at: now_unix().saturating_add(ttl),
         };
@@ -72,7 +78,7 @@ pub async fn exchange(
 }
 
 /// The checks of the code itself, after its client: expiry, the redirect URI (identical to
-/// the authorization request's, and the caller's own), then PKCE.
+/// the authorization request's), then PKCE.
 fn redeemable(
     code: &Token,
     caller: &Caller,
@@ -85,11 +91,6 @@ fn redeemable(
     if detail(&code.details, "redirect_uri") != redirect_uri {
         return Err(OAuthError::invalid_grant(
             "redirect_uri differs from the authorization request's.",
-        ));
-    }
-    if !caller.owns_redirect(redirect_uri) {
-        return Err(OAuthError::invalid_grant(
-            "redirect_uri is not registered on the connection the client authenticated with.",
         ));
     }
     let challenge = code

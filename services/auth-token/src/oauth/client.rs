@@ -44,21 +44,33 @@ impl Caller {
         matches!(self, Self::Public { .. })
     }
 
-    /// Whether a token (by its details) was issued to this caller: to its client and, when the
-    /// token names a redirect URI, through the connection the caller proved (a client's
+    /// Whether a token (by its details) was issued to this caller: to its client and, for a
+    /// token of the standard endpoint, through the connection the caller proved (a client's
     /// connections are its consumers, each with its own secret: one does not act for another).
     pub fn issued(&self, details: &serde_json::Value) -> bool {
         let field = |key: &str| details.get(key).and_then(serde_json::Value::as_str);
         field("client_id") == Some(self.id().to_string().as_str())
-            && field("redirect_uri").is_none_or(|r| self.owns_redirect(r))
+            && field("connection_id").is_none_or(|c| self.has_connection(c))
     }
 
-    /// Whether this caller may redeem a code sent to `redirect_uri`: the connection it proved
-    /// is registered with exactly that URI (a public caller: one of its public connections).
-    pub fn owns_redirect(&self, redirect_uri: &str) -> bool {
+    fn has_connection(&self, id: &str) -> bool {
         match self {
-            Self::Confidential { connection, .. } => connection.redirect_uri == redirect_uri,
-            Self::Public { public, .. } => public.iter().any(|r| r.redirect_uri == redirect_uri),
+            Self::Confidential { connection, .. } => connection.id.to_string() == id,
+            Self::Public { public, .. } => public.iter().any(|r| r.id.to_string() == id),
+        }
+    }
+
+    /// The connection a code sent to `redirect_uri` is redeemed through: the one the caller
+    /// proved, or its public connection with that redirect URI. `None`: not this caller's.
+    pub fn connection_for(&self, redirect_uri: &str) -> Option<Uuid> {
+        match self {
+            Self::Confidential { connection, .. } => {
+                (connection.redirect_uri == redirect_uri).then_some(connection.id)
+            }
+            Self::Public { public, .. } => public
+                .iter()
+                .find(|r| r.redirect_uri == redirect_uri)
+                .map(|r| r.id),
         }
     }
 }

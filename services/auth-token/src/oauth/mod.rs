@@ -191,6 +191,9 @@ struct Grant<'a> {
     /// The access token's scope.
     scope: &'a ScopeSet,
     redirect_uri: &'a str,
+    /// The connection it was redeemed through: only that connection refreshes, introspects or
+    /// revokes its tokens.
+    connection_id: Uuid,
     /// The code that started the grant: every token of it carries its id.
     family: Uuid,
     refresh_expires_at: i64,
@@ -219,17 +222,19 @@ impl Pair {
     ) -> diesel::QueryResult<TokenResponse> {
         let client_id = g.client_id.to_string();
         let family = g.family.to_string();
+        let connection_id = g.connection_id.to_string();
         self.access.row.user_id = g.user_id;
         self.access.row.expires_at = tokens::now_unix().saturating_add(access_ttl);
         self.access.row.details = json!({
             "grant_type": "authorization_code", "client_id": client_id,
             "scope": g.scope.to_string(), "redirect_uri": g.redirect_uri, "family": family,
+            "connection_id": connection_id,
         });
         self.refresh.row.user_id = g.user_id;
         self.refresh.row.expires_at = g.refresh_expires_at;
         self.refresh.row.details = json!({
             "client_id": client_id, "scope": g.granted.to_string(),
-            "redirect_uri": g.redirect_uri, "family": family,
+            "redirect_uri": g.redirect_uri, "family": family, "connection_id": connection_id,
         });
         tokens::insert(conn, &self.access.row).await?;
         tokens::insert(conn, &self.refresh.row).await?;

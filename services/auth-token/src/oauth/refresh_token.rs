@@ -70,6 +70,8 @@ pub async fn refresh(
             granted: &granted,
             scope: &scope,
             redirect_uri: detail(&old.details, "redirect_uri"),
+            connection_id: Uuid::parse_str(detail(&old.details, "connection_id"))
+                .unwrap_or_default(),
             family,
             // The family's lifetime does not grow with its rotations.
             refresh_expires_at: old.expires_at,

@@ -800,6 +800,20 @@ async fn introspection_and_revocation_are_for_the_tokens_own_client() {
     // No token: invalid_request.
     let res = post_form(&w, "/oauth/introspect", Some(&me), &[]).await;
     assert_eq!(rfc_error(res).await, (400, "invalid_request".into()));
+    // The connection's redirect URI changes (seed 001): the tokens issued through it are still
+    // its own.
+    let before = exchange(&w, &code(&w).await).await;
+    w.app
+        .exec(&format!(
+            "UPDATE connections SET redirect_uri = 'https://mis.example.com/moved' \
+             WHERE client_id = '{}' AND consumer_id = '{}'",
+            w.msp, w.mis
+        ))
+        .await;
+    let access = before["access_token"].as_str().unwrap();
+    assert_eq!(introspect(&w, &me, access).await["active"], true);
+    let res = refresh(&w, before["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(res.status(), 200);
 }
 
 #[tokio::test(flavor = "multi_thread")]
