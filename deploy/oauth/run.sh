@@ -9,13 +9,7 @@ cd "$ROOT"
 AUTHLIB_VERSION=1.6.5
 REQUESTS_VERSION=2.32.5
 VENV="$ROOT/target/oauth-venv"
-want="authlib==$AUTHLIB_VERSION requests==$REQUESTS_VERSION"
-if [ "$(cat "$VENV/.pinned" 2>/dev/null)" != "$want" ]; then
-  echo "== installing $want into $VENV"
-  rm -rf "$VENV"
-  python3 -m venv "$VENV"
-  # shellcheck disable=SC2086
-  "$VENV/bin/pip" install -q $want
-  echo "$want" > "$VENV/.pinned"
-fi
+# shellcheck disable=SC1091
+source deploy/local/pinned-venv.sh
+pinned_venv "$VENV" "authlib==$AUTHLIB_VERSION" "requests==$REQUESTS_VERSION"
 exec bash deploy/local/with-stack.sh oauth "'$VENV/bin/python' '$ROOT/deploy/oauth/check.py'"

@@ -7,14 +7,9 @@ ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$ROOT"
 REQUESTS_VERSION=2.32.5
 VENV="$ROOT/target/verify-venv"
-want="requests==$REQUESTS_VERSION"
-if [ "$(cat "$VENV/.pinned" 2>/dev/null)" != "$want" ]; then
-  echo "== installing $want into $VENV"
-  rm -rf "$VENV"
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q $want
-  echo "$want" > "$VENV/.pinned"
-fi
+# shellcheck disable=SC1091
+source deploy/local/pinned-venv.sh
+pinned_venv "$VENV" "requests==$REQUESTS_VERSION"
 mkdir -p target/verify
 export VERIFY_RESULTS="$ROOT/target/verify/results.json" ROOT_TARGET="$ROOT/target/verify"
 exec bash deploy/local/with-stack.sh verify "'$VENV/bin/python' '$ROOT/deploy/verify/faults.py'"
