@@ -351,8 +351,69 @@ def secrets_at_rest():
                                   "dump_kib": len(dumps) // 1024}
 
 
+def rate_limited(backend):
+    """The gateway's 429s so far on the metadata route, by the limiter that decided them."""
+    text = requests.get(f"{E['GATE_OPS']}/metrics", timeout=TIMEOUT).text
+    total = 0.0
+    for line in text.splitlines():
+        if (line.startswith("gatekeeper_rate_limited_total{") and 'route="oauth-standard-get"' in line
+                and f'backend="{backend}"' in line):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def hammer(seconds):
+    """Two threads on a rate-limited route (10 a second per address): the statuses."""
+    seen = Counter()
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def run():
+        s = requests.Session()
+        while time.monotonic() < stop:
+            try:
+                status = s.get(f"{GATE}/.well-known/oauth-authorization-server", timeout=TIMEOUT).status_code
+            except requests.RequestException:
+                status = "timeout"
+            with lock:
+                seen[str(status)] += 1
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return seen
+
+
+def redis_loss():
+    """Redis (the shared rate limits) killed under load, then started again: the gateway limits
+    with its local limiter meanwhile (no 5xx), and goes back to Redis by itself."""
+    phase = 2.0 if SHORT else 5.0
+    up = hammer(phase)
+    check("redis: limits are shared in Redis while it runs", rate_limited("redis") > 0, dict(up))
+    os.kill(int(E["VERIFY_REDIS_PID"]), signal.SIGKILL)
+    local_before = rate_limited("fallback")
+    down = hammer(phase)
+    bad = {s: n for s, n in down.items() if s not in ("200", "429")}
+    check("redis: without it every answer is 200 or 429 (no 5xx, no time-out)", not bad, dict(down))
+    check("redis: the local limiter limits meanwhile", rate_limited("fallback") > local_before, dict(down))
+    log = open(os.path.join(E["ROOT_TARGET"], "redis-restarted.log"), "w")
+    child = subprocess.Popen(["redis-server", "--port", E["VERIFY_REDIS_PORT"], "--bind", "127.0.0.1",
+                              "--save", "", "--appendonly", "no"], stdout=log, stderr=log)
+    RESTARTED.append(child)
+    started = time.monotonic()
+    redis_before = rate_limited("redis")
+    back = wait_until(lambda: hammer(0.5) and rate_limited("redis") > redis_before, 15)
+    check("redis: back to Redis by itself once it runs again", back,
+          f"{time.monotonic() - started:.2f} s after its start")
+    results["redis_loss"] = {"with_redis": dict(up), "without_redis": dict(down),
+                             "back_to_redis_after_secs": round(time.monotonic() - started, 2)}
+
+
 def main():
-    faults = {"postgres": postgres_restart, "auth-token": auth_token_restart, "secrets": secrets_at_rest}
+    faults = {"postgres": postgres_restart, "auth-token": auth_token_restart, "redis": redis_loss,
+              "secrets": secrets_at_rest}
     chosen = E.get("VERIFY_ONLY", " ".join(faults)).split()
     try:
         for name in chosen:

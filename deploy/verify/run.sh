@@ -12,4 +12,10 @@ source deploy/local/pinned-venv.sh
 pinned_venv "$VENV" "requests==$REQUESTS_VERSION"
 mkdir -p target/verify
 export VERIFY_RESULTS="$ROOT/target/verify/results.json" ROOT_TARGET="$ROOT/target/verify"
-exec bash deploy/local/with-stack.sh verify "'$VENV/bin/python' '$ROOT/deploy/verify/faults.py'"
+# Redis for the gateway's shared rate limits (the redis fault stops and restarts it).
+export VERIFY_REDIS_PORT=$(( ${STACK_PORT_BASE:-4200} + 50 ))
+redis-server --port "$VERIFY_REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no >target/verify/redis.log 2>&1 &
+export VERIFY_REDIS_PID=$!
+trap 'kill "$VERIFY_REDIS_PID" 2>/dev/null || true' EXIT
+export GATEKEEPER__RATE_LIMIT__REDIS_URL="redis://127.0.0.1:$VERIFY_REDIS_PORT/0"
+bash deploy/local/with-stack.sh verify "'$VENV/bin/python' '$ROOT/deploy/verify/faults.py'"
