@@ -279,7 +279,7 @@ async fn parse_body<T: RequestSchema>(
 }
 
 /// A JSON body's bytes to `T`: parsed, unwrapped from `T::WRAPPER` (nothing beside it),
-/// validated against `T::SCHEMA`, then cast. Every refusal is a 4xx (`make verify` fuzzes it).
+/// validated against `T::SCHEMA`, then cast. Every refusal is a 4xx (`make fuzz` holds it to that).
 pub fn decode_body<T: RequestSchema>(body: &[u8], schemas: &Schemas) -> Result<T, ApiError> {
     let mut value: serde_json::Value =
         serde_json::from_slice(body).map_err(|_| ApiError::malformed())?;
