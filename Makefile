@@ -49,7 +49,7 @@ docs-check: ## Every /docs page in headless Chromium with the network cut off bu
 sign-in-check: ## The sign-in pages in headless Chromium through the gateway: the flow to a code and a seed call, SMS codes, refusals (screenshots in target/sign-in)
 	bash deploy/docs/sign-in.sh
 
-verify: ## Faults under load on a fresh stack (Postgres restarted, auth-token killed, Redis lost; secrets at rest): figures in target/verify/results.json and bench/RELIABILITY.md; VERIFY_SHORT=1 for the CI form
+verify: ## Faults under load on a fresh stack (Postgres restarted, auth-token killed, Redis and ABAC lost; secrets at rest): figures in target/verify/results.json and bench/RELIABILITY.md; VERIFY_SHORT=1 for the CI form
 	bash deploy/verify/run.sh
 
 fuzz: ## cargo fuzz targets (path normalization and routing, route files, request ids, JSON bodies), FUZZ_SECONDS each (60)

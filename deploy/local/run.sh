@@ -124,7 +124,8 @@ MITHRIL="http://127.0.0.1:$MITHRIL_PORT" AUTH="http://127.0.0.1:$AUTH_PORT" ROLE
 export MITHRIL_API_URL="$MITHRIL" AUTH_TOKEN_URL="$AUTH" EMPLOYEE_ROLES_URL="$ROLES"
 export GATEKEEPER__SERVER__PORT="$GATE_PORT"
 export GATEKEEPER__OPS__PORT="$GATE_OPS_PORT"
-export GATEKEEPER__ROUTES__FILE="$ROOT/deploy/config/gatekeeper.yaml"
+# RUN_ROUTES_FILE: another route table (make verify adds a route with ABAC to the default one).
+export GATEKEEPER__ROUTES__FILE="${RUN_ROUTES_FILE:-$ROOT/deploy/config/gatekeeper.yaml}"
 export GATEKEEPER__VERIFY__URL="$AUTH"
 export GATEKEEPER__TELEMETRY__LOG_FORMAT="${LOG_FORMAT:-pretty}"
 target/debug/gatekeeper serve &

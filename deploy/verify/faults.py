@@ -411,9 +411,80 @@ def redis_loss():
                              "back_to_redis_after_secs": round(time.monotonic() - started, 2)}
 
 
+class AbacEngine:
+    """A stand-in ABAC engine (outside this system): allows every request it is asked about."""
+
+    def __init__(self, port):
+        import http.server
+
+        class Allow(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("content-length", 0)))
+                body = b'{"data":{"result":true}}'
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        http.server.ThreadingHTTPServer.allow_reuse_address = True
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Allow)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def abac_loss():
+    """The ABAC engine lost under load: its routes answer 503 with Retry-After (never an allow
+    without it, never a 401/403), within the ABAC timeout; when it is back they work again."""
+    port = int(E["VERIFY_ABAC_PORT"])
+    token = access_token()
+    url = f"{GATE}/abac-check/api/clients/{E['DEMO_MSP_ID']}/connections"
+    headers = {"authorization": f"Bearer {token}", "api-key": E["DEMO_MIS_API_KEY"]}
+
+    def call():
+        started = time.monotonic()
+        res = requests.get(url, headers=headers, timeout=TIMEOUT)
+        return res, time.monotonic() - started
+
+    def run(seconds):
+        seen, slowest, no_retry = Counter(), 0.0, 0
+        stop = time.monotonic() + seconds
+        while time.monotonic() < stop:
+            res, took = call()
+            seen[str(res.status_code)] += 1
+            slowest = max(slowest, took)
+            no_retry += res.status_code == 503 and not res.headers.get("retry-after")
+        return seen, slowest, no_retry
+
+    phase = 2.0 if SHORT else 5.0
+    engine = AbacEngine(port)
+    up, _, _ = run(phase)
+    check("abac: allowed while the engine runs", set(up) == {"200"}, dict(up))
+    engine.stop()
+    down, slowest, no_retry = run(phase)
+    check("abac: without the engine every answer is 503", set(down) == {"503"}, dict(down))
+    check("abac: each 503 has Retry-After", no_retry == 0, no_retry)
+    check("abac: within its timeout (1 s)", slowest < 1.5, f"{slowest:.3f} s")
+    engine = AbacEngine(port)
+    started = time.monotonic()
+    back = wait_until(lambda: call()[0].status_code == 200, 10)
+    check("abac: allowed again once the engine is back", back, f"{time.monotonic() - started:.2f} s")
+    engine.stop()
+    results["abac_loss"] = {"with_engine": dict(up), "without_engine": dict(down),
+                            "slowest_without_secs": round(slowest, 3),
+                            "back_after_secs": round(time.monotonic() - started, 3)}
+
+
 def main():
     faults = {"postgres": postgres_restart, "auth-token": auth_token_restart, "redis": redis_loss,
-              "secrets": secrets_at_rest}
+              "abac": abac_loss, "secrets": secrets_at_rest}
     chosen = E.get("VERIFY_ONLY", " ".join(faults)).split()
     try:
         for name in chosen:

@@ -18,4 +18,26 @@ redis-server --port "$VERIFY_REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly
 export VERIFY_REDIS_PID=$!
 trap 'kill "$VERIFY_REDIS_PID" 2>/dev/null || true' EXIT
 export GATEKEEPER__RATE_LIMIT__REDIS_URL="redis://127.0.0.1:$VERIFY_REDIS_PORT/0"
+# The default route table and one route more: seed 000 under /abac-check, decided by an ABAC
+# engine (faults.py serves a stand-in on this port, and stops and starts it).
+export VERIFY_ABAC_PORT=$(( ${STACK_PORT_BASE:-4200} + 60 ))
+export RUN_ROUTES_FILE="$ROOT/target/verify/routes.yaml"
+cat deploy/config/gatekeeper.yaml - > "$RUN_ROUTES_FILE" <<'ROUTE'
+
+  # make verify: seed 000 again, each call decided by the ABAC engine.
+  - name: verify-abac
+    paths: [/abac-check]
+    methods: [GET]
+    strip_prefix: true
+    upstream: "${MITHRIL_API_URL:-http://127.0.0.1:4010}"
+    rules:
+      - methods: [GET]
+        path: '/api/clients/(?P<client>[0-9a-fA-F-]{36})/connections'
+        scopes: [connection:read]
+        abac:
+          endpoint: "http://127.0.0.1:${VERIFY_ABAC_PORT}/abac"
+          action: read
+          resource: connection
+          contexts: [{type: client, from: client}]
+ROUTE
 bash deploy/local/with-stack.sh verify "'$VENV/bin/python' '$ROOT/deploy/verify/faults.py'"
