@@ -91,6 +91,8 @@ const checks = {
     const [response] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.locator('#submit').click()]);
     expect(response.status() === 403, `status ${response.status()}`);
     expect(landed.length === 0, 'no code');
+    // The answer came; its page may not be shown yet (a screenshot in between fails).
+    await page.locator('#error').waitFor();
     await page.screenshot({ path: `${out}missing-csrf.png` });
     // A wrong token (not a missing one) is the 403.
     await page.goto(signInUrl({ scope: 'connection:read' }).url);
