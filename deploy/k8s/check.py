@@ -43,6 +43,16 @@ def secret_env(container):
             if "secretKeyRef" in e.get("valueFrom", {})}
 
 
+def container_settings(docs, container):
+    """The settings a container gets from its ConfigMaps (envFrom)."""
+    names = {e["configMapRef"]["name"] for e in container.get("envFrom", []) if "configMapRef" in e}
+    out = {}
+    for cm in by_kind(docs, "ConfigMap"):
+        if cm["metadata"]["name"] in names:
+            out.update(cm.get("data", {}))
+    return out
+
+
 def deployments(docs):
     pdbs, hpas = by_kind(docs, "PodDisruptionBudget"), by_kind(docs, "HorizontalPodAutoscaler")
     for d in by_kind(docs, "Deployment"):
@@ -58,6 +68,11 @@ def deployments(docs):
         check(f"{name}: rolling update, maxUnavailable 0",
               roll.get("type") == "RollingUpdate" and roll.get("rollingUpdate", {}).get("maxUnavailable") == 0)
         for c in pod["containers"]:
+            settings = container_settings(docs, c)
+            drain = next((int(v) for k, v in settings.items() if k.endswith("__SERVER__DRAIN_SECS")), 0)
+            check(f"{name}: drains before stopping (SERVER__DRAIN_SECS)", drain > 0)
+            check(f"{name}: the grace period covers the drain and the 30 s shutdown timeout",
+                  pod.get("terminationGracePeriodSeconds", 30) > drain + 30)
             csc = c.get("securityContext", {})
             check(f"{name}: no privilege escalation", csc.get("allowPrivilegeEscalation") is False)
             check(f"{name}: read-only root filesystem", csc.get("readOnlyRootFilesystem") is True)

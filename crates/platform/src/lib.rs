@@ -8,7 +8,8 @@
 //! - [`caller`]: the identity the gatekeeper vouches for (signed headers);
 //! - [`admin`]: operator credentials on the internal APIs;
 //! - [`settings`], [`telemetry`], [`db`], [`ops`], [`server`]: configuration, logs and traces,
-//!   the DB pool and migrations, health/ready/metrics/openapi/docs, and the HTTP server.
+//!   the DB pool and migrations, health/ready/metrics/openapi/docs, and the HTTP server;
+//! - [`shutdown`]: draining before stopping (SIGTERM).
 
 pub mod admin;
 pub mod caller;
@@ -26,6 +27,7 @@ pub mod reply;
 pub mod request_context;
 pub mod server;
 pub mod settings;
+pub mod shutdown;
 pub mod telemetry;
 
 pub use caller::{Actor, Caller, ConsumerId};

@@ -1,5 +1,5 @@
-//! `/health` (alive), `/ready` (database reachable and migrated), `/openapi.json`, `/docs` (with
-//! its assets, [`crate::docs_page`]).
+//! `/health` (alive), `/ready` (database reachable and migrated, and not draining:
+//! [`crate::shutdown`]), `/openapi.json`, `/docs` (with its assets, [`crate::docs_page`]).
 //! `/metrics` is [`crate::metrics`].
 
 use std::sync::Arc;
@@ -8,6 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 
 use crate::db::{DbPool, has_migration};
+use crate::shutdown::Draining;
 use crate::{ApiError, ApiResult, Reply};
 
 #[derive(Clone)]
@@ -17,6 +18,7 @@ pub struct OpsState {
 
 struct OpsInner {
     db: Option<(DbPool, String)>,
+    draining: Draining,
     openapi_json: String,
     docs_html: String,
 }
@@ -30,10 +32,18 @@ impl OpsState {
         Ok(Self {
             inner: Arc::new(OpsInner {
                 db,
+                draining: Draining::default(),
                 openapi_json,
                 docs_html,
             }),
         })
+    }
+}
+
+impl OpsState {
+    /// Set on SIGTERM: readiness fails and answers close their connections.
+    pub fn draining(&self) -> &Draining {
+        &self.inner.draining
     }
 }
 
@@ -62,6 +72,9 @@ async fn health() -> Reply {
 }
 
 async fn ready(state: web::Data<OpsState>) -> ApiResult<Reply> {
+    if state.inner.draining.is_set() {
+        return Err(ApiError::service_unavailable("Shutting down.", 1));
+    }
     if let Some((pool, expected)) = &state.inner.db {
         let mut conn = crate::db::conn(pool).await?;
         let migrated = has_migration(&mut conn, expected).await.map_err(|e| {

@@ -71,6 +71,16 @@ pub async fn request_context(
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         res.headers_mut().insert(REQUEST_ID, v);
     }
+    // Leaving (SIGTERM): the caller's next request goes through its balancer to another instance.
+    let draining = res
+        .request()
+        .app_data::<actix_web::web::Data<crate::ops::OpsState>>()
+        .is_some_and(|ops| ops.draining().is_set());
+    if draining {
+        res.response_mut()
+            .head_mut()
+            .set_connection_type(actix_web::http::ConnectionType::Close);
+    }
     Ok(res)
 }
 

@@ -146,9 +146,9 @@ pub fn app(
         .wrap(from_fn(request_context))
 }
 
-/// Binds the server to an already-bound listener (port 0 in tests). actix handles SIGTERM and
-/// SIGINT itself: it stops accepting, lets in-flight requests finish for up to
-/// `shutdown_timeout_secs`, then returns.
+/// Binds the server to an already-bound listener (port 0 in tests). Signals are the caller's
+/// ([`Running::run_until_stopped`]): stopped through its handle, it stops accepting, lets
+/// in-flight requests finish for up to `shutdown_timeout_secs`, then returns.
 pub fn serve<F, I, S, B>(
     listener: TcpListener,
     s: &ServerSettings,
@@ -165,6 +165,7 @@ where
 {
     let mut server = HttpServer::new(factory)
         .shutdown_timeout(s.shutdown_timeout_secs)
+        .disable_signals()
         .client_request_timeout(Duration::from_secs(10));
     server = server.workers(worker_count(s));
     Ok(server.listen(listener)?.run())
@@ -244,12 +245,30 @@ pub struct Running {
     pub server: Server,
     /// The process pool (readiness, background jobs, tests).
     pub pool: crate::db::DbPool,
+    draining: crate::shutdown::Draining,
+    drain: Duration,
 }
 
 impl Running {
-    /// Runs until SIGTERM/SIGINT.
+    /// Runs until SIGTERM/SIGINT, then drains and stops ([`crate::shutdown`]).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        self.run_until(crate::shutdown::signal()).await
+    }
+
+    /// Runs until `stop` resolves, then drains and stops.
+    pub async fn run_until(self, stop: impl Future<Output = ()>) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let (draining, drain) = (self.draining, self.drain);
+        let stopping = async move {
+            stop.await;
+            draining.drain(drain).await;
+            handle.stop(true).await;
+            std::future::pending::<()>().await
+        };
+        tokio::select! {
+            served = self.server => served,
+            () = stopping => Ok(()),
+        }
     }
 }
 
@@ -268,6 +287,7 @@ impl Prepared {
         C: Fn(&mut web::ServiceConfig, S) + Clone + Send + 'static,
     {
         let common = self.common;
+        let draining = common.ops.draining().clone();
         let pools = self.pools;
         let server = serve(self.listener, settings, move || {
             let pool = pools.per_worker();
@@ -280,6 +300,8 @@ impl Prepared {
             port: self.port,
             server,
             pool: self.pool,
+            draining,
+            drain: settings.drain(),
         })
     }
 }

@@ -65,8 +65,17 @@ pub struct ServerSettings {
     pub workers: usize,
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
-    /// How long in-flight requests may finish after SIGTERM/SIGINT.
+    /// How long in-flight requests may finish after SIGTERM/SIGINT (after the drain).
     pub shutdown_timeout_secs: u64,
+    /// After SIGTERM/SIGINT, how long the server goes on serving while `/ready` answers 503
+    /// before it stops accepting ([`crate::shutdown`]): the time its balancer needs to notice.
+    pub drain_secs: u64,
+}
+
+impl ServerSettings {
+    pub fn drain(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.drain_secs)
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]

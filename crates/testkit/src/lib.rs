@@ -62,3 +62,23 @@ pub fn assert_cli(binary: &str, name: &str, version: &str, commands: &[&str]) {
         assert!(help.contains(command), "{command} in {help}");
     }
 }
+
+/// Polls `probe` until it returns true, for at most `limit`. Only for conditions that are about
+/// time itself (a cache TTL running out), where there is no event to wait for.
+pub async fn eventually<F, Fut>(limit: std::time::Duration, mut probe: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if probe().await {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "condition not met within {limit:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

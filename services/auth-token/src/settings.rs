@@ -14,6 +14,7 @@ port = 4020
 workers = 0
 body_limit = 16384
 shutdown_timeout_secs = 30
+drain_secs = 0
 
 [database]
 url = "postgres://postgres@127.0.0.1:5432/mithril"

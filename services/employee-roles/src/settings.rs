@@ -13,6 +13,7 @@ port = 4030
 workers = 0
 body_limit = 16384
 shutdown_timeout_secs = 30
+drain_secs = 0
 
 [database]
 url = "postgres://postgres@127.0.0.1:5432/prm"

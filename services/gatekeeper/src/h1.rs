@@ -560,6 +560,7 @@ async fn own_answer<S: CallerIo>(
     let request_id =
         HeaderValue::from_str(ids.request_id()).unwrap_or(HeaderValue::from_static("-"));
     let answer = proxy::own_answer(&c.gate, url, &request_id, stop);
+    let keep_alive = keep_alive && !c.gate.draining.is_set();
     own_reply(
         answer,
         ids,
@@ -710,6 +711,7 @@ async fn forward<S: CallerIo>(
     let reply = Reply {
         ids,
         head_only: req.method == "HEAD",
+        closing: c.gate.draining.is_set(),
     };
     // A request that got no answer on a reused connection is sent again only when resending
     // it cannot do anything twice (RFC 9110 §9.2.2).
@@ -746,7 +748,7 @@ async fn forward<S: CallerIo>(
                         .release_raw(&route.origin.key, up, started.into_std());
                 }
                 Relayed::Whole {
-                    keep_alive: answer.framing != Framing::UntilClose,
+                    keep_alive: answer.framing != Framing::UntilClose && !reply.closing,
                 }
             }
             Err(e) => {
@@ -887,6 +889,8 @@ fn format_usize(mut n: usize, buf: &mut [u8; 20]) -> &[u8] {
 struct Reply<'a> {
     ids: &'a Ids<'a>,
     head_only: bool,
+    /// The caller's connection closes after this answer (the gatekeeper is draining).
+    closing: bool,
 }
 
 /// How the upstream's answer body ends (RFC 9112 §6.3).
@@ -1081,7 +1085,7 @@ fn reply_head(
         &reply.ids.traceparent,
         |name, value| put(out, name, value),
     );
-    if framing == Framing::UntilClose {
+    if framing == Framing::UntilClose || reply.closing {
         put(out, "connection", b"close");
     }
     out.extend_from_slice(b"\r\n");

@@ -78,6 +78,8 @@ pub async fn handle(
     peer: &Peer,
     req: Request<Incoming>,
 ) -> Response<ResBody> {
+    // Draining (SIGTERM): an HTTP/1.1 caller's next request goes through its balancer elsewhere.
+    let closing = req.version() < http::Version::HTTP_2 && gate.draining.is_set();
     let caller_trace = req.headers().get(TRACEPARENT).map(HeaderValue::as_bytes);
     let mut trace = plan::traceparent_bytes(caller_trace);
     let otel = spans::start(
@@ -143,6 +145,10 @@ pub async fn handle(
             }
         },
     );
+    if closing && res.status() != http::StatusCode::SWITCHING_PROTOCOLS {
+        res.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     res
 }
 

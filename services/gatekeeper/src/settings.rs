@@ -14,6 +14,7 @@ port = 4000
 workers = 0
 body_limit = 1048576
 shutdown_timeout_secs = 30
+drain_secs = 0
 
 [forwarding]
 trusted_proxies = []

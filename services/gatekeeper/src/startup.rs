@@ -91,6 +91,7 @@ impl Application {
             trusted_proxies: TrustedProxies::parse(&settings.forwarding.trusted_proxies)?,
             signer: settings.identity.signing_keys()?.into_iter().next(),
             public_docs: Default::default(),
+            draining: common.ops.draining().clone(),
         });
 
         let certificates = Certificates::load(&settings.tls)?;
@@ -113,6 +114,8 @@ impl Application {
             workers: 1,
             body_limit: 16 * 1024,
             shutdown_timeout_secs: settings.server.shutdown_timeout_secs,
+            // The ops port drains with the proxy port (its /ready says so), not on its own.
+            drain_secs: 0,
         };
         let ops_listener = bind(&ops_server)?;
         let ops_port = ops_listener.local_addr()?.port();
@@ -189,21 +192,25 @@ impl Application {
 
     /// Serves both ports until SIGTERM/SIGINT; see [`Self::run_until`].
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.run_until(shutdown_signal()).await
+        self.run_until(platform::shutdown::signal()).await
     }
 
-    /// Serves both ports until `stop` resolves; then the proxy port stops accepting and lets
-    /// open requests finish (up to the shutdown timeout), and the ops port stops.
+    /// Serves both ports until `stop` resolves; then both drain (`server.drain_secs`: /ready
+    /// answers 503, HTTP/1.1 answers close their connections; [`platform::shutdown`]), the proxy
+    /// port stops accepting and lets open requests finish (up to the shutdown timeout), and the
+    /// ops port stops.
     pub async fn run_until(self, stop: impl Future<Output = ()>) -> std::io::Result<()> {
         let Self {
             proxy,
             ops,
             background,
+            gate,
             ..
         } = self;
         let ops_handle = ops.handle();
         let ops = tokio::spawn(ops);
         stop.await;
+        gate.draining.drain(gate.settings.server.drain()).await;
         proxy.stop();
         proxy.stopped().await;
         ops_handle.stop(true).await;
@@ -214,28 +221,5 @@ impl Application {
             Ok(result) => result,
             Err(e) => Err(std::io::Error::other(e)),
         }
-    }
-}
-
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = interrupt => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = interrupt.await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = interrupt.await;
     }
 }

@@ -33,6 +33,8 @@ pub struct Gate {
     pub signer: Option<SigningKey>,
     /// The public contract of the table in force (`/openapi.json`, `/docs` on the proxy port).
     pub public_docs: crate::public_doc::PublicDocs,
+    /// Set on SIGTERM: HTTP/1.1 answers close their connections ([`platform::shutdown`]).
+    pub draining: platform::shutdown::Draining,
 }
 
 impl Gate {

@@ -57,4 +57,9 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.0.run_until_stopped().await
     }
+
+    /// Runs until `stop` resolves, then drains and stops as on SIGTERM ([`platform::shutdown`]).
+    pub async fn run_until(self, stop: impl Future<Output = ()>) -> std::io::Result<()> {
+        self.0.run_until(stop).await
+    }
 }

@@ -510,12 +510,18 @@ async fn websocket_upgrades_pass_through_after_the_checks() {
     assert_eq!(body, b"not switching");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn stopping_lets_open_requests_finish_and_refuses_new_connections() {
+/// An upstream that answers its first request ("done") only when told to: `arrived` resolves
+/// once the request is there, sending on `answer` lets the answer go.
+struct HeldUpstream {
+    url: String,
+    arrived: tokio::sync::oneshot::Receiver<()>,
+    answer: tokio::sync::oneshot::Sender<()>,
+}
+
+async fn held_upstream() -> HeldUpstream {
     use tokio::io::AsyncWriteExt;
-    // An upstream that answers its first request only when told to.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let upstream = format!("http://{}", listener.local_addr().unwrap());
+    let url = format!("http://{}", listener.local_addr().unwrap());
     let (arrived, arrived_rx) = tokio::sync::oneshot::channel::<()>();
     let (answer, answer_rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
@@ -527,24 +533,48 @@ async fn stopping_lets_open_requests_finish_and_refuses_new_connections() {
             .await
             .unwrap();
     });
+    HeldUpstream {
+        url,
+        arrived: arrived_rx,
+        answer,
+    }
+}
+
+/// A gatekeeper with the route `held` (to `upstream`) and `open` (to the echo stub), stopped
+/// when `stop` fires: its proxy address, ops URL and run.
+async fn stoppable_gateway(
+    upstream: &str,
+    drain_secs: u64,
+    stop: tokio::sync::oneshot::Receiver<()>,
+) -> (String, String, tokio::task::JoinHandle<std::io::Result<()>>) {
+    let stub = crate::stubs::upstream().await;
     let routes = format!(
-        "routes:\n  - {{name: held, paths: [/held], upstream: '{upstream}', auth: none}}\n"
+        "routes:\n  - {{name: held, paths: [/held], upstream: '{upstream}', auth: none}}\n  - {{name: open, paths: [/open], upstream: '{stub}', auth: none}}\n"
     );
     let dir = std::env::temp_dir().join(format!("gatekeeper-test-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("routes.yaml"), routes).unwrap();
     let mut s = gatekeeper::Settings::defaults().unwrap();
     (s.server.port, s.server.workers, s.ops.port) = (0, 1, 0);
+    s.server.drain_secs = drain_secs;
     s.routes.file = dir.join("routes.yaml").to_string_lossy().into_owned();
     let app = gatekeeper::Application::build(s).await.unwrap();
     let addr = format!("127.0.0.1:{}", app.port());
-    let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let ops = format!("http://127.0.0.1:{}", app.ops_port());
     let running = tokio::spawn(app.run_until(async {
-        let _ = stop_rx.await;
+        let _ = stop.await;
     }));
+    (addr, ops, running)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stopping_lets_open_requests_finish_and_refuses_new_connections() {
+    let held = held_upstream().await;
+    let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let (addr, _, running) = stoppable_gateway(&held.url, 0, stop_rx).await;
 
     let in_flight = tokio::spawn(reqwest::get(format!("http://{addr}/held/x")));
-    arrived_rx.await.unwrap();
+    held.arrived.await.unwrap();
     stop.send(()).unwrap();
     // New connections are refused once the worker has stopped accepting…
     eventually(Duration::from_secs(5), || {
@@ -554,7 +584,76 @@ async fn stopping_lets_open_requests_finish_and_refuses_new_connections() {
     .await;
     assert!(!running.is_finished(), "a request is still open");
     // …while the open request still gets its answer, and then the gatekeeper ends.
-    answer.send(()).unwrap();
+    held.answer.send(()).unwrap();
+    let res = in_flight.await.unwrap().unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.text().await.unwrap(), "done");
+    tokio::time::timeout(Duration::from_secs(5), running)
+        .await
+        .expect("stopped after its last request")
+        .unwrap()
+        .unwrap();
+}
+
+/// One GET of `path` on a new connection: the answer's head (lower-cased) and whether the
+/// gatekeeper closed the connection after it.
+async fn get_on_new_connection(addr: &str, path: &str) -> (String, bool) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut sock = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = format!("GET {path} HTTP/1.1\r\nhost: gw\r\n\r\n");
+    sock.write_all(req.as_bytes()).await.unwrap();
+    let (head, mut rest) = crate::stubs::read_head(&mut sock).await;
+    let head = head.to_ascii_lowercase();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .map(|v| v.trim().parse().unwrap())
+        .unwrap_or(0);
+    let read = tokio::time::timeout(Duration::from_secs(5), sock.read_to_end(&mut rest)).await;
+    let closed = matches!(read, Ok(Ok(_))) && rest.len() == length;
+    (head, closed)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn draining_fails_readiness_and_closes_connections_then_stops_accepting() {
+    let held = held_upstream().await;
+    let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let (addr, ops, running) = stoppable_gateway(&held.url, 2, stop_rx).await;
+    let ready = || async { reqwest::get(format!("{ops}/ready")).await.unwrap() };
+    assert_eq!(ready().await.status(), 200);
+    let in_flight = tokio::spawn(reqwest::get(format!("http://{addr}/held/x")));
+    held.arrived.await.unwrap();
+    stop.send(()).unwrap();
+
+    // Draining: not ready (a balancer takes it out), still serving new connections, and each
+    // answer ends its connection so that the caller's next request goes elsewhere.
+    eventually(Duration::from_secs(5), || async {
+        ready().await.status() == 503
+    })
+    .await;
+    let res = ready().await;
+    assert!(res.headers().contains_key("retry-after"));
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["message"], "Shutting down.");
+    let (head, closed) = get_on_new_connection(&addr, "/open/x").await;
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(head.contains("\r\nconnection: close\r\n"), "{head}");
+    assert!(closed, "the connection stays open: {head}");
+    // An answer of the gatekeeper's own (no route) closes its connection too.
+    let (head, closed) = get_on_new_connection(&addr, "/nowhere").await;
+    assert!(head.starts_with("http/1.1 404"), "{head}");
+    assert!(
+        head.contains("\r\nconnection: close\r\n") && closed,
+        "{head}"
+    );
+
+    // Then it stops accepting; the request it began still gets its answer.
+    eventually(Duration::from_secs(5), || {
+        let addr = addr.clone();
+        async move { tokio::net::TcpStream::connect(addr).await.is_err() }
+    })
+    .await;
+    held.answer.send(()).unwrap();
     let res = in_flight.await.unwrap().unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(res.text().await.unwrap(), "done");

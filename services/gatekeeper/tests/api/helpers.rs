@@ -1,5 +1,5 @@
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
@@ -245,25 +245,7 @@ pub async fn reloaded(gw: &Gateway, done: impl FnMut(&gatekeeper::reload::Reload
     }
 }
 
-/// Polls `probe` until it returns true, for at most `limit`. Only for conditions that are about
-/// time itself (a cache TTL running out), where there is no event to wait for.
-pub async fn eventually<F, Fut>(limit: Duration, mut probe: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = Instant::now() + limit;
-    loop {
-        if probe().await {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "condition not met within {limit:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
+pub use testkit::eventually;
 
 /// The value of one series (`name{labels}`) in a Prometheus text page; 0 when absent.
 pub fn counted(metrics: &str, series: &str) -> u64 {

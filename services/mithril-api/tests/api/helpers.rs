@@ -18,6 +18,24 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let (app, test_app) = build_with(tweak).await;
+    tokio::spawn(app.run_until_stopped());
+    test_app
+}
+
+/// A service run until `stop` fires (then it drains and stops as on SIGTERM): the run's task.
+pub async fn spawn_stoppable(
+    tweak: impl FnOnce(&mut Settings),
+    stop: tokio::sync::oneshot::Receiver<()>,
+) -> (TestApp, tokio::task::JoinHandle<std::io::Result<()>>) {
+    let (app, test_app) = build_with(tweak).await;
+    let running = tokio::spawn(app.run_until(async {
+        let _ = stop.await;
+    }));
+    (test_app, running)
+}
+
+async fn build_with(tweak: impl FnOnce(&mut Settings)) -> (Application, TestApp) {
     let db = TestDb::new(
         "mithril",
         mithril_store::MIGRATIONS,
@@ -35,12 +53,12 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     tweak(&mut settings);
     let app = Application::build(settings).await.expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
-    TestApp {
+    let test_app = TestApp {
         address,
         http: reqwest::Client::new(),
         db,
-    }
+    };
+    (app, test_app)
 }
 
 #[derive(QueryableByName)]

@@ -159,3 +159,56 @@ async fn healthcheck_exits_zero_only_when_the_configured_service_is_ready() {
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("connecting to 127.0.0.1:"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stopping_drains_then_lets_the_open_request_finish() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let (app, running) = spawn_stoppable(|s| s.server.drain_secs = 2, stop_rx).await;
+    let addr = app.address.trim_start_matches("http://").to_owned();
+    // A request begun before the stop: its head and half of its body.
+    let body = br#"{"client_type": {"name": "DRAINED", "scope": "a:read"}}"#;
+    let mut open = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /admin/client_types HTTP/1.1\r\nhost: t\r\nauthorization: Bearer {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        testkit::access::ADMIN_TOKEN,
+        body.len()
+    );
+    open.write_all(head.as_bytes()).await.unwrap();
+    open.write_all(&body[..10]).await.unwrap();
+    stop.send(()).unwrap();
+
+    // Draining: not ready, still serving, every answer closing its connection.
+    testkit::eventually(std::time::Duration::from_secs(5), || async {
+        app.send(Method::GET, "/ready", None).await.status() == 503
+    })
+    .await;
+    let res = app.send(Method::GET, "/ready", None).await;
+    assert_eq!(res.headers()["retry-after"], "1");
+    assert_eq!(json_of(res).await["error"]["message"], "Shutting down.");
+    let res = app.send(Method::GET, "/health", None).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["connection"], "close");
+
+    // Then no new connection; the open request still gets its answer, and the service ends.
+    testkit::eventually(std::time::Duration::from_secs(5), || {
+        let addr = addr.clone();
+        async move { tokio::net::TcpStream::connect(addr).await.is_err() }
+    })
+    .await;
+    open.write_all(&body[10..]).await.unwrap();
+    let mut answer = Vec::new();
+    open.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM client_types WHERE name = 'DRAINED'")
+            .await,
+        1
+    );
+    tokio::time::timeout(std::time::Duration::from_secs(5), running)
+        .await
+        .expect("stopped after its last request")
+        .unwrap()
+        .unwrap();
+}
