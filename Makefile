@@ -15,6 +15,7 @@ fmt:
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	$(CARGO) clippy -p gatekeeper --features fuzzing --locked -- -D warnings
 
 build:
 	$(CARGO) build --workspace --release --locked
@@ -49,10 +50,10 @@ docs-check: ## Every /docs page in headless Chromium with the network cut off bu
 sign-in-check: ## The sign-in pages in headless Chromium through the gateway: the flow to a code and a seed call, SMS codes, refusals (screenshots in target/sign-in)
 	bash deploy/docs/sign-in.sh
 
-verify: ## Faults under load on a fresh stack (Postgres restarted, auth-token killed, Redis and ABAC lost; secrets at rest): figures in target/verify/results.json and bench/RELIABILITY.md; VERIFY_SHORT=1 for the CI form
+verify: ## Faults under load on a fresh stack (Postgres restarted, auth-token killed, Redis and ABAC lost, a rolling restart behind haproxy; secrets at rest): figures in target/verify/results.json and bench/RELIABILITY.md; VERIFY_SHORT=1 for the CI form
 	bash deploy/verify/run.sh
 
-fuzz: ## cargo fuzz targets (path normalization and routing, route files, request ids, JSON bodies), FUZZ_SECONDS each (60)
+fuzz: ## cargo fuzz targets (the own HTTP/1.1 path and chunked scanner against hyper, path normalization and routing, rule matching, route files, request ids, JSON bodies), FUZZ_SECONDS each (60)
 	bash deploy/fuzz/run.sh
 
 oauth-check: ## A stock OAuth 2 client (authlib, pinned) runs the standard flow with PKCE through the gateway: token, seed call, refresh, introspect, revoke

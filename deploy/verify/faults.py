@@ -62,8 +62,9 @@ class Load:
     writes (seed 003's authorize, then the code exchange). Each record: (start, op, status,
     seconds, retry_after, ids)."""
 
-    def __init__(self, token, readers=4, writes_per_sec=8):
+    def __init__(self, token, readers=4, writes_per_sec=8, gate=GATE):
         self.token = token
+        self.gate = gate
         self.readers = readers
         self.write_gap = 1.0 / writes_per_sec
         self.records = []
@@ -91,8 +92,8 @@ class Load:
     def reader(self):
         s = requests.Session()
         urls = [
-            ("seed000", f"{GATE}/api/clients/{E['DEMO_MSP_ID']}/connections"),
-            ("seed004", f"{GATE}/api/employee_roles/{E['DEMO_ROLE_ID']}"),
+            ("seed000", f"{self.gate}/api/clients/{E['DEMO_MSP_ID']}/connections"),
+            ("seed004", f"{self.gate}/api/employee_roles/{E['DEMO_ROLE_ID']}"),
         ]
         i = 0
         while not self.stop.is_set():
@@ -106,7 +107,7 @@ class Load:
         s = requests.Session()
         while not self.stop.is_set():
             began = time.monotonic()
-            got = self.call(s, "authorize", "POST", f"{GATE}/oauth/apps/authorize",
+            got = self.call(s, "authorize", "POST", f"{self.gate}/oauth/apps/authorize",
                             headers={"authorization": f"Bearer {self.login}"},
                             json={"app": {"client_id": E["DEMO_MSP_ID"], "redirect_uri": E["DEMO_REDIRECT"],
                                           "scope": "connection:read"}})
@@ -119,7 +120,7 @@ class Load:
             time.sleep(max(0.0, self.write_gap - (time.monotonic() - began)))
 
     def exchange(self, s, code):
-        got = self.call(s, "exchange", "POST", f"{GATE}/oauth/tokens", json={"token": {
+        got = self.call(s, "exchange", "POST", f"{self.gate}/oauth/tokens", json={"token": {
             "grant_type": "authorization_code", "client_id": E["DEMO_MSP_ID"],
             "client_secret": E["DEMO_CONNECTION_SECRET"], "code": code,
             "redirect_uri": E["DEMO_REDIRECT"]}})
@@ -482,9 +483,263 @@ def abac_loss():
                             "back_after_secs": round(time.monotonic() - started, 3)}
 
 
+class SlowOrigin:
+    """A stand-in origin that answers each request after `delay` seconds: a request the
+    gatekeeper holds open while it is told to stop."""
+
+    def __init__(self, port, delay):
+        import http.server
+        arrived = self.arrived = threading.Event()
+
+        class Slow(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):
+                arrived.set()
+                time.sleep(delay)
+                body = b"slow and done"
+                self.send_response(200)
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        http.server.ThreadingHTTPServer.allow_reuse_address = True
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Slow)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Balancer:
+    """haproxy where Kubernetes' Services would stand: one frontend per service and one for the
+    gateway, two instances behind each, taken out when their /ready fails (checked every
+    200 ms, out after 2 failures, back after 2 successes). No retries and no redispatch: a
+    request sent to an instance that fails it fails, as through a Service."""
+
+    def __init__(self, ports, backends):
+        self.stats = f"http://127.0.0.1:{ports['stats']}/stats;csv"
+        lines = ["global", "    maxconn 4096", "defaults", "    mode http", "    retries 0",
+                 "    timeout connect 2s", "    timeout client 75s", "    timeout server 30s",
+                 "    timeout http-keep-alive 75s", "    option http-keep-alive",
+                 "    default-server inter 200ms fall 2 rise 2",
+                 "listen stats", f"    bind 127.0.0.1:{ports['stats']}", "    stats enable",
+                 "    stats uri /stats"]
+        for name, servers in backends.items():
+            lines += [f"frontend {name}", f"    bind 127.0.0.1:{ports[name]}", f"    default_backend {name}_pods",
+                      f"backend {name}_pods", "    option httpchk GET /ready"]
+            for server, (port, check_port) in servers.items():
+                lines.append(f"    server {server} 127.0.0.1:{port} check port {check_port}")
+        path = os.path.join(E["ROOT_TARGET"], "haproxy.cfg")
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        log = open(os.path.join(E["ROOT_TARGET"], "haproxy.log"), "w")
+        self.process = subprocess.Popen(["haproxy", "-f", path], stdout=log, stderr=log)
+        RESTARTED.append(self.process)
+
+    def servers(self):
+        """{(backend, server): row} from haproxy's statistics."""
+        import csv
+        import io
+        rows = csv.DictReader(io.StringIO(requests.get(self.stats, timeout=TIMEOUT).text.lstrip("# ")))
+        return {(r["pxname"], r["svname"]): r for r in rows if r["svname"] not in ("FRONTEND", "BACKEND")}
+
+    def status(self, backend, server):
+        try:
+            return self.servers()[(f"{backend}_pods", server)]["status"]
+        except (requests.RequestException, KeyError):
+            return None
+
+
+class Instance:
+    """One process of a service (or of the gateway) behind the balancer, restartable."""
+
+    def __init__(self, binary, env, ready_url):
+        self.binary, self.env, self.ready_url = binary, env, ready_url
+        self.process = None
+        self.start()
+
+    def start(self):
+        log = open(os.path.join(E["ROOT_TARGET"], f"rolling-{self.binary}-{self.env_port()}.log"), "a")
+        self.process = subprocess.Popen([f"target/debug/{self.binary}", "serve"], stdout=log, stderr=log,
+                                        env={**E, **self.env})
+        RESTARTED.append(self.process)
+
+    def env_port(self):
+        return next(v for k, v in self.env.items() if k.endswith("__SERVER__PORT"))
+
+
+def slow_request(url, body_first, body_rest, head):
+    """A request whose body is sent in two parts: returns (send the rest, read the answer)."""
+    import socket
+    from urllib.parse import urlsplit
+    u = urlsplit(url)
+    sock = socket.create_connection((u.hostname, u.port), timeout=TIMEOUT)
+    sock.sendall(head.encode() + body_first)
+
+    def finish():
+        answer = b""
+        try:
+            sock.sendall(body_rest)
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                answer += chunk
+        except OSError as e:
+            answer += f"(connection failed: {e})".encode()
+        sock.close()
+        return answer.decode(errors="replace")
+    return finish
+
+
+def rolling_restart():
+    """Two instances of each service and of the gateway behind haproxy; under load through it,
+    each instance in turn gets SIGTERM and is started again once it has stopped. Every request
+    must succeed; a request open at the instance when it is told to stop must get its answer;
+    the balancer must take the instance out while it drains."""
+    base = int(E.get("STACK_PORT_BASE", "4200"))
+    drain = int(E.get("VERIFY_DRAIN_SECS", "2"))
+    fronts = {"gate": base + 70, "mithril": base + 71, "auth": base + 72, "roles": base + 73, "stats": base + 74}
+    front = {name: f"http://127.0.0.1:{port}" for name, port in fronts.items()}
+    slow_port = base + 61
+    services = [("mithril", "mithril-api", "MITHRIL_API", base + 11),
+                ("auth", "auth-token", "AUTH_TOKEN", base + 21),
+                ("roles", "employee-roles", "EMPLOYEE_ROLES", base + 31)]
+    backends, instances = {}, []
+    for name, binary, prefix, port in services:
+        backends[name] = {}
+        for i in (1, 2):
+            p = port + i - 1
+            backends[name][f"{name}{i}"] = (p, p)
+            instances.append((name, f"{name}{i}", Instance(binary, {
+                f"{prefix}__SERVER__PORT": str(p), f"{prefix}__SERVER__DRAIN_SECS": str(drain)},
+                f"http://127.0.0.1:{p}/ready")))
+    backends["gate"] = {}
+    for i in (1, 2):
+        p, ops = base + 2 * i, base + 2 * i + 1
+        backends["gate"][f"gate{i}"] = (p, ops)
+        instances.append(("gate", f"gate{i}", Instance("gatekeeper", {
+            "GATEKEEPER__SERVER__PORT": str(p), "GATEKEEPER__OPS__PORT": str(ops),
+            "GATEKEEPER__SERVER__DRAIN_SECS": str(drain),
+            "MITHRIL_API_URL": front["mithril"], "AUTH_TOKEN_URL": front["auth"],
+            "EMPLOYEE_ROLES_URL": front["roles"], "GATEKEEPER__VERIFY__URL": front["auth"],
+            "VERIFY_SLOW_PORT": str(slow_port)}, f"http://127.0.0.1:{ops}/ready")))
+    balancer = Balancer(fronts, backends)
+    slow = SlowOrigin(slow_port, 3.0)
+    up = wait_until(lambda: all(balancer.status(b, sv) == "UP" for b, sv, _ in instances), 60)
+    check("rolling: 8 instances behind haproxy, all up", up,
+          {f"{b}/{sv}": balancer.status(b, sv) for b, sv, _ in instances})
+    token = access_token()
+    admin = {"authorization": f"Bearer {E['ADMIN_TOKEN']}", "content-type": "application/json"}
+    # A request open at the stopped instance: for a service, a body still arriving; for the
+    # gateway, an answer its origin is still making.
+    # Each sent in two parts (its body split after the first byte); the status its whole body
+    # gets, which its first byte alone would not (that is 400, "invalid JSON").
+    open_requests = {
+        "mithril": ("POST", "/admin/client_types", {"client_type": {"name": "ROLLING-{n}", "scope": "a:read"}}, 201),
+        "auth": ("POST", "/oauth/tokens", {"token": {
+            "grant_type": "authorization_code", "client_id": E["DEMO_MSP_ID"],
+            "client_secret": E["DEMO_CONNECTION_SECRET"], "code": "no-such-code",
+            "redirect_uri": E["DEMO_REDIRECT"]}}, 401),
+        "roles": ("PUT", f"/admin/parties/{E['DEMO_MSP_ID']}", {"party": {}}, 422),
+    }
+    steps, in_flight = [], Counter()
+    with Load(token, gate=front["gate"]) as load:
+        time.sleep(1.0 if SHORT else 3.0)
+        for backend, server, inst in instances:
+            other = next(sv for b, sv, _ in instances if b == backend and sv != server)
+            before = balancer.servers()
+            port = backends[backend][server][0]
+            if backend == "gate":
+                held = {}
+                slow.arrived.clear()
+                t = threading.Thread(target=lambda: held.update(res=requests.get(
+                    f"http://127.0.0.1:{port}/slow-origin/x", timeout=TIMEOUT)))
+                t.start()
+                slow.arrived.wait(TIMEOUT)  # the request is at the origin (which answers after 3 s)
+            else:
+                method, path, doc, expected = open_requests[backend]
+                body = json.dumps(doc).replace("{n}", server).encode()
+                head = (f"{method} {path} HTTP/1.1\r\nhost: rolling\r\nauthorization: {admin['authorization']}\r\n"
+                        f"x-consumer-id: {E['DEMO_USER_ID']}\r\n"
+                        f"content-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n")
+                finish = slow_request(f"http://127.0.0.1:{port}", body[:1], body[1:], head)
+            stopped_at = time.monotonic()
+            inst.process.send_signal(signal.SIGTERM)
+            out = wait_until(lambda: balancer.status(backend, server) not in ("UP", None), drain + 1)
+            out_after = time.monotonic() - stopped_at
+            if backend == "gate":
+                t.join()
+                res = held.get("res")
+                finished = res is not None and res.status_code == 200 and res.text == "slow and done"
+            else:
+                wait_until(lambda: inst.process.poll() is not None or not _accepting(port), drain + 5)
+                answer = finish()
+                finished = answer.startswith(f"HTTP/1.1 {expected} ")
+                if not finished:
+                    print(f"   {server}: the open request's answer: {answer[:300]!r}", flush=True)
+            in_flight["finished" if finished else "lost"] += 1
+            try:
+                inst.process.wait(timeout=45)
+                exited = inst.process.returncode
+            except subprocess.TimeoutExpired:
+                exited = "still running"
+            exit_after = time.monotonic() - stopped_at
+            after = balancer.servers()
+            inst.start()
+            back = wait_until(lambda: balancer.status(backend, server) == "UP", 30)
+            took_over = (int(after[(f"{backend}_pods", other)]["stot"])
+                         - int(before[(f"{backend}_pods", other)]["stot"]))
+            steps.append({"instance": server, "out_of_balancer_after_secs": round(out_after, 2),
+                          "exited_after_secs": round(exit_after, 2), "exit_status": exited,
+                          "open_request": "finished" if finished else "lost",
+                          "other_instance_sessions_meanwhile": took_over, "back": back})
+            print(f"   {server}: out after {out_after:.2f} s, exit {exited} after {exit_after:.2f} s, "
+                  f"open request {'finished' if finished else 'LOST'}, {took_over} sessions to {other}",
+                  flush=True)
+        time.sleep(1.0)
+    slow.stop()
+    records = load.records
+    statuses = Counter(str(r[2]) for r in records)
+    failed = {s: n for s, n in statuses.items() if s not in ("200", "201")}
+    check(f"rolling: {len(records)} requests through 8 restarts, none failed", not failed, dict(statuses))
+    check("rolling: each stopped instance exited by itself (status 0)",
+          all(st["exit_status"] == 0 for st in steps), [st["exit_status"] for st in steps])
+    check("rolling: the balancer took each instance out while it drained",
+          all(st["out_of_balancer_after_secs"] <= drain for st in steps),
+          [st["out_of_balancer_after_secs"] for st in steps])
+    check("rolling: the request open at each instance when it was told to stop got its answer",
+          in_flight["lost"] == 0, dict(in_flight))
+    check("rolling: the other instance took the new requests meanwhile",
+          all(st["other_instance_sessions_meanwhile"] > 0 for st in steps),
+          [st["other_instance_sessions_meanwhile"] for st in steps])
+    check("rolling: each instance back in the balancer after its start", all(st["back"] for st in steps))
+    final = balancer.servers()
+    errors = {f"{k[0]}/{k[1]}": {f: final[k][f] for f in ("econ", "eresp", "wretr", "wredis")}
+              for k in final if any(final[k][f] not in ("", "0") for f in ("econ", "eresp", "wretr", "wredis"))}
+    check("rolling: haproxy saw no connection or response error on any instance", not errors, errors)
+    results["rolling_restart"] = {"drain_secs": drain, "requests": len(records), "statuses": dict(statuses),
+                                  "by_operation": dict(Counter(f"{r[1]} {r[2]}" for r in records)),
+                                  "steps": steps, "haproxy_errors": errors}
+
+
+def _accepting(port):
+    import socket
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
 def main():
     faults = {"postgres": postgres_restart, "auth-token": auth_token_restart, "redis": redis_loss,
-              "abac": abac_loss, "secrets": secrets_at_rest}
+              "abac": abac_loss, "rolling": rolling_restart, "secrets": secrets_at_rest}
     chosen = E.get("VERIFY_ONLY", " ".join(faults)).split()
     try:
         for name in chosen:

@@ -39,5 +39,13 @@ cat deploy/config/gatekeeper.yaml - > "$RUN_ROUTES_FILE" <<'ROUTE'
           action: read
           resource: connection
           contexts: [{type: client, from: client}]
+
+  # make verify (the rolling restart): a slow origin, for a request open while a gateway stops.
+  - name: verify-slow
+    paths: [/slow-origin]
+    methods: [GET]
+    strip_prefix: true
+    auth: none
+    upstream: "http://127.0.0.1:${VERIFY_SLOW_PORT:-1}"
 ROUTE
 bash deploy/local/with-stack.sh verify "'$VENV/bin/python' '$ROOT/deploy/verify/faults.py'"

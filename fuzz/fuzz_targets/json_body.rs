@@ -31,8 +31,14 @@ fn schemas() -> &'static Schemas {
     static SCHEMAS: OnceLock<Schemas> = OnceLock::new();
     SCHEMAS.get_or_init(|| {
         Schemas::compile(&[
-            ("client_create", include_str!("../../proto-contracts/schemas/client_create.json")),
-            ("connection_upsert", include_str!("../../proto-contracts/schemas/connection_upsert.json")),
+            (
+                "client_create",
+                include_str!("../../proto-contracts/schemas/client_create.json"),
+            ),
+            (
+                "connection_upsert",
+                include_str!("../../proto-contracts/schemas/connection_upsert.json"),
+            ),
         ])
         .expect("the schemas compile")
     })

@@ -14,8 +14,13 @@ fn table() -> &'static RouteTable {
     static TABLE: OnceLock<RouteTable> = OnceLock::new();
     TABLE.get_or_init(|| {
         let yaml = include_str!("../../deploy/config/gatekeeper.yaml");
-        RouteTable::parse(yaml, &LoadContext { default_body_limit: 1024 })
-            .expect("the default route table loads")
+        RouteTable::parse(
+            yaml,
+            &LoadContext {
+                default_body_limit: 1024,
+            },
+        )
+        .expect("the default route table loads")
     })
 }
 
@@ -26,19 +31,36 @@ fuzz_target!(|data: &[u8]| {
     let Ok(path) = normalize(raw) else {
         return;
     };
-    assert_eq!(normalize(&path).as_deref(), Ok(path.as_str()), "idempotent: {raw:?}");
+    assert_eq!(
+        normalize(&path).as_deref(),
+        Ok(path.as_str()),
+        "idempotent: {raw:?}"
+    );
     assert!(path.starts_with('/'), "{path:?}");
     let inner = path.strip_suffix('/').unwrap_or(&path);
     for segment in inner.split('/').skip(1) {
-        assert!(!matches!(segment, "" | "." | ".."), "segment {segment:?} in {path:?}");
+        assert!(
+            !matches!(segment, "" | "." | ".."),
+            "segment {segment:?} in {path:?}"
+        );
     }
     let upper = path.to_ascii_uppercase();
-    assert!(!upper.contains("%2F") && !upper.contains("%5C") && !upper.contains("%00"), "{path:?}");
-    for method in [HttpMethod::Get, HttpMethod::Post, HttpMethod::Patch, HttpMethod::Delete] {
+    assert!(
+        !upper.contains("%2F") && !upper.contains("%5C") && !upper.contains("%00"),
+        "{path:?}"
+    );
+    for method in [
+        HttpMethod::Get,
+        HttpMethod::Post,
+        HttpMethod::Patch,
+        HttpMethod::Delete,
+    ] {
         if let Lookup::Found(m) = table().lookup(Some(method), &path) {
             let under = path == m.prefix
                 || m.prefix == "/"
-                || path.strip_prefix(m.prefix).is_some_and(|rest| rest.starts_with('/'));
+                || path
+                    .strip_prefix(m.prefix)
+                    .is_some_and(|rest| rest.starts_with('/'));
             assert!(under, "{path:?} matched under {:?}", m.prefix);
             let upstream = m.route.upstream_path(m.prefix, &path);
             assert!(upstream.starts_with('/'), "{upstream:?}");

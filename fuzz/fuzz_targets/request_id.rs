@@ -11,7 +11,10 @@ fuzz_target!(|data: &[u8]| {
     };
     if is_sane_request_id(id) {
         assert!(!id.is_empty() && id.len() <= 128);
-        assert!(id.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\'));
+        assert!(
+            id.bytes()
+                .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
+        );
         assert!(http_header_value_ok(id), "{id:?}");
     }
 });

@@ -9,7 +9,9 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let ctx = LoadContext { default_body_limit: 1024 };
+    let ctx = LoadContext {
+        default_body_limit: 1024,
+    };
     if let Ok(table) = RouteTable::parse(text, &ctx) {
         for path in ["/", "/api/clients/x/connections", "/oauth/token", "/a/b/"] {
             let _ = table.lookup(Some(HttpMethod::Get), path);

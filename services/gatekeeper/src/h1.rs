@@ -1173,11 +1173,71 @@ async fn read_more(up: &mut RawConn) -> io::Result<usize> {
     }
 }
 
-/// Where a chunked body (RFC 9112 §7.1) ends, found as its bytes pass through unchanged.
+/// Where a chunked body (RFC 9112 §7.1) ends, found as its bytes pass through unchanged. It
+/// ends where hyper's decoder ends it, and what hyper refuses is refused here (make fuzz,
+/// `h1_chunked`): its trailer section is checked as hyper checks it, within hyper's limits.
 #[derive(Default)]
 struct Chunks {
     state: ChunkState,
+    /// The trailer section so far (at most [`MAX_TRAILER_BYTES`]) and its field lines.
+    trailer: Vec<u8>,
+    trailer_fields: usize,
+    /// The chunk extensions' bytes so far (hyper's limit: [`MAX_EXTENSION_BYTES`] a body).
+    extension_bytes: usize,
 }
+
+const MAX_EXTENSION_BYTES: usize = 16 * 1024;
+
+/// A chunk-size line (RFC 9112 §7.1), as hyper reads it.
+struct ChunkLine {
+    /// Its bytes with the CRLF.
+    len: usize,
+    size: u64,
+    /// The extension's bytes after `;`.
+    extension: usize,
+}
+
+/// The chunk-size line at the start of `rest` (None: not all here yet): hex digits that fit
+/// in 64 bits, spaces or tabs, an extension (`;` and anything but CR and LF), CRLF.
+fn chunk_size_line(rest: &[u8]) -> io::Result<Option<ChunkLine>> {
+    let mut size: u64 = 0;
+    let mut i = 0;
+    while let Some(digit) = rest.get(i).and_then(|&b| (b as char).to_digit(16)) {
+        size = size
+            .checked_mul(16)
+            .and_then(|s| s.checked_add(u64::from(digit)))
+            .ok_or_else(|| bad_chunk("chunk size too large"))?;
+        i += 1;
+    }
+    if i == 0 && !rest.is_empty() {
+        return Err(bad_chunk("chunk size line without a size"));
+    }
+    while matches!(rest.get(i), Some(b' ' | b'\t')) {
+        i += 1;
+    }
+    let mut extension = 0;
+    if rest.get(i) == Some(&b';') {
+        i += 1;
+        while rest.get(i).is_some_and(|b| !matches!(b, b'\r' | b'\n')) {
+            i += 1;
+            extension += 1;
+        }
+    }
+    match (rest.get(i), rest.get(i + 1)) {
+        (None, _) | (Some(b'\r'), None) => Ok(None),
+        (Some(b'\r'), Some(b'\n')) => Ok(Some(ChunkLine {
+            len: i + 2,
+            size,
+            extension,
+        })),
+        _ => Err(bad_chunk("bad chunk size line")),
+    }
+}
+
+/// hyper's limits on a trailer section: its bytes (all lines with their line ends) stay under
+/// this, and it has at most [`MAX_TRAILER_FIELDS`] lines.
+const MAX_TRAILER_BYTES: usize = 16 * 1024;
+const MAX_TRAILER_FIELDS: usize = MAX_HEADERS;
 
 #[derive(Default, Clone, Copy)]
 enum ChunkState {
@@ -1197,24 +1257,25 @@ impl Chunks {
     /// How many bytes at the start of `data` belong to the body, scanning on from where the
     /// last call stopped (the rest, an unfinished line, is scanned again with more bytes).
     fn scan(&mut self, data: &[u8]) -> io::Result<usize> {
-        let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_owned());
         let mut at = 0;
         loop {
             let rest = &data[at..];
             match self.state {
-                ChunkState::Size => match httparse::parse_chunk_size(rest) {
-                    Ok(httparse::Status::Complete((n, size))) => {
-                        at += n;
-                        self.state = if size == 0 {
+                ChunkState::Size => match chunk_size_line(rest)? {
+                    Some(line) => {
+                        self.extension_bytes += line.extension;
+                        if self.extension_bytes >= MAX_EXTENSION_BYTES {
+                            return Err(bad_chunk("chunk extensions too long"));
+                        }
+                        at += line.len;
+                        self.state = if line.size == 0 {
                             ChunkState::Trailer
                         } else {
-                            ChunkState::Data(size)
+                            ChunkState::Data(line.size)
                         };
                     }
-                    Ok(httparse::Status::Partial) if rest.len() < MAX_UPSTREAM_HEAD => {
-                        return Ok(at);
-                    }
-                    _ => return Err(bad("bad chunk size line")),
+                    None if rest.len() < MAX_UPSTREAM_HEAD => return Ok(at),
+                    None => return Err(bad_chunk("chunk size line too long")),
                 },
                 ChunkState::Data(left) => {
                     let take = left.min(rest.len() as u64);
@@ -1230,23 +1291,70 @@ impl Chunks {
                         return Ok(at);
                     }
                     if &rest[..2] != b"\r\n" {
-                        return Err(bad("chunk not followed by CRLF"));
+                        return Err(bad_chunk("chunk not followed by CRLF"));
                     }
                     at += 2;
                     self.state = ChunkState::Size;
                 }
                 ChunkState::Trailer => match rest.windows(2).position(|w| w == b"\r\n") {
-                    Some(0) => {
-                        at += 2;
-                        self.state = ChunkState::Done;
+                    Some(end) => {
+                        self.trailer_line(&rest[..end + 2])?;
+                        at += end + 2;
                     }
-                    Some(i) => at += i + 2,
-                    None if rest.len() < MAX_UPSTREAM_HEAD => return Ok(at),
-                    None => return Err(bad("trailer line too long")),
+                    None if self.trailer.len() + rest.len() < MAX_TRAILER_BYTES => return Ok(at),
+                    None => return Err(bad_chunk("trailer section too long")),
                 },
                 ChunkState::Done => return Ok(at),
             }
         }
+    }
+
+    /// One line of the trailer section, with its CRLF: a field kept for the check at the
+    /// section's end, or that end (the empty line).
+    fn trailer_line(&mut self, line: &[u8]) -> io::Result<()> {
+        // A bare CR or LF would end the line for one reader and not for another.
+        if line[..line.len() - 2]
+            .iter()
+            .any(|&b| b == b'\r' || b == b'\n')
+        {
+            return Err(bad_chunk("bare CR or LF in a trailer line"));
+        }
+        let last = line == b"\r\n";
+        if last && self.trailer_fields == 0 {
+            self.state = ChunkState::Done;
+            return Ok(());
+        }
+        if !last {
+            self.trailer_fields += 1;
+        }
+        self.trailer.extend_from_slice(line);
+        if self.trailer_fields > MAX_TRAILER_FIELDS || self.trailer.len() >= MAX_TRAILER_BYTES {
+            return Err(bad_chunk("trailer section too long"));
+        }
+        if last {
+            if !trailer_fields_valid(&self.trailer, self.trailer_fields) {
+                return Err(bad_chunk("bad trailer field"));
+            }
+            self.state = ChunkState::Done;
+        }
+        Ok(())
+    }
+}
+
+fn bad_chunk(what: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, what.to_owned())
+}
+
+/// The trailer section read as fields, as hyper reads it: `fields` header lines, each a valid
+/// name and value.
+fn trailer_fields_valid(section: &[u8], fields: usize) -> bool {
+    let mut headers = vec![httparse::EMPTY_HEADER; fields];
+    match httparse::parse_headers(section, &mut headers) {
+        Ok(httparse::Status::Complete((_, headers))) => headers.iter().all(|h| {
+            http::HeaderName::from_bytes(h.name.as_bytes()).is_ok()
+                && HeaderValue::from_bytes(h.value).is_ok()
+        }),
+        _ => false,
     }
 }
 
@@ -1311,6 +1419,68 @@ fn with_date<R>(f: impl FnOnce(&[u8]) -> R) -> R {
     f(&text)
 }
 
+/// What `make fuzz` holds this path to against hyper (fuzz/fuzz_targets/h1_*.rs): which
+/// requests it keeps and how it frames them, and where its scanner ends a chunked body. Built
+/// only with the `fuzzing` feature.
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing {
+    use std::mem::MaybeUninit;
+
+    use super::{Chunks, Head, MAX_HEADERS, Step};
+    use crate::table::RouteTable;
+
+    /// A request head this path keeps: its length, method, target and body length.
+    #[derive(Debug)]
+    pub struct Kept {
+        pub head_len: usize,
+        pub method: String,
+        pub target: String,
+        pub body_len: usize,
+    }
+
+    /// What this path does with the request at the start of `read`.
+    #[derive(Debug)]
+    pub enum Taken {
+        Kept(Kept),
+        /// The head is not all here: it reads on.
+        More,
+        /// The connection goes to hyper from this request on.
+        Hyper,
+    }
+
+    pub fn takes(read: &[u8], table: &RouteTable) -> Taken {
+        let mut storage = [const { MaybeUninit::uninit() }; MAX_HEADERS];
+        match Head::parse(read, &mut storage, table) {
+            Ok(head) => Taken::Kept(Kept {
+                head_len: head.len,
+                method: head.method.to_owned(),
+                target: match head.query {
+                    Some(q) => format!("{}?{q}", head.raw_path),
+                    None => head.raw_path.to_owned(),
+                },
+                body_len: head.body_len,
+            }),
+            Err(Step::More) => Taken::More,
+            Err(_) => Taken::Hyper,
+        }
+    }
+
+    /// The scanner that finds where an upstream's chunked answer body ends.
+    #[derive(Default)]
+    pub struct ChunkScanner(Chunks);
+
+    impl ChunkScanner {
+        /// Bytes at the start of `data` that belong to the body (see `Chunks::scan`).
+        pub fn scan(&mut self, data: &[u8]) -> std::io::Result<usize> {
+            self.0.scan(data)
+        }
+
+        pub fn done(&self) -> bool {
+            self.0.done()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1360,6 +1530,36 @@ mod tests {
         assert_eq!(passed, body.len() - 4);
         assert!(Chunks::default().scan(b"zz\r\n").is_err());
         assert!(Chunks::default().scan(b"2\r\nabXY").is_err());
+    }
+
+    /// Found by `make fuzz` (h1_chunked, against hyper's decoder): each of these ended a body
+    /// here that hyper refuses, or the reverse.
+    #[test]
+    fn chunked_bodies_are_refused_where_hyper_refuses_them() {
+        let ends = |body: &[u8]| {
+            let mut c = Chunks::default();
+            c.scan(body).ok().filter(|_| c.done())
+        };
+        let refused = |body: &[u8]| Chunks::default().scan(body).is_err();
+        // The size line: digits first, none after spaces, no LF in an extension, 64 bits.
+        assert!(refused(b"\r\n\r\n"), "an empty size line");
+        assert!(refused(b"1 1\r\n"));
+        assert!(refused(b"1;a\nb\r\n"));
+        assert!(refused(b"10000000000000000\r\n"));
+        assert_eq!(ends(b"1 \t;x=y\r\na\r\n0\r\n\r\n"), Some(17));
+        let long_extension = [b"1;".as_slice(), &[b'x'; 16 * 1024], b"\r\n"].concat();
+        assert!(refused(&long_extension));
+        // Trailers: fields as hyper reads them, no bare CR or LF, within its limits.
+        assert!(refused(b"0\r\n\x03\x00ailer: 1\r\n\r\n"));
+        assert!(refused(b"0\r\nx: 1\nyz: 2\r\n\r\n"));
+        assert!(refused(b"0\r\n\n10\r\n\r\n"));
+        assert!(refused(b"0\r\nx: a\rb\r\n\r\n"));
+        let many = [b"0\r\n".as_slice(), &b"x: 1\r\n".repeat(101), b"\r\n"].concat();
+        assert!(refused(&many));
+        let hundred = [b"0\r\n".as_slice(), &b"x: 1\r\n".repeat(100), b"\r\n"].concat();
+        assert_eq!(ends(&hundred), Some(hundred.len()));
+        let big = [b"0\r\nx: ".as_slice(), &[b'v'; 16 * 1024], b"\r\n\r\n"].concat();
+        assert!(refused(&big));
     }
 
     #[test]

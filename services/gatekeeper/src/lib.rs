@@ -31,5 +31,7 @@ pub mod tls;
 pub mod upstream;
 pub mod verify;
 
+#[cfg(feature = "fuzzing")]
+pub use h1::fuzzing as h1_fuzzing;
 pub use settings::Settings;
 pub use startup::Application;
