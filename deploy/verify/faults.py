@@ -723,9 +723,19 @@ def rolling_restart():
     errors = {f"{k[0]}/{k[1]}": {f: final[k][f] for f in ("econ", "eresp", "wretr", "wredis")}
               for k in final if any(final[k][f] not in ("", "0") for f in ("econ", "eresp", "wretr", "wredis"))}
     check("rolling: haproxy saw no connection or response error on any instance", not errors, errors)
+    stop_all([inst.process for _, _, inst in instances] + [balancer.process])
     results["rolling_restart"] = {"drain_secs": drain, "requests": len(records), "statuses": dict(statuses),
                                   "by_operation": dict(Counter(f"{r[1]} {r[2]}" for r in records)),
                                   "steps": steps, "haproxy_errors": errors}
+
+
+def stop_all(processes):
+    """SIGTERM to each, then wait for all (they drain at the same time)."""
+    for p in processes:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in processes:
+        p.wait()
 
 
 def _accepting(port):
@@ -737,9 +747,187 @@ def _accepting(port):
         return False
 
 
+def stack_processes():
+    """The stack's own processes (not the rolling restart's), by binary: {name: pid}."""
+    ports = {"gatekeeper": f"GATEKEEPER__SERVER__PORT={E['GATEKEEPER_PORT']}",
+             "mithril-api": f"MITHRIL_API__SERVER__PORT={E['MITHRIL_API_PORT']}",
+             "auth-token": f"AUTH_TOKEN__SERVER__PORT={E['AUTH_TOKEN_PORT']}",
+             "employee-roles": f"EMPLOYEE_ROLES__SERVER__PORT={E['EMPLOYEE_ROLES_PORT']}"}
+    found = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                binary = os.path.basename(f.read().split(b"\0")[0]).decode(errors="replace")
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                env = f.read().split(b"\0")
+        except OSError:
+            continue
+        if binary in ports and ports[binary].encode() in env:
+            found[binary] = int(pid)
+    return found
+
+
+def rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def p99(latencies):
+    ordered = sorted(latencies)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else None
+
+
+class PacedLoad(Load):
+    """The mixed traffic of `Load` at a fixed rate (open loop: each request leaves at its
+    time, whatever the answers before it took): of every 10 request slots, 9 are reads of seeds
+    000 and 004 in turn and one is an authorize, its exchange taking the next slot."""
+
+    def __init__(self, token, rate, threads=16):
+        super().__init__(token)
+        self.rate, self.n = rate, threads
+        self.late = 0
+
+    def paced(self, k):
+        s = requests.Session()
+        gap = self.n / self.rate
+        start = time.monotonic() + k / self.rate
+        i = 0
+        urls = [("seed000", f"{GATE}/api/clients/{E['DEMO_MSP_ID']}/connections"),
+                ("seed004", f"{GATE}/api/employee_roles/{E['DEMO_ROLE_ID']}")]
+        while not self.stop.is_set():
+            due = start + i * gap
+            wait = due - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            elif wait < -gap:
+                with self.lock:
+                    self.late += 1
+            slot = (k + i * self.n) % 10
+            i += 1
+            if slot == 9:
+                self.write_once(s)
+                i += 1  # the exchange takes the next slot
+            else:
+                op, url = urls[slot % 2]
+                got = self.call(s, op, "GET", url, headers=self.api)
+                if got:
+                    self.record(op, got[0], got[1])
+
+    def write_once(self, s):
+        got = self.call(s, "authorize", "POST", f"{GATE}/oauth/apps/authorize",
+                        headers={"authorization": f"Bearer {self.login}"},
+                        json={"app": {"client_id": E["DEMO_MSP_ID"], "redirect_uri": E["DEMO_REDIRECT"],
+                                      "scope": "connection:read"}})
+        if got:
+            started, res = got
+            code = res.json()["data"] if res.status_code == 201 else None
+            self.record("authorize", started, res, code and {"id": code["id"], "code": code["value"]})
+            if code:
+                self.exchange(s, code["value"])
+
+    def __enter__(self):
+        self.threads = [threading.Thread(target=self.paced, args=(k,)) for k in range(self.n)]
+        for t in self.threads:
+            t.start()
+        return self
+
+
+def capacity(token, seconds):
+    """Requests a second the box sustains for this traffic: 16 clients without pause."""
+    with Load(token, readers=14, writes_per_sec=1000) as load:
+        time.sleep(seconds)
+    ok = [r for r in load.records if r[2] in (200, 201)]
+    return len(ok) / seconds
+
+
+def soak():
+    """Mixed traffic at half of what the box sustains, for 10 minutes (VERIFY_SHORT: 45 s):
+    no failed request, and every process's memory, the Postgres connections and the p99
+    latency flat from the first minute to the last."""
+    duration = 45 if SHORT else int(E.get("VERIFY_SOAK_SECS", "600"))
+    window = 5 if SHORT else 15
+    token = access_token()
+    most = capacity(token, 5 if SHORT else 15)
+    rate = most / 2
+    print(f"   the box sustains {most:.0f} requests/s of this traffic; soaking at {rate:.0f}/s", flush=True)
+    processes = stack_processes()
+    check("soak: found the stack's four processes", len(processes) == 4, processes)
+    samples = []
+    started = time.monotonic()
+    with PacedLoad(token, rate) as load:
+        while time.monotonic() - started < duration:
+            time.sleep(window - ((time.monotonic() - started) % window))
+            connections = int(psql("postgres", "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'"))
+            samples.append({"t": round(time.monotonic() - started, 1), "pg_connections": connections,
+                            **{name: round(rss_mib(pid), 1) for name, pid in processes.items()}})
+    records = load.records
+    for sample in samples:
+        t1 = started + sample["t"]
+        latencies = [r[3] for r in records if t1 - window <= r[0] < t1]
+        sample["requests"] = len(latencies)
+        sample["p99_ms"] = round(p99(latencies) * 1000, 2) if latencies else None
+    statuses = Counter(str(r[2]) for r in records)
+    failed = {k: v for k, v in statuses.items() if k not in ("200", "201")}
+    check(f"soak: {len(records)} requests in {duration} s at {rate:.0f}/s, none failed", not failed, dict(statuses))
+    achieved = len(records) / duration
+    check(f"soak: the load kept its rate ({achieved:.0f}/s sent)", achieved >= 0.95 * rate,
+          f"{load.late} requests left a whole gap late")
+    # The first minute after a warm-up (the first tenth) against the last minute.
+    span = max(1, int(60 / window)) if not SHORT else 2
+    first, last = samples[1:1 + span] if len(samples) > span + 1 else samples[:1], samples[-span:]
+    median = lambda xs: sorted(xs)[len(xs) // 2]
+    flat = {}
+    for name in list(processes) + ["pg_connections"]:
+        a, b = median([x[name] for x in first]), median([x[name] for x in last])
+        flat[name] = (a, b)
+        check(f"soak: {name} {'RSS' if name in processes else ''} flat (start {a}, end {b}: within 10 %)".replace("  ", " "),
+              abs(b - a) <= 0.10 * a, f"{(b - a) / a * 100:+.1f} %" if a else "")
+    a = median([x["p99_ms"] for x in first if x["p99_ms"] is not None])
+    b = median([x["p99_ms"] for x in last if x["p99_ms"] is not None])
+    check(f"soak: p99 latency flat (start {a} ms, end {b} ms: within 25 % or 2 ms)",
+          b <= max(a * 1.25, a + 2.0), f"{(b - a) / a * 100:+.1f} %")
+    plot = os.path.join(E["ROOT_TARGET"], "soak.png")
+    draw_soak(samples, list(processes), rate, duration, plot)
+    results["soak"] = {"duration_secs": duration, "capacity_per_sec": round(most), "rate_per_sec": round(rate),
+                       "requests": len(records), "statuses": dict(statuses), "late": load.late,
+                       "achieved_per_sec": round(achieved),
+                       "window_secs": window, "start_vs_end": flat, "p99_ms_start_end": [a, b],
+                       "samples": samples, "plot": plot}
+
+
+def draw_soak(samples, names, rate, duration, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    t = [x["t"] / 60 for x in samples]
+    fig, (mem, lat) = plt.subplots(2, 1, figsize=(9, 7), sharex=True)
+    for name in names:
+        mem.plot(t, [x[name] for x in samples], label=name)
+    mem.set_ylabel("RSS (MiB)")
+    mem.set_ylim(bottom=0)
+    conns = mem.twinx()
+    conns.plot(t, [x["pg_connections"] for x in samples], "k:", label="Postgres connections")
+    conns.set_ylabel("Postgres connections")
+    conns.set_ylim(bottom=0)
+    lines = mem.get_legend_handles_labels()[0] + conns.get_legend_handles_labels()[0]
+    mem.legend(lines, names + ["Postgres connections"], loc="lower right", fontsize="small")
+    lat.plot(t, [x["p99_ms"] for x in samples], "r-")
+    lat.set_ylabel("p99 latency (ms)")
+    lat.set_ylim(bottom=0)
+    lat.set_xlabel("minutes")
+    length = f"{duration // 60} min" if duration >= 60 else f"{duration} s"
+    fig.suptitle(f"make verify soak: {length} of mixed traffic through the gateway at {rate:.0f} requests/s")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
 def main():
     faults = {"postgres": postgres_restart, "auth-token": auth_token_restart, "redis": redis_loss,
-              "abac": abac_loss, "rolling": rolling_restart, "secrets": secrets_at_rest}
+              "abac": abac_loss, "rolling": rolling_restart, "soak": soak,
+              "secrets": secrets_at_rest}
     chosen = E.get("VERIFY_ONLY", " ".join(faults)).split()
     try:
         for name in chosen:

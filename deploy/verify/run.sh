@@ -9,7 +9,8 @@ REQUESTS_VERSION=2.32.5
 VENV="$ROOT/target/verify-venv"
 # shellcheck disable=SC1091
 source deploy/local/pinned-venv.sh
-pinned_venv "$VENV" "requests==$REQUESTS_VERSION"
+MATPLOTLIB_VERSION=3.10.7
+pinned_venv "$VENV" "requests==$REQUESTS_VERSION" "matplotlib==$MATPLOTLIB_VERSION"
 mkdir -p target/verify
 export VERIFY_RESULTS="$ROOT/target/verify/results.json" ROOT_TARGET="$ROOT/target/verify"
 # Redis for the gateway's shared rate limits (the redis fault stops and restarts it).
