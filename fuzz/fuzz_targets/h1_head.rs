@@ -5,29 +5,12 @@
 //! path still waits for must not be a request to hyper yet.
 #![no_main]
 
-use std::sync::OnceLock;
-
-use ehealth_fuzz::hyper_server_reads;
+use ehealth_fuzz::{default_table, hyper_server_reads};
 use gatekeeper::h1_fuzzing::{Taken, takes};
-use gatekeeper::table::{LoadContext, RouteTable};
 use libfuzzer_sys::fuzz_target;
 
-fn table() -> &'static RouteTable {
-    static TABLE: OnceLock<RouteTable> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        let yaml = include_str!("../../deploy/config/gatekeeper.yaml");
-        RouteTable::parse(
-            yaml,
-            &LoadContext {
-                default_body_limit: 1024,
-            },
-        )
-        .expect("the default route table loads")
-    })
-}
-
 fuzz_target!(|data: &[u8]| {
-    match takes(data, table()) {
+    match takes(data, default_table()) {
         Taken::Hyper => {}
         Taken::More => {
             let hyper = hyper_server_reads(data);

@@ -4,25 +4,11 @@
 //! the upstream is sent stays under the prefix too.
 #![no_main]
 
-use std::sync::OnceLock;
+use ehealth_fuzz::default_table;
 
 use gatekeeper::path::normalize;
-use gatekeeper::table::{HttpMethod, LoadContext, Lookup, RouteTable};
+use gatekeeper::table::{HttpMethod, Lookup};
 use libfuzzer_sys::fuzz_target;
-
-fn table() -> &'static RouteTable {
-    static TABLE: OnceLock<RouteTable> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        let yaml = include_str!("../../deploy/config/gatekeeper.yaml");
-        RouteTable::parse(
-            yaml,
-            &LoadContext {
-                default_body_limit: 1024,
-            },
-        )
-        .expect("the default route table loads")
-    })
-}
 
 fuzz_target!(|data: &[u8]| {
     let Ok(raw) = std::str::from_utf8(data) else {
@@ -55,7 +41,7 @@ fuzz_target!(|data: &[u8]| {
         HttpMethod::Patch,
         HttpMethod::Delete,
     ] {
-        if let Lookup::Found(m) = table().lookup(Some(method), &path) {
+        if let Lookup::Found(m) = default_table().lookup(Some(method), &path) {
             let under = path == m.prefix
                 || m.prefix == "/"
                 || path

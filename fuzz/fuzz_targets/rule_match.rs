@@ -3,25 +3,11 @@
 //! matches; a picked rule's regex covers the whole path relative to the route's prefix.
 #![no_main]
 
-use std::sync::OnceLock;
+use ehealth_fuzz::default_table;
 
 use gatekeeper::path::normalize;
-use gatekeeper::table::{HttpMethod, LoadContext, Lookup, RouteTable};
+use gatekeeper::table::{HttpMethod, Lookup};
 use libfuzzer_sys::fuzz_target;
-
-fn table() -> &'static RouteTable {
-    static TABLE: OnceLock<RouteTable> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        let yaml = include_str!("../../deploy/config/gatekeeper.yaml");
-        RouteTable::parse(
-            yaml,
-            &LoadContext {
-                default_body_limit: 1024,
-            },
-        )
-        .expect("the default route table loads")
-    })
-}
 
 const METHODS: [HttpMethod; 5] = [
     HttpMethod::Get,
@@ -42,7 +28,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let method = METHODS[pick as usize % METHODS.len()];
-    let Lookup::Found(m) = table().lookup(Some(method), &path) else {
+    let Lookup::Found(m) = default_table().lookup(Some(method), &path) else {
         return;
     };
     let route = m.route;

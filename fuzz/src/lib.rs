@@ -1,18 +1,35 @@
-//! hyper's side of the differential targets: what hyper's own HTTP/1.1 server and client make of
-//! the same bytes the gatekeeper's own path reads (fuzz_targets/h1_head.rs, h1_chunked.rs).
+//! What the targets share: the default route table, and hyper's side of the differential
+//! targets: what hyper's own HTTP/1.1 server and client make of the same bytes the gatekeeper's
+//! own path reads (fuzz_targets/h1_head.rs, h1_chunked.rs).
 //! Each runs on a paused-clock runtime over an in-memory pipe that stays open after the bytes,
 //! so "hyper waits for more" is seen as the runtime going idle, with no real time spent.
 
 use std::convert::Infallible;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
+use gatekeeper::table::{LoadContext, RouteTable};
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// deploy/config/gatekeeper.yaml, the table the gateway ships with.
+pub fn default_table() -> &'static RouteTable {
+    static TABLE: OnceLock<RouteTable> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let yaml = include_str!("../../deploy/config/gatekeeper.yaml");
+        RouteTable::parse(
+            yaml,
+            &LoadContext {
+                default_body_limit: 1024,
+            },
+        )
+        .expect("the default route table loads")
+    })
+}
 
 /// A message body as hyper delivered it.
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -272,6 +272,35 @@ impl diesel::connection::Instrumentation for QuerySpans {
 }
 
 pub fn build_pool(s: &DatabaseSettings) -> anyhow::Result<DbPool> {
+    let pool = pool_of(s)?;
+    if s.idle_timeout_secs > 0 {
+        close_idle(&pool, Duration::from_secs(s.idle_timeout_secs));
+    }
+    Ok(pool)
+}
+
+/// Closes the pool's connections that have not served for `idle`, every `idle / 2`, for as long
+/// as the pool lives: with LIFO checkout the connections a burst added are the ones left idle.
+/// Without a runtime (nothing to run the task on) the pool keeps what it opens.
+fn close_idle(pool: &DbPool, idle: Duration) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    let weak = pool.weak();
+    runtime.spawn(async move {
+        let mut tick = tokio::time::interval((idle / 2).max(Duration::from_secs(1)));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let Some(pool) = weak.upgrade() else {
+                return;
+            };
+            pool.retain(|_, used| used.last_used() < idle);
+        }
+    });
+}
+
+fn pool_of(s: &DatabaseSettings) -> anyhow::Result<DbPool> {
     let mut config = ManagerConfig::default();
     if crate::telemetry::exporting() {
         config.custom_setup = Box::new(|url| {

@@ -90,6 +90,9 @@ pub struct DatabaseSettings {
     /// pooled connection like everything else). See `db::Reads`.
     #[serde(default = "default_read_connections")]
     pub read_connections: usize,
+    /// A pooled connection unused this long is closed (checked every half of it; 0: never), so
+    /// that the connections a burst opened do not stay for the process's life.
+    pub idle_timeout_secs: u64,
 }
 
 fn default_read_connections() -> usize {

@@ -569,21 +569,34 @@ async fn stoppable_gateway(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn stopping_lets_open_requests_finish_and_refuses_new_connections() {
-    let held = held_upstream().await;
+    let mut held = held_upstream().await;
     let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let (addr, _, running) = stoppable_gateway(&held.url, 0, stop_rx).await;
 
     let in_flight = tokio::spawn(reqwest::get(format!("http://{addr}/held/x")));
-    held.arrived.await.unwrap();
+    (&mut held.arrived).await.unwrap();
     stop.send(()).unwrap();
     // New connections are refused once the worker has stopped accepting…
+    refuses_connections(&addr).await;
+    assert!(!running.is_finished(), "a request is still open");
+    // …while the open request still gets its answer, and then the gatekeeper ends.
+    finishes(held, in_flight, running).await;
+}
+
+async fn refuses_connections(addr: &str) {
     eventually(Duration::from_secs(5), || {
-        let addr = addr.clone();
+        let addr = addr.to_owned();
         async move { tokio::net::TcpStream::connect(addr).await.is_err() }
     })
     .await;
-    assert!(!running.is_finished(), "a request is still open");
-    // …while the open request still gets its answer, and then the gatekeeper ends.
+}
+
+/// The held request gets its answer once the upstream sends it; then the gatekeeper ends.
+async fn finishes(
+    held: HeldUpstream,
+    in_flight: tokio::task::JoinHandle<reqwest::Result<reqwest::Response>>,
+    running: tokio::task::JoinHandle<std::io::Result<()>>,
+) {
     held.answer.send(()).unwrap();
     let res = in_flight.await.unwrap().unwrap();
     assert_eq!(res.status(), 200);
@@ -616,13 +629,13 @@ async fn get_on_new_connection(addr: &str, path: &str) -> (String, bool) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn draining_fails_readiness_and_closes_connections_then_stops_accepting() {
-    let held = held_upstream().await;
+    let mut held = held_upstream().await;
     let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let (addr, ops, running) = stoppable_gateway(&held.url, 2, stop_rx).await;
     let ready = || async { reqwest::get(format!("{ops}/ready")).await.unwrap() };
     assert_eq!(ready().await.status(), 200);
     let in_flight = tokio::spawn(reqwest::get(format!("http://{addr}/held/x")));
-    held.arrived.await.unwrap();
+    (&mut held.arrived).await.unwrap();
     stop.send(()).unwrap();
 
     // Draining: not ready (a balancer takes it out), still serving new connections, and each
@@ -648,20 +661,8 @@ async fn draining_fails_readiness_and_closes_connections_then_stops_accepting() 
     );
 
     // Then it stops accepting; the request it began still gets its answer.
-    eventually(Duration::from_secs(5), || {
-        let addr = addr.clone();
-        async move { tokio::net::TcpStream::connect(addr).await.is_err() }
-    })
-    .await;
-    held.answer.send(()).unwrap();
-    let res = in_flight.await.unwrap().unwrap();
-    assert_eq!(res.status(), 200);
-    assert_eq!(res.text().await.unwrap(), "done");
-    tokio::time::timeout(Duration::from_secs(5), running)
-        .await
-        .expect("stopped after its last request")
-        .unwrap()
-        .unwrap();
+    refuses_connections(&addr).await;
+    finishes(held, in_flight, running).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

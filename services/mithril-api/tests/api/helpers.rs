@@ -35,7 +35,7 @@ pub async fn spawn_stoppable(
     (test_app, running)
 }
 
-async fn build_with(tweak: impl FnOnce(&mut Settings)) -> (Application, TestApp) {
+pub async fn build_with(tweak: impl FnOnce(&mut Settings)) -> (Application, TestApp) {
     let db = TestDb::new(
         "mithril",
         mithril_store::MIGRATIONS,

@@ -212,3 +212,18 @@ async fn stopping_drains_then_lets_the_open_request_finish() {
         .unwrap()
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connections_a_burst_opened_are_closed_once_idle() {
+    let (app, _test_app) = build_with(|s| s.database.idle_timeout_secs = 2).await;
+    let pool = app.pool().clone();
+    let (a, b, c) = tokio::join!(pool.get(), pool.get(), pool.get());
+    assert!(pool.status().size >= 3, "{:?}", pool.status());
+    drop((a.unwrap(), b.unwrap(), c.unwrap()));
+    testkit::eventually(std::time::Duration::from_secs(10), || async {
+        pool.status().size == 0
+    })
+    .await;
+    // Closed, not broken: the next request opens a connection again.
+    assert!(pool.get().await.is_ok());
+}
