@@ -896,11 +896,12 @@ def soak():
     achieved = len(records) / duration
     check(f"soak: the load kept its rate ({achieved:.0f}/s sent)", achieved >= 0.95 * rate,
           f"{load.late} requests left a whole gap late")
-    # The first minute after a warm-up (a tenth of the run) against the last minute (short:
-    # 15 s each): memory as the median of its samples, latency as the p99 of all the requests
-    # of each stretch.
-    stretch = 15 if SHORT else 60
-    warm = duration / 10
+    # The first two minutes after a warm-up against the last two (short: 15 s each): memory as
+    # the median of its samples, latency as the p99 of all the requests of each stretch.
+    # Two minutes of warm-up at least: the connections the capacity measure opened are closed
+    # by then (idle 60 s, checked every 30 s), so the start is the soak's own.
+    stretch = 15 if SHORT else 120
+    warm = duration / 10 if SHORT else max(duration / 10, 120)
     first = [x for x in samples if warm < x["t"] <= warm + stretch]
     last = [x for x in samples if x["t"] > duration - stretch]
     median = lambda xs: sorted(xs)[len(xs) // 2]

@@ -5,6 +5,13 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$ROOT"
+# haproxy stands where Kubernetes' Services would in the rolling restart; redis-server is
+# .ci/run's.
+if ! command -v haproxy >/dev/null; then
+  echo "== installing haproxy"
+  DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends haproxy >/dev/null
+fi
 REQUESTS_VERSION=2.32.5
 VENV="$ROOT/target/verify-venv"
 # shellcheck disable=SC1091
