@@ -436,33 +436,43 @@ def redis_loss():
                              "back_to_redis_after_secs": round(time.monotonic() - started, 2)}
 
 
-class AbacEngine:
-    """A stand-in ABAC engine (outside this system): allows every request it is asked about."""
+class StandIn:
+    """A stand-in for something outside this system: an HTTP/1.0 server on `port` (each answer
+    ends its connection, so a stopped stand-in is gone at once) that answers each request with
+    `answer(handler)`: (content type, body)."""
 
-    def __init__(self, port):
+    def __init__(self, port, answer):
         import http.server
 
-        class Allow(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def reply(self):
                 self.rfile.read(int(self.headers.get("content-length", 0)))
-                body = b'{"data":{"result":true}}'
+                content_type, body = answer(self)
                 self.send_response(200)
-                self.send_header("content-type", "application/json")
+                self.send_header("content-type", content_type)
                 self.send_header("content-length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
+
+            do_GET = do_POST = reply
 
             def log_message(self, *args):
                 pass
 
         http.server.ThreadingHTTPServer.allow_reuse_address = True
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Allow)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def stop(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+class AbacEngine(StandIn):
+    """A stand-in ABAC engine: allows every request it is asked about."""
+
+    def __init__(self, port):
+        super().__init__(port, lambda _: ("application/json", b'{"data":{"result":true}}'))
 
 
 def abac_loss():
@@ -507,36 +517,18 @@ def abac_loss():
                             "back_after_secs": round(time.monotonic() - started, 3)}
 
 
-class SlowOrigin:
+class SlowOrigin(StandIn):
     """A stand-in origin that answers each request after `delay` seconds: a request the
-    gatekeeper holds open while it is told to stop."""
+    gatekeeper holds open while it is told to stop. `arrived` is set as a request comes in."""
 
     def __init__(self, port, delay):
-        import http.server
         arrived = self.arrived = threading.Event()
 
-        class Slow(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self):
-                arrived.set()
-                time.sleep(delay)
-                body = b"slow and done"
-                self.send_response(200)
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        http.server.ThreadingHTTPServer.allow_reuse_address = True
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Slow)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        def answer(_):
+            arrived.set()
+            time.sleep(delay)
+            return "text/plain", b"slow and done"
+        super().__init__(port, answer)
 
 
 class Balancer:
@@ -857,39 +849,12 @@ def capacity(token, seconds):
     return len(ok) / seconds
 
 
-def history(users, tokens):
-    """A tokens table of a live system's size before the soak: `tokens` rows (a third expired)
-    of `users` users and 100 clients, analyzed and vacuumed. Without them the soak's writes grow an empty table
-    by several per cent a minute, and Postgres' autovacuum and autoanalyze of it, every minute
-    or so, are the soak's latency."""
-    started = time.monotonic()
-    psql("mithril", f"""
-        INSERT INTO users (id, email, password)
-        SELECT md5('soak-user-' || g)::uuid, 'soak-' || g || '@example.org', 'never signs in'
-        FROM generate_series(1, {users}) g;
-        INSERT INTO tokens (id, name, value_hash, expires_at, details, user_id)
-        SELECT gen_random_uuid(), CASE WHEN g % 2 = 0 THEN 'access_token' ELSE 'refresh_token' END,
-               sha256(('soak-' || g)::bytea),
-               extract(epoch FROM now())::bigint + (g % 3 - 1) * 86400,
-               jsonb_build_object('client_id', md5('soak-client-' || g % 100)::uuid, 'scope', 'connection:read'),
-               md5('soak-user-' || (g % {users} + 1))::uuid
-        FROM generate_series(1, {tokens}) g;""")
-    # Outside a transaction, each on its own.
-    psql("mithril", "VACUUM ANALYZE users")
-    psql("mithril", "VACUUM ANALYZE tokens")
-    rows = int(psql("mithril", "SELECT count(*) FROM tokens"))
-    print(f"   history: {rows} tokens of {users} more users, in {time.monotonic() - started:.0f} s", flush=True)
-    results.setdefault("soak", {})["tokens_before"] = rows
-
-
 def soak():
     """Mixed traffic at half of what the box sustains, for 10 minutes (VERIFY_SHORT: 45 s):
     no failed request, and every process's memory, the Postgres connections and the p99
     latency flat from the first minute to the last."""
     duration = 45 if SHORT else int(E.get("VERIFY_SOAK_SECS", "600"))
     window = 5 if SHORT else 15
-    if not SHORT:
-        history(users=10_000, tokens=int(E.get("VERIFY_HISTORY_TOKENS", "1000000")))
     token = access_token()
     most = capacity(token, 5 if SHORT else 15)
     rate = most / 2
@@ -951,7 +916,7 @@ def soak():
           b <= max(a * 1.25, a + 2.0), f"{(b - a) / a * 100:+.1f} %")
     plot = os.path.join(E["ROOT_TARGET"], "soak.png")
     draw_soak(samples, list(processes), rate, duration, plot)
-    results["soak"] = {**results.get("soak", {}), "duration_secs": duration, "capacity_per_sec": round(most), "rate_per_sec": round(rate),
+    results["soak"] = {"duration_secs": duration, "capacity_per_sec": round(most), "rate_per_sec": round(rate),
                        "requests": len(records), "statuses": dict(statuses), "late": load.late,
                        "achieved_per_sec": round(achieved),
                        "window_secs": window, "start_vs_end": flat, "p99_ms_start_end": [a, b],
