@@ -38,9 +38,7 @@ impl OpsState {
             }),
         })
     }
-}
 
-impl OpsState {
     /// Set on SIGTERM: readiness fails and answers close their connections.
     pub fn draining(&self) -> &Draining {
         &self.inner.draining
