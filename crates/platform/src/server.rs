@@ -166,6 +166,7 @@ where
     let mut server = HttpServer::new(factory)
         .shutdown_timeout(s.shutdown_timeout_secs)
         .disable_signals()
+        .keep_alive(s.keep_alive())
         .client_request_timeout(Duration::from_secs(10));
     server = server.workers(worker_count(s));
     Ok(server.listen(listener)?.run())

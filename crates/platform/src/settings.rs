@@ -70,11 +70,20 @@ pub struct ServerSettings {
     /// After SIGTERM/SIGINT, how long the server goes on serving while `/ready` answers 503
     /// before it stops accepting ([`crate::shutdown`]): the time its balancer needs to notice.
     pub drain_secs: u64,
+    /// How long an idle keep-alive connection stays open between requests. Longer than the
+    /// idle time of whatever reuses connections to this server (the gatekeeper keeps upstream
+    /// connections 60 s, nginx 60 s): otherwise it closes one just as the caller sends on it,
+    /// and a request that cannot be sent again (a POST) fails with a 502.
+    pub keep_alive_secs: u64,
 }
 
 impl ServerSettings {
     pub fn drain(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.drain_secs)
+    }
+
+    pub fn keep_alive(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.keep_alive_secs.max(1))
     }
 }
 

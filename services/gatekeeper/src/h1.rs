@@ -64,14 +64,24 @@ pub struct Handoff<S> {
     pub read: BytesMut,
 }
 
+/// How long a caller may take.
+#[derive(Clone, Copy)]
+pub struct Timeouts {
+    /// To send a whole request head, from its first byte (slowloris).
+    pub head: Duration,
+    /// To start the next request on a kept-alive connection: longer than a front proxy keeps
+    /// its idle connections to the gateway, so that it never sends on one being closed.
+    pub idle: Duration,
+}
+
 /// Serves requests until the caller closes, the worker stops, or a request needs hyper.
 pub async fn serve<S: CallerIo>(
     conn: &Conn,
     mut stream: S,
     stopping: &mut watch::Receiver<bool>,
-    head_timeout: Duration,
+    timeouts: Timeouts,
 ) -> Option<Handoff<S>> {
-    match converse(conn, &mut stream, stopping, head_timeout).await {
+    match converse(conn, &mut stream, stopping, timeouts).await {
         Some(read) => Some(Handoff { stream, read }),
         None => {
             close(&mut stream).await;
@@ -94,7 +104,7 @@ async fn converse<S: CallerIo>(
     conn: &Conn,
     stream: &mut S,
     stopping: &mut watch::Receiver<bool>,
-    head_timeout: Duration,
+    timeouts: Timeouts,
 ) -> Option<BytesMut> {
     let mut read = BytesMut::with_capacity(8 * 1024);
     let mut bufs = Buffers::default();
@@ -135,10 +145,10 @@ async fn converse<S: CallerIo>(
                 // Room for a whole head (an emptied buffer gets its space back here).
                 read.reserve(4 * 1024);
                 let got = match began {
-                    // Idle between requests: closed after the head-read limit (as hyper
-                    // does), or when the worker stops.
+                    // Idle between requests: closed after the keep-alive limit, or when the
+                    // worker stops.
                     None => {
-                        let deadline = Instant::now() + head_timeout;
+                        let deadline = Instant::now() + timeouts.idle;
                         let reading = within(&mut bufs.timer, deadline, stream.read_buf(&mut read));
                         tokio::select! {
                             biased;
@@ -151,7 +161,7 @@ async fn converse<S: CallerIo>(
                     }
                     Some(began) => {
                         let reading = stream.read_buf(&mut read);
-                        match within(&mut bufs.timer, began + head_timeout, reading).await {
+                        match within(&mut bufs.timer, began + timeouts.head, reading).await {
                             Some(got) => got,
                             None => return None,
                         }

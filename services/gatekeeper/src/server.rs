@@ -266,7 +266,11 @@ impl Protocols {
                 .await;
         }
         let stopping = &mut drain.stopping;
-        if let Some(handoff) = h1::serve(&conn, stream, stopping, HEADER_READ_TIMEOUT).await {
+        let timeouts = h1::Timeouts {
+            head: HEADER_READ_TIMEOUT,
+            idle: conn.gate.settings.server.keep_alive(),
+        };
+        if let Some(handoff) = h1::serve(&conn, stream, stopping, timeouts).await {
             let io = TokioIo::new(Rewind::new(handoff.read, handoff.stream));
             self.serve_io(io, false, service(conn), drain).await
         }

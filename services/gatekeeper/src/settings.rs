@@ -15,6 +15,7 @@ workers = 0
 body_limit = 1048576
 shutdown_timeout_secs = 30
 drain_secs = 0
+keep_alive_secs = 75
 
 [forwarding]
 trusted_proxies = []

@@ -116,6 +116,7 @@ impl Application {
             shutdown_timeout_secs: settings.server.shutdown_timeout_secs,
             // The ops port drains with the proxy port (its /ready says so), not on its own.
             drain_secs: 0,
+            keep_alive_secs: settings.server.keep_alive_secs,
         };
         let ops_listener = bind(&ops_server)?;
         let ops_port = ops_listener.local_addr()?.port();

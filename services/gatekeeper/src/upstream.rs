@@ -61,7 +61,9 @@ impl Clients {
     }
 }
 
-/// How long an idle upstream connection is kept; upstreams (nginx: 75 s) close theirs later.
+/// How long an idle upstream connection is kept. Upstreams must keep theirs longer (the
+/// services' `server.keep_alive_secs`: 75 s; nginx: 75 s), or one may close a connection just
+/// as a request goes out on it, and a request that cannot be sent again fails.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Idle connections kept per upstream and worker.
 const MAX_IDLE: usize = 1024;

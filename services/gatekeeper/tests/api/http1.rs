@@ -342,14 +342,16 @@ async fn each_request_gets_its_own_routes_response_timeout_on_a_shared_connectio
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_head_read_limit_closes_idle_connections_and_half_sent_heads_not_slow_bodies() {
+async fn half_sent_heads_close_at_the_head_limit_idle_connections_at_the_keep_alive_limit() {
     let upstream = crate::stubs::upstream().await;
     let routes = format!(
         "routes:\n  - {{name: open, paths: [/open], upstream: '{upstream}', auth: none}}\n"
     );
-    // Bodies have a deadline of their own (limits.rs), here longer than the head limit.
+    // Bodies have a deadline of their own (limits.rs), here longer than both limits; the
+    // keep-alive limit here is longer than the head limit (10 s).
     let gw = gateway(&routes, "http://127.0.0.1:1", |s| {
-        s.limits.body_timeout_ms = 60_000
+        s.limits.body_timeout_ms = 60_000;
+        s.server.keep_alive_secs = 12;
     })
     .await;
     let addr = gw.url.trim_start_matches("http://").to_owned();
@@ -369,7 +371,7 @@ async fn the_head_read_limit_closes_idle_connections_and_half_sent_heads_not_slo
             .unwrap();
         sock
     };
-    // And one that sent its head and half its body: the head limit does not apply to it.
+    // And one that sent its head and half its body: neither limit applies to it.
     let slow_body = async {
         let mut sock = TcpStream::connect(&addr).await.unwrap();
         sock.write_all(b"POST /open/c HTTP/1.1\r\nHost: gw.test\r\ncontent-length: 4\r\n\r\nab")
@@ -379,7 +381,7 @@ async fn the_head_read_limit_closes_idle_connections_and_half_sent_heads_not_slo
     };
     let (idle, half, mut slow_body) = tokio::join!(idle, half, slow_body);
     let started = std::time::Instant::now();
-    for mut sock in [idle, half] {
+    let closed_after = |mut sock: TcpStream| async move {
         let mut rest = Vec::new();
         tokio::time::timeout(
             std::time::Duration::from_secs(20),
@@ -389,9 +391,18 @@ async fn the_head_read_limit_closes_idle_connections_and_half_sent_heads_not_slo
         .expect("closed by the gatekeeper")
         .unwrap();
         assert!(rest.is_empty());
-    }
-    // The limit is 10 s.
-    assert!(started.elapsed() >= std::time::Duration::from_secs(9));
+        started.elapsed()
+    };
+    let half_closed = closed_after(half).await;
+    let idle_closed = closed_after(idle).await;
+    assert!(
+        half_closed >= std::time::Duration::from_secs(9),
+        "{half_closed:?}"
+    );
+    assert!(
+        idle_closed >= std::time::Duration::from_secs(11),
+        "{idle_closed:?}"
+    );
     slow_body.write_all(b"cd").await.unwrap();
     let (status, _, body) = read_answer(&mut slow_body, &mut Vec::new()).await;
     assert_eq!(status, 200);

@@ -227,3 +227,31 @@ async fn connections_a_burst_opened_are_closed_once_idle() {
     // Closed, not broken: the next request opens a connection again.
     assert!(pool.get().await.is_ok());
 }
+
+/// The gatekeeper keeps an idle upstream connection for 60 s and sends on it again within that
+/// time; a service that closed it sooner (actix's default: 5 s) could close one just as a POST
+/// went out on it, which the gatekeeper cannot send again (a 502).
+#[tokio::test(flavor = "multi_thread")]
+async fn idle_connections_stay_open_for_the_configured_keep_alive() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_with(|s| s.server.keep_alive_secs = 8).await;
+    let addr = app.address.trim_start_matches("http://").to_owned();
+    let mut sock = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    sock.write_all(b"GET /health HTTP/1.1\r\nhost: t\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = [0u8; 4096];
+    let n = sock.read(&mut answer).await.unwrap();
+    assert!(answer[..n].starts_with(b"HTTP/1.1 200"));
+    let answered = std::time::Instant::now();
+    let mut rest = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        sock.read_to_end(&mut rest),
+    )
+    .await
+    .expect("closed once idle for the keep-alive time")
+    .unwrap();
+    let idle = answered.elapsed();
+    assert!(idle >= std::time::Duration::from_millis(7500), "{idle:?}");
+}
