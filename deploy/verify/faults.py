@@ -791,6 +791,48 @@ def rss_mib(pid):
     return 0.0
 
 
+def cpu_secs(pids):
+    """User and system CPU the processes used so far, in seconds."""
+    ticks = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_pids():
+    """The stack's Postgres: its postmaster and every process it started."""
+    with open(os.path.join(E["RUN_DATA"], "data", "postmaster.pid")) as f:
+        postmaster = f.readline().strip()
+    pids = [postmaster]
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[1] == postmaster:
+                    pids.append(pid)
+        except OSError:
+            continue
+    return pids
+
+
+def served(url):
+    """A service's requests so far and the seconds it took to answer them (its histogram)."""
+    text = requests.get(f"{url}/metrics", timeout=TIMEOUT,
+                        headers={"authorization": f"Bearer {E['ADMIN_TOKEN']}"}).text
+    count = total = 0.0
+    for line in text.splitlines():
+        name = line.split("{", 1)[0].split(" ", 1)[0]
+        if name.endswith("http_requests_duration_seconds_count"):
+            count += float(line.rsplit(" ", 1)[1])
+        elif name.endswith("http_requests_duration_seconds_sum"):
+            total += float(line.rsplit(" ", 1)[1])
+    return count, total
+
+
 def p99(latencies):
     ordered = sorted(latencies)
     return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else None
@@ -861,6 +903,11 @@ def soak():
     print(f"   the box sustains {most:.0f} requests/s of this traffic; soaking at {rate:.0f}/s", flush=True)
     processes = stack_processes()
     check("soak: found the stack's four processes", len(processes) == 4, processes)
+    # Where the time goes, to tell a slower stack from a slower load generator: each process's
+    # CPU (Postgres all its processes, the load this one) and each service's own answer time.
+    services = {"mithril-api": E["MITHRIL"], "auth-token": E["AUTH"], "employee-roles": E["ROLES"]}
+    cpus = {**{name: [pid] for name, pid in processes.items()}, "postgres": postgres_pids(),
+            "load": [os.getpid()]}
     samples = []
     started = time.monotonic()
     with PacedLoad(token, rate) as load:
@@ -870,10 +917,21 @@ def soak():
             # Postgres' own upkeep of the table the writes grow (a cause of latency to look for).
             upkeep = int(psql("mithril", "SELECT autovacuum_count + autoanalyze_count FROM pg_stat_user_tables "
                                          "WHERE relname = 'tokens'") or 0)
+            cpus["postgres"] = postgres_pids()  # backends come and go
             samples.append({"t": round(time.monotonic() - started, 1), "pg_connections": connections,
                             "tokens_autovacuums": upkeep,
-                            **{name: round(rss_mib(pid), 1) for name, pid in processes.items()}})
+                            **{name: round(rss_mib(pid), 1) for name, pid in processes.items()},
+                            "cpu_secs": {name: cpu_secs(pids) for name, pids in cpus.items()},
+                            "served": {name: served(url) for name, url in services.items()}})
     records = load.records
+    for before, sample in zip(samples, samples[1:]):
+        span = sample["t"] - before["t"]
+        sample["cpu_pct"] = {name: round((sample["cpu_secs"][name] - before["cpu_secs"][name]) / span * 100, 1)
+                             for name in sample["cpu_secs"]}
+        sample["service_ms"] = {}
+        for name, (count, total) in sample["served"].items():
+            n, secs = count - before["served"][name][0], total - before["served"][name][1]
+            sample["service_ms"][name] = round(secs / n * 1000, 2) if n else None
     for sample in samples:
         t1 = started + sample["t"]
         stretch = [r for r in records if t1 - window <= r[0] < t1]
@@ -928,7 +986,7 @@ def draw_soak(samples, names, rate, duration, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     t = [x["t"] / 60 for x in samples]
-    fig, (mem, lat) = plt.subplots(2, 1, figsize=(9, 7), sharex=True)
+    fig, (mem, cpu, lat) = plt.subplots(3, 1, figsize=(9, 10), sharex=True)
     for name in names:
         mem.plot(t, [x[name] for x in samples], label=name)
     mem.set_ylabel("RSS (MiB)")
@@ -939,12 +997,22 @@ def draw_soak(samples, names, rate, duration, path):
     conns.set_ylim(bottom=0)
     lines = mem.get_legend_handles_labels()[0] + conns.get_legend_handles_labels()[0]
     mem.legend(lines, names + ["Postgres connections"], loc="lower right", fontsize="small")
-    lat.plot(t, [x["p99_ms"] for x in samples], "r-", label="all requests")
+    timed = [x for x in samples if "cpu_pct" in x]
+    for name in timed[0]["cpu_pct"] if timed else []:
+        cpu.plot([x["t"] / 60 for x in timed], [x["cpu_pct"][name] for x in timed], label=name)
+    cpu.set_ylabel("CPU (% of one core)")
+    cpu.set_ylim(bottom=0)
+    if timed:
+        cpu.legend(loc="upper left", fontsize="small", ncol=3)
+    lat.plot(t, [x["p99_ms"] for x in samples], "r-", label="p99, all requests")
+    for name in timed[0]["service_ms"] if timed else []:
+        lat.plot([x["t"] / 60 for x in timed], [x["service_ms"][name] for x in timed], ":", linewidth=1,
+                 label=f"{name}: mean answer time")
     if "p99_reads_ms" in samples[0]:
-        lat.plot(t, [x["p99_reads_ms"] for x in samples], "b--", linewidth=0.8, label="reads (seeds 000, 004)")
-        lat.plot(t, [x["p99_writes_ms"] for x in samples], "g--", linewidth=0.8, label="writes (authorize, exchange)")
-        lat.legend(loc="lower right", fontsize="small")
-    lat.set_ylabel(f"p99 latency (ms, each {samples[1]['t'] - samples[0]['t']:.0f} s)" if len(samples) > 1 else "p99 latency (ms)")
+        lat.plot(t, [x["p99_reads_ms"] for x in samples], "b--", linewidth=0.8, label="p99, reads (seeds 000, 004)")
+        lat.plot(t, [x["p99_writes_ms"] for x in samples], "g--", linewidth=0.8, label="p99, writes (authorize, exchange)")
+    lat.legend(loc="upper left", fontsize="small", ncol=2)
+    lat.set_ylabel(f"ms (each {samples[1]['t'] - samples[0]['t']:.0f} s)" if len(samples) > 1 else "ms")
     lat.set_ylim(bottom=0)
     lat.set_xlabel("minutes")
     length = f"{duration // 60} min" if duration >= 60 else f"{duration} s"

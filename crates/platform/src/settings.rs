@@ -70,10 +70,11 @@ pub struct ServerSettings {
     /// After SIGTERM/SIGINT, how long the server goes on serving while `/ready` answers 503
     /// before it stops accepting ([`crate::shutdown`]): the time its balancer needs to notice.
     pub drain_secs: u64,
-    /// How long an idle keep-alive connection stays open between requests. Longer than the
-    /// idle time of whatever reuses connections to this server (the gatekeeper keeps upstream
-    /// connections 60 s, nginx 60 s): otherwise it closes one just as the caller sends on it,
-    /// and a request that cannot be sent again (a POST) fails with a 502.
+    /// How long an idle keep-alive connection stays open between requests. Whatever reuses
+    /// connections to this server must give them up sooner (the gatekeeper: after
+    /// `forwarding.upstream_idle_ms`, 4 s): otherwise the server may close one just as a request
+    /// goes out on it, and a request that cannot be sent again (a POST) fails. Not much longer
+    /// than needed: actix's graceful stop waits for idle connections too.
     pub keep_alive_secs: u64,
 }
 

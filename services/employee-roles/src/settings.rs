@@ -14,7 +14,7 @@ workers = 0
 body_limit = 16384
 shutdown_timeout_secs = 30
 drain_secs = 0
-keep_alive_secs = 75
+keep_alive_secs = 5
 
 [database]
 url = "postgres://postgres@127.0.0.1:5432/prm"

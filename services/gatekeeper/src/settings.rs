@@ -20,6 +20,7 @@ keep_alive_secs = 75
 [forwarding]
 trusted_proxies = []
 own_http1 = true
+upstream_idle_ms = 4000
 
 [tls]
 cert_file = ""
@@ -111,6 +112,17 @@ pub struct ForwardingSettings {
     /// Ordinary HTTP/1.1 requests on plain connections are read and forwarded by the
     /// gatekeeper's own code (`h1`); `false` leaves every connection to hyper.
     pub own_http1: bool,
+    /// An idle upstream connection is reused for this long at most (counted from the start of
+    /// the request it last carried). Shorter than upstreams keep theirs open (the services,
+    /// actix, Apache and Node.js: 5 s), so that none closes one just as a request goes out on
+    /// it: a request that cannot be sent again (a POST) would fail with a 502.
+    pub upstream_idle_ms: u64,
+}
+
+impl ForwardingSettings {
+    pub fn upstream_idle(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.upstream_idle_ms.max(1))
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]

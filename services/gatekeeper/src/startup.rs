@@ -39,7 +39,7 @@ pub(crate) fn schemas() -> anyhow::Result<Schemas> {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let clients = Clients::default();
+        let clients = Clients::new(settings.forwarding.upstream_idle());
         let ctx = LoadContext {
             default_body_limit: settings.server.body_limit as u64,
         };
@@ -102,7 +102,7 @@ impl Application {
             listener,
             platform::server::worker_count(&settings.server),
             gate.clone(),
-            &Upstreams::new()?,
+            &Upstreams::new(settings.forwarding.upstream_idle())?,
             acceptor,
             Duration::from_secs(settings.server.shutdown_timeout_secs),
         )?;

@@ -38,18 +38,29 @@ fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// Pooled reqwest clients for verify and ABAC, one per connect timeout.
-#[derive(Default, Clone)]
-pub struct Clients(Arc<Mutex<HashMap<u64, reqwest::Client>>>);
+#[derive(Clone)]
+pub struct Clients {
+    by_connect_ms: Arc<Mutex<HashMap<u64, reqwest::Client>>>,
+    idle_timeout: Duration,
+}
 
 impl Clients {
+    /// Clients that reuse an idle connection for `idle_timeout` at most.
+    pub fn new(idle_timeout: Duration) -> Self {
+        Self {
+            by_connect_ms: Arc::default(),
+            idle_timeout,
+        }
+    }
+
     pub fn get(&self, connect_ms: u64) -> anyhow::Result<reqwest::Client> {
-        let mut map = locked(&self.0);
+        let mut map = locked(&self.by_connect_ms);
         if let Some(c) = map.get(&connect_ms) {
             return Ok(c.clone());
         }
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_millis(connect_ms))
-            .pool_idle_timeout(Duration::from_secs(60))
+            .pool_idle_timeout(self.idle_timeout)
             .pool_max_idle_per_host(1024)
             .tcp_nodelay(true)
             .redirect(reqwest::redirect::Policy::none())
@@ -61,10 +72,6 @@ impl Clients {
     }
 }
 
-/// How long an idle upstream connection is kept. Upstreams must keep theirs longer (the
-/// services' `server.keep_alive_secs`: 75 s; nginx: 75 s), or one may close a connection just
-/// as a request goes out on it, and a request that cannot be sent again fails.
-const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Idle connections kept per upstream and worker.
 const MAX_IDLE: usize = 1024;
 /// Requests one worker has in flight to one upstream through hyper's client (each holds a
@@ -130,11 +137,14 @@ pub struct Upstreams {
     idle: Arc<Mutex<Pools>>,
     raw: Arc<Mutex<RawPools>>,
     in_flight: Arc<Mutex<HashMap<Arc<str>, Arc<Semaphore>>>>,
+    /// How long an idle connection is reused (`forwarding.upstream_idle_ms`).
+    idle_timeout: Duration,
 }
 
 impl Upstreams {
-    /// The TLS settings (the platform's trust store) every worker's clients share.
-    pub fn new() -> anyhow::Result<Self> {
+    /// The TLS settings (the platform's trust store) every worker's clients share; idle
+    /// connections reused for `idle_timeout` at most.
+    pub fn new(idle_timeout: Duration) -> anyhow::Result<Self> {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let tls = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -147,6 +157,7 @@ impl Upstreams {
             idle: Arc::default(),
             raw: Arc::default(),
             in_flight: Arc::default(),
+            idle_timeout,
         })
     }
 
@@ -157,6 +168,7 @@ impl Upstreams {
             idle: Arc::default(),
             raw: Arc::default(),
             in_flight: Arc::default(),
+            idle_timeout: self.idle_timeout,
         }
     }
 
@@ -233,7 +245,7 @@ impl Upstreams {
     fn checkout(&self, key: &Arc<str>) -> Option<SendRequest<ReqBody>> {
         let mut pools = locked(&self.idle);
         let idle = pools.get_mut(key)?;
-        drop_expired(idle, |i| i.since, Instant::now());
+        drop_expired(idle, |i| i.since, Instant::now(), self.idle_timeout);
         while let Some(i) = idle.pop() {
             if !i.sender.is_closed() {
                 return Some(i.sender);
@@ -249,7 +261,7 @@ impl Upstreams {
     pub fn checkout_raw(&self, key: &Arc<str>, now: Instant) -> Option<RawConn> {
         let mut pools = locked(&self.raw);
         let idle = pools.get_mut(key)?;
-        drop_expired(idle, |i| i.since, now);
+        drop_expired(idle, |i| i.since, now, self.idle_timeout);
         let waker = std::task::Waker::noop();
         let mut cx = std::task::Context::from_waker(waker);
         while let Some(i) = idle.pop() {
@@ -302,10 +314,15 @@ impl Upstreams {
 }
 
 /// The oldest idle connections sit at the front: drops those idle too long.
-fn drop_expired<T>(idle: &mut Vec<T>, since: impl Fn(&T) -> Instant, now: Instant) {
+fn drop_expired<T>(
+    idle: &mut Vec<T>,
+    since: impl Fn(&T) -> Instant,
+    now: Instant,
+    limit: Duration,
+) {
     let expired = idle
         .iter()
-        .take_while(|i| now.duration_since(since(i)) > IDLE_TIMEOUT)
+        .take_while(|i| now.duration_since(since(i)) > limit)
         .count();
     idle.drain(..expired);
 }

@@ -357,6 +357,35 @@ async fn upstream_connections_are_kept_alive_and_closed_ones_replaced() {
     assert_eq!(conn("/keep/d").await, 2);
 }
 
+/// Upstreams close idle connections on their own clock (actix, Apache, Node.js: after 5 s). One
+/// closing just as a request goes out on it fails a request that cannot be sent again (a POST:
+/// a 502), so an idle connection is used again only within `forwarding.upstream_idle_ms`.
+#[tokio::test(flavor = "multi_thread")]
+async fn idle_upstream_connections_are_used_again_only_within_the_upstream_idle_time() {
+    let upstream = crate::stubs::counting_upstream().await;
+    let routes = format!(
+        "routes:\n  - {{name: keep, paths: [/keep], upstream: '{upstream}', auth: none}}\n"
+    );
+    let gw = gateway(&routes, "http://127.0.0.1:1", |s| {
+        s.forwarding.upstream_idle_ms = 300
+    })
+    .await;
+    let conn = |path: &'static str| {
+        let req = gw.req(Method::GET, path);
+        async move {
+            let res = req.send().await.unwrap();
+            assert_eq!(res.status(), 200);
+            json_of(res).await["conn"].as_u64().unwrap()
+        }
+    };
+    assert_eq!(conn("/keep/a").await, 1);
+    assert_eq!(conn("/keep/b").await, 1);
+    // Idle past the limit (nothing to wait on but the time).
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(conn("/keep/c").await, 2);
+    assert_eq!(conn("/keep/d").await, 2);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn http2_callers_are_served_and_forwarded_over_http1() {
     let Setup { gw, .. } = setup().await;

@@ -228,9 +228,8 @@ async fn connections_a_burst_opened_are_closed_once_idle() {
     assert!(pool.get().await.is_ok());
 }
 
-/// The gatekeeper keeps an idle upstream connection for 60 s and sends on it again within that
-/// time; a service that closed it sooner (actix's default: 5 s) could close one just as a POST
-/// went out on it, which the gatekeeper cannot send again (a 502).
+/// `server.keep_alive_secs` is what the gatekeeper's `forwarding.upstream_idle_ms` must stay
+/// under: the service closes an idle connection after that time, not another.
 #[tokio::test(flavor = "multi_thread")]
 async fn idle_connections_stay_open_for_the_configured_keep_alive() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
