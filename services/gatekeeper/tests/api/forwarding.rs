@@ -340,14 +340,7 @@ async fn upstream_connections_are_kept_alive_and_closed_ones_replaced() {
         "routes:\n  - {{name: keep, paths: [/keep], upstream: '{upstream}', auth: none}}\n"
     );
     let gw = gateway(&routes, "http://127.0.0.1:1", |_| {}).await;
-    let conn = |path: &'static str| {
-        let req = gw.req(Method::GET, path);
-        async move {
-            let res = req.send().await.unwrap();
-            assert_eq!(res.status(), 200);
-            json_of(res).await["conn"].as_u64().unwrap()
-        }
-    };
+    let conn = |path: &'static str| upstream_connection(&gw, path);
     // One after another, the requests share one upstream connection.
     assert_eq!(conn("/keep/a").await, 1);
     assert_eq!(conn("/keep/b").await, 1);
@@ -355,6 +348,13 @@ async fn upstream_connections_are_kept_alive_and_closed_ones_replaced() {
     assert_eq!(conn("/keep/close").await, 1);
     assert_eq!(conn("/keep/c").await, 2);
     assert_eq!(conn("/keep/d").await, 2);
+}
+
+/// Which of the counting upstream's connections a GET of `path` went on.
+async fn upstream_connection(gw: &Gateway, path: &str) -> u64 {
+    let res = gw.req(Method::GET, path).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    json_of(res).await["conn"].as_u64().unwrap()
 }
 
 /// Upstreams close idle connections on their own clock (actix, Apache, Node.js: after 5 s). One
@@ -370,14 +370,7 @@ async fn idle_upstream_connections_are_used_again_only_within_the_upstream_idle_
         s.forwarding.upstream_idle_ms = 300
     })
     .await;
-    let conn = |path: &'static str| {
-        let req = gw.req(Method::GET, path);
-        async move {
-            let res = req.send().await.unwrap();
-            assert_eq!(res.status(), 200);
-            json_of(res).await["conn"].as_u64().unwrap()
-        }
-    };
+    let conn = |path: &'static str| upstream_connection(&gw, path);
     assert_eq!(conn("/keep/a").await, 1);
     assert_eq!(conn("/keep/b").await, 1);
     // Idle past the limit (nothing to wait on but the time).
