@@ -116,7 +116,8 @@ impl Application {
             shutdown_timeout_secs: settings.server.shutdown_timeout_secs,
             // The ops port drains with the proxy port (its /ready says so), not on its own.
             drain_secs: 0,
-            keep_alive_secs: settings.server.keep_alive_secs,
+            // As the services': a stop waits for idle connections (a scraper's) too.
+            keep_alive_secs: 5,
         };
         let ops_listener = bind(&ops_server)?;
         let ops_port = ops_listener.local_addr()?.port();
