@@ -893,10 +893,10 @@ def capacity(token, seconds):
 
 
 def soak():
-    """Mixed traffic at half of what the box sustains, for 10 minutes (VERIFY_SHORT: 90 s):
+    """Mixed traffic at half of what the box sustains, for 10 minutes (VERIFY_SHORT: 45 s):
     no failed request, and every process's memory, the Postgres connections and the p99
     latency flat from the first minute to the last."""
-    duration = 90 if SHORT else int(E.get("VERIFY_SOAK_SECS", "600"))
+    duration = 45 if SHORT else int(E.get("VERIFY_SOAK_SECS", "600"))
     window = 5 if SHORT else 15
     token = access_token()
     most = capacity(token, 5 if SHORT else 15)
@@ -956,13 +956,12 @@ def soak():
     achieved = len(records) / duration
     check(f"soak: the load kept its rate ({achieved:.0f}/s sent)", achieved >= 0.95 * rate,
           f"{load.late} requests left a whole gap late")
-    # The first two minutes after a warm-up against the last two (short: 30 s each): memory as
+    # The first two minutes after a warm-up against the last two (short: 15 s each): memory as
     # the median of its samples, latency as the p99 of all the requests of each stretch.
-    # A warm-up longer than the pools take to close what the capacity measure opened (idle
-    # 10 s, checked every 5 s), so that the start is the soak's own: 20 s (short), else two
-    # minutes at least.
-    stretch = 30 if SHORT else 120
-    warm = 20 if SHORT else max(duration / 10, 120)
+    # Two minutes of warm-up at least: the connections the capacity measure opened are closed
+    # by then (idle 60 s, checked every 30 s), so the start is the soak's own.
+    stretch = 15 if SHORT else 120
+    warm = duration / 10 if SHORT else max(duration / 10, 120)
     if warm + 2 * stretch > duration:  # a soak shortened by hand (VERIFY_SOAK_SECS)
         warm = stretch = duration / 4
     first = [x for x in samples if warm < x["t"] <= warm + stretch]

@@ -22,7 +22,7 @@ url = "postgres://postgres@127.0.0.1:5432/mithril"
 pool_size = 32
 acquire_timeout_ms = 2000
 connect_timeout_ms = 5000
-idle_timeout_secs = 10
+idle_timeout_secs = 60
 
 [telemetry]
 log_filter = "info"
