@@ -791,17 +791,21 @@ def rss_mib(pid):
     return 0.0
 
 
+def proc_stat(pid):
+    """The fields of /proc/PID/stat after the command name (state first), or None once the
+    process is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
 def cpu_secs(pids):
     """User and system CPU the processes used so far, in seconds, with that of their children
     that ended (a Postgres backend's goes to the postmaster's count when it exits)."""
-    ticks = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        ticks += sum(int(x) for x in fields[11:15])  # utime, stime, cutime, cstime
+    stats = filter(None, map(proc_stat, pids))
+    ticks = sum(int(x) for fields in stats for x in fields[11:15])  # utime, stime, cutime, cstime
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
@@ -809,15 +813,9 @@ def postgres_pids():
     """The stack's Postgres: its postmaster and every process it started."""
     with open(os.path.join(E["RUN_DATA"], "data", "postmaster.pid")) as f:
         postmaster = f.readline().strip()
-    pids = [postmaster]
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                if f.read().rsplit(")", 1)[1].split()[1] == postmaster:
-                    pids.append(pid)
-        except OSError:
-            continue
-    return pids
+    children = [pid for pid in filter(str.isdigit, os.listdir("/proc"))
+                if (proc_stat(pid) or [None, None])[1] == postmaster]
+    return [postmaster] + children
 
 
 def served(url):
