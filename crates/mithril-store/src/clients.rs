@@ -101,12 +101,13 @@ pub async fn get_with_type_name(
 }
 
 /// Only the client-type name: the one column the client-context check needs.
-pub async fn type_name(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<String>> {
+/// One statement: it may run on a shared read connection (`platform::db::Reads`).
+pub async fn type_name(mut conn: &AsyncPgConnection, id: Uuid) -> QueryResult<Option<String>> {
     clients::table
         .inner_join(client_types::table)
         .filter(clients::id.eq(id))
         .select(client_types::name)
-        .first(conn)
+        .first(&mut conn)
         .await
         .optional()
 }

@@ -48,33 +48,36 @@ fn filtered(client_id: Uuid, f: &ConnectionFilter) -> Boxed<'_> {
     q
 }
 
+/// A page and the total: two single statements, sent together (pipelined on one connection),
+/// so they may run on a shared read connection (`platform::db::Reads`).
 pub async fn list(
-    conn: &mut AsyncPgConnection,
+    conn: &AsyncPgConnection,
     client_id: Uuid,
     f: &ConnectionFilter,
     limit: i64,
     offset: i64,
 ) -> QueryResult<Page<Connection>> {
-    let total = filtered(client_id, f).count().get_result(conn).await?;
+    let (mut for_total, mut for_rows) = (conn, conn);
+    let total = filtered(client_id, f).count().get_result(&mut for_total);
     let rows = filtered(client_id, f)
         .select(Connection::as_select())
         .order((connections::inserted_at, connections::id))
         .limit(limit)
         .offset(offset)
-        .load(conn)
-        .await?;
+        .load(&mut for_rows);
+    let (total, rows) = futures_util::future::try_join(total, rows).await?;
     Ok(Page { rows, total })
 }
 
-/// The connection `id` if it is one of `client_id`'s.
+/// The connection `id` if it is one of `client_id`'s. One statement (see [`list`]).
 pub async fn get(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     client_id: Uuid,
     id: Uuid,
 ) -> QueryResult<Connection> {
     one_of(client_id, id)
         .select(Connection::as_select())
-        .first(conn)
+        .first(&mut conn)
         .await
 }
 

@@ -34,18 +34,26 @@ pub type DbConn = Object<AsyncPgConnection>;
 pub struct PoolFactory {
     settings: DatabaseSettings,
     per_worker_size: usize,
+    per_worker_floor: usize,
     process: DbPool,
 }
 
 impl PoolFactory {
-    /// `workers` is the number of HTTP workers the process runs; the configured pool size is
-    /// split between them.
+    /// `workers` is the number of HTTP workers the process runs; the configured pool size and
+    /// `min_connections` are split between them. The process pool keeps no floor: readiness
+    /// and background jobs need one connection now and then.
     pub fn new(settings: &DatabaseSettings, workers: usize) -> anyhow::Result<Self> {
         let process = build_pool(settings)?;
-        let per_worker_size = settings.pool_size.div_ceil(workers.max(1)).max(1);
+        let workers = workers.max(1);
+        let per_worker_size = settings.pool_size.div_ceil(workers).max(1);
+        let per_worker_floor = settings
+            .min_connections
+            .div_ceil(workers)
+            .min(per_worker_size);
         Ok(Self {
             settings: settings.clone(),
             per_worker_size,
+            per_worker_floor,
             process,
         })
     }
@@ -55,15 +63,23 @@ impl PoolFactory {
         self.process.clone()
     }
 
-    /// A new pool for the calling worker. The settings were validated by [`Self::new`]; should
-    /// a build still fail, the worker shares the process pool (correct, only slower).
+    /// A new pool for the calling worker, its floor of connections opening in the background.
+    /// The settings were validated by [`Self::new`]; should a build still fail, the worker
+    /// shares the process pool (correct, only slower).
     pub fn per_worker(&self) -> DbPool {
         let mut s = self.settings.clone();
         s.pool_size = self.per_worker_size;
-        build_pool(&s).unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "per-worker pool failed; sharing the process pool");
-            self.process.clone()
-        })
+        s.min_connections = self.per_worker_floor;
+        match pool_of(&s) {
+            Ok(pool) => {
+                keep_floor(&pool, &s);
+                pool
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "per-worker pool failed; sharing the process pool");
+                self.process.clone()
+            }
+        }
     }
 
     /// The calling worker's shared read connections, falling back to `pool`.
@@ -271,18 +287,41 @@ impl diesel::connection::Instrumentation for QuerySpans {
     }
 }
 
+/// A pool that opens connections as requests need them and closes those idle for
+/// `idle_timeout_secs` (no floor: see [`PoolFactory::per_worker`] for the workers' pools).
 pub fn build_pool(s: &DatabaseSettings) -> anyhow::Result<DbPool> {
     let pool = pool_of(s)?;
-    if s.idle_timeout_secs > 0 {
-        close_idle(&pool, Duration::from_secs(s.idle_timeout_secs));
-    }
+    close_idle(&pool, s.idle_timeout(), 0);
     Ok(pool)
 }
 
-/// Closes the pool's connections that have not served for `idle`, every `idle / 2`, for as long
-/// as the pool lives: with LIFO checkout the connections a burst added are the ones left idle.
-/// Without a runtime (nothing to run the task on) the pool keeps what it opens.
-fn close_idle(pool: &DbPool, idle: Duration) {
+/// Opens `min_connections` in the background and keeps that many however idle; closes the
+/// ones above it once idle. A floor that covers the usual concurrency means a burst finds its
+/// connections open (no connect, no backend fork, in the middle of it), and the connections
+/// Postgres sees stay level instead of following each burst. If the database is down at start,
+/// the floor fills as requests open connections.
+fn keep_floor(pool: &DbPool, s: &DatabaseSettings) {
+    close_idle(pool, s.idle_timeout(), s.min_connections);
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    let (pool, floor) = (pool.clone(), s.min_connections);
+    runtime.spawn(async move {
+        let opened = futures_util::future::join_all((0..floor).map(|_| pool.get())).await;
+        if let Some(Err(e)) = opened.iter().find(|c| c.is_err()) {
+            tracing::warn!(error = %e, "opening the pool's floor of connections; it fills as requests need them");
+        }
+    });
+}
+
+/// Closes the pool's connections above `floor` that have not served for `idle`, every
+/// `idle / 2`, for as long as the pool lives: with LIFO checkout the connections a burst added
+/// are the ones left idle. `idle` zero: never. Without a runtime (nothing to run the task on)
+/// the pool keeps what it opens.
+fn close_idle(pool: &DbPool, idle: Option<Duration>, floor: usize) {
+    let Some(idle) = idle else {
+        return;
+    };
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         return;
     };
@@ -295,7 +334,14 @@ fn close_idle(pool: &DbPool, idle: Duration) {
             let Some(pool) = weak.upgrade() else {
                 return;
             };
-            pool.retain(|_, used| used.last_used() < idle);
+            let mut above_floor = pool.status().size.saturating_sub(floor);
+            pool.retain(|_, used| {
+                if above_floor > 0 && used.last_used() >= idle {
+                    above_floor -= 1;
+                    return false;
+                }
+                true
+            });
         }
     });
 }

@@ -103,6 +103,9 @@ pub struct DatabaseSettings {
     /// A pooled connection unused this long is closed (checked every half of it; 0: never), so
     /// that the connections a burst opened do not stay for the process's life.
     pub idle_timeout_secs: u64,
+    /// Pooled connections kept open however idle, opened at start (split between the workers,
+    /// like `pool_size`). See `db::PoolFactory::per_worker`.
+    pub min_connections: usize,
 }
 
 fn default_read_connections() -> usize {
@@ -115,6 +118,10 @@ impl DatabaseSettings {
     }
     pub fn connect_timeout(&self) -> Duration {
         Duration::from_millis(self.connect_timeout_ms)
+    }
+    /// None: idle connections are never closed.
+    pub fn idle_timeout(&self) -> Option<Duration> {
+        (self.idle_timeout_secs > 0).then(|| Duration::from_secs(self.idle_timeout_secs))
     }
 }
 

@@ -5,7 +5,7 @@ use diesel::result::OptionalExtension;
 use ehealth_core::{ClientId, ConnectionId, Paging, RedirectUri, SecretHash, SecretValue};
 use mithril_store::Connection;
 use mithril_store::connections::{self, ConnectionFilter, Upserted};
-use platform::db::DbConn;
+use platform::db::{DbConn, ReadConn};
 use platform::error::{ConstraintKind, violated_constraint};
 use platform::query::QueryParams;
 use platform::{ApiError, ApiResult, Reply};
@@ -57,7 +57,8 @@ fn new_secret() -> ApiResult<SecretValue> {
     SecretValue::generate().map_err(|e| ApiError::internal(anyhow::anyhow!("OS RNG failed: {e}")))
 }
 
-pub async fn list(conn: &mut DbConn, client_id: ClientId, query: &QueryParams) -> ApiResult<Reply> {
+/// A page of `client_id`'s connections: reads only, on a shared read connection.
+pub async fn list(conn: &ReadConn, client_id: ClientId, query: &QueryParams) -> ApiResult<Reply> {
     let mut q = query.reader();
     let filter = ConnectionFilter {
         consumer_id: q.uuid("consumer_id"),
@@ -65,26 +66,24 @@ pub async fn list(conn: &mut DbConn, client_id: ClientId, query: &QueryParams) -
     };
     let page = q.page(MAX_PAGE_SIZE);
     q.finish()?;
-    let found = connections::list(
-        conn,
-        client_id.as_uuid(),
-        &filter,
-        page.page_size,
-        page.offset(),
-    )
-    .await?;
+    let found = conn.checked(
+        connections::list(
+            conn,
+            client_id.as_uuid(),
+            &filter,
+            page.page_size,
+            page.offset(),
+        )
+        .await,
+    )?;
     Ok(Reply::list(
         found.rows,
         Paging::new(page.page, page.page_size, found.total),
     ))
 }
 
-pub async fn get(
-    conn: &mut DbConn,
-    client_id: ClientId,
-    id: ConnectionId,
-) -> ApiResult<Connection> {
-    Ok(connections::get(conn, client_id.as_uuid(), id.as_uuid()).await?)
+pub async fn get(conn: &ReadConn, client_id: ClientId, id: ConnectionId) -> ApiResult<Connection> {
+    Ok(conn.checked(connections::get(conn, client_id.as_uuid(), id.as_uuid()).await)?)
 }
 
 pub async fn update(

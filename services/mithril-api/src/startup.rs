@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use ehealth_core::ClientTypeGroups;
 use platform::admin::AdminGuard;
-use platform::db::DbPool;
+use platform::db::{DbPool, Reads};
 use platform::server::{Running, ServiceBasics, prepare};
 
 use crate::Settings;
@@ -11,6 +11,8 @@ use crate::Settings;
 #[derive(Clone)]
 pub struct AppState {
     pub pool: DbPool,
+    /// Single-statement reads (the connection lists and gets), pipelined on shared connections.
+    pub reads: Reads,
     pub client_types: Arc<ClientTypeGroups>,
 }
 
@@ -35,8 +37,9 @@ impl Application {
         )
         .await?;
         let client_types = Arc::new(settings.client_types.clone());
-        let state = move |pool, _reads| AppState {
+        let state = move |pool, reads| AppState {
             pool,
+            reads,
             client_types: client_types.clone(),
         };
         Ok(Self(p.serve_routes(

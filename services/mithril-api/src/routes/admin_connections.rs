@@ -23,8 +23,8 @@ pub async fn list(
     client_id: web::Path<Uuid>,
     query: QueryParams,
 ) -> ApiResult<Reply> {
-    let mut conn = db::conn(&state.pool).await?;
-    connections::list(&mut conn, ClientId(*client_id), &query).await
+    let conn = state.reads.conn().await?;
+    connections::list(&conn, ClientId(*client_id), &query).await
 }
 
 #[utoipa::path(get, path = "/admin/clients/{client_id}/connections/{id}", tag = "admin: connections",
@@ -32,9 +32,9 @@ pub async fn list(
     responses((status = 200, body = Connection), (status = 404, body = ehealth_core::ErrorBody)))]
 pub async fn show(state: web::Data<AppState>, path: web::Path<(Uuid, Uuid)>) -> ApiResult<Reply> {
     let (client_id, id) = path.into_inner();
-    let mut conn = db::conn(&state.pool).await?;
+    let conn = state.reads.conn().await?;
     Ok(Reply::ok(
-        connections::get(&mut conn, ClientId(client_id), ConnectionId(id)).await?,
+        connections::get(&conn, ClientId(client_id), ConnectionId(id)).await?,
     ))
 }
 

@@ -28,8 +28,8 @@ pub async fn list(
     query: QueryParams,
 ) -> ApiResult<Reply> {
     let client_id = ClientId(*id);
-    let mut conn = client_context::connect_for(&state, &caller, client_id).await?;
-    connections::list(&mut conn, client_id, &query).await
+    let conn = client_context::read_for(&state, &caller, client_id).await?;
+    connections::list(&conn, client_id, &query).await
 }
 
 #[utoipa::path(get, path = "/api/clients/{client_id}/connections/{connection_id}", tag = "public: connections",
@@ -43,8 +43,8 @@ pub async fn show(
     path: web::Path<(Uuid, Uuid)>,
 ) -> ApiResult<Reply> {
     let (client_id, id) = (ClientId(path.0), ConnectionId(path.1));
-    let mut conn = client_context::connect_for(&state, &caller, client_id).await?;
-    Ok(Reply::ok(connections::get(&mut conn, client_id, id).await?))
+    let conn = client_context::read_for(&state, &caller, client_id).await?;
+    Ok(Reply::ok(connections::get(&conn, client_id, id).await?))
 }
 
 #[utoipa::path(patch, path = "/api/clients/{client_id}/connections/{connection_id}", tag = "public: connections",

@@ -1,4 +1,5 @@
 use reqwest::Method;
+use serde_json::json;
 
 use crate::helpers::*;
 
@@ -226,6 +227,43 @@ async fn connections_a_burst_opened_are_closed_once_idle() {
     .await;
     // Closed, not broken: the next request opens a connection again.
     assert!(pool.get().await.is_ok());
+}
+
+/// The workers' pools open `database.min_connections` at start and keep them however idle:
+/// idle longer than the idle timeout, they are still open, and the next request runs on one of
+/// them instead of opening another.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_workers_pools_keep_their_floor_open_however_idle() {
+    const BACKENDS: &str = "SELECT pid::text AS t FROM pg_stat_activity \
+        WHERE datname = current_database() AND pid <> pg_backend_pid() \
+          AND backend_type = 'client backend' AND state = 'idle' \
+          AND now() - state_change > interval '4 seconds' ORDER BY pid";
+    let app = spawn_with(|s| {
+        s.database.min_connections = 2;
+        s.database.idle_timeout_secs = 2;
+    })
+    .await;
+    testkit::eventually(std::time::Duration::from_secs(20), || async {
+        app.texts(BACKENDS).await.len() == 2
+    })
+    .await;
+    let floor = app.texts(BACKENDS).await;
+
+    let res = app
+        .send(
+            Method::POST,
+            "/admin/client_types",
+            Some(json!({"client_type": {"name": format!("T-{}", uuid::Uuid::now_v7()), "scope": "a:read"}})),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let all = app
+        .texts(
+            "SELECT pid::text AS t FROM pg_stat_activity WHERE datname = current_database() \
+               AND pid <> pg_backend_pid() AND backend_type = 'client backend' ORDER BY pid",
+        )
+        .await;
+    assert_eq!(all, floor, "the write ran on a connection of the floor");
 }
 
 /// `server.keep_alive_secs` is what the gatekeeper's `forwarding.upstream_idle_ms` must stay

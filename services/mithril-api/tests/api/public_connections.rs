@@ -18,7 +18,11 @@ struct World {
 }
 
 async fn world() -> World {
-    let app = spawn_app().await;
+    world_with(|_| {}).await
+}
+
+async fn world_with(tweak: impl FnOnce(&mut mithril_api::Settings)) -> World {
+    let app = spawn_with(tweak).await;
     let msp = app.client("MSP").await;
     let mis = app.client("MIS").await;
     let other_msp = app.client("MSP").await;
@@ -67,6 +71,55 @@ async fn seed000_msp_lists_its_own_connections_without_secrets() {
         body["paging"],
         json!({"page_number": 1, "page_size": 50, "total_entries": 1, "total_pages": 1})
     );
+}
+
+/// Seed 000 and the show are reads only: they share the worker's pipelined read connection, so
+/// 64 at once open no connection beyond it. A connection lost under it is replaced: the read
+/// that finds it gone is a 503, the next one is served.
+#[tokio::test(flavor = "multi_thread")]
+async fn seed000_reads_share_one_pipelined_connection_and_replace_a_lost_one() {
+    use secrecy::ExposeSecret;
+    const APP: &str = "mithril_under_test";
+    let w = world_with(|s| {
+        s.server.workers = 1;
+        s.database.read_connections = 1;
+        // No pooled connections but the ones requests take: only the shared one is expected.
+        s.database.min_connections = 0;
+        let url = s.database.url.expose_secret().to_owned();
+        s.database.url = format!("{url}?application_name={APP}").into();
+    })
+    .await;
+    let list = format!("/api/clients/{}/connections", w.msp);
+    let show = format!("/api/clients/{}/connections/{}", w.msp, w.conn);
+    let get = |path: &str| w.app.req(Method::GET, path).with_caller(w.msp).send();
+    let app_backends =
+        format!("SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = '{APP}'");
+    assert_eq!(get(&list).await.unwrap().status(), 200);
+
+    // Every backend of the app goes (the start-up checks' pooled one too); the call returns
+    // once they have exited.
+    w.app
+        .texts(&format!(
+            "SELECT pg_terminate_backend(pid, 10000)::text AS t FROM pg_stat_activity \
+              WHERE application_name = '{APP}'"
+        ))
+        .await;
+    assert_eq!(w.app.count(&app_backends).await, 0);
+    let res = get(&list).await.unwrap();
+    assert_eq!(res.headers()["retry-after"], "1");
+    let body = assert_error(res, 503, "service_unavailable").await;
+    assert_eq!(
+        body["error"]["message"],
+        "Database is unavailable. Try later."
+    );
+
+    let statuses = futures_util::future::join_all((0..64).map(|i| {
+        let path = if i % 2 == 0 { &list } else { &show };
+        async move { get(path).await.unwrap().status().as_u16() }
+    }))
+    .await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(w.app.count(&app_backends).await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
