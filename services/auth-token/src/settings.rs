@@ -23,7 +23,7 @@ pool_size = 32
 acquire_timeout_ms = 2000
 connect_timeout_ms = 5000
 idle_timeout_secs = 60
-min_connections = 4
+min_connections = 8
 
 [telemetry]
 log_filter = "info"
