@@ -291,59 +291,77 @@ impl diesel::connection::Instrumentation for QuerySpans {
 /// `idle_timeout_secs` (no floor: see [`PoolFactory::per_worker`] for the workers' pools).
 pub fn build_pool(s: &DatabaseSettings) -> anyhow::Result<DbPool> {
     let pool = pool_of(s)?;
-    close_idle(&pool, s.idle_timeout(), 0);
+    maintain(&pool, s.idle_timeout(), 0);
     Ok(pool)
 }
 
-/// Opens `min_connections` in the background and keeps that many however idle; closes the
-/// ones above it once idle. A floor that covers the usual concurrency means a burst finds its
-/// connections open (no connect, no backend fork, in the middle of it), and the connections
-/// Postgres sees stay level instead of following each burst. If the database is down at start,
-/// the floor fills as requests open connections.
+/// Keeps `min_connections` open however idle (see [`maintain`]). A floor that covers the usual
+/// concurrency means a burst finds its connections open (no connect, no backend fork, in the
+/// middle of it), and the connections Postgres sees stay level instead of following each burst.
 fn keep_floor(pool: &DbPool, s: &DatabaseSettings) {
-    close_idle(pool, s.idle_timeout(), s.min_connections);
-    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-        return;
-    };
-    let (pool, floor) = (pool.clone(), s.min_connections);
-    runtime.spawn(async move {
-        let opened = futures_util::future::join_all((0..floor).map(|_| pool.get())).await;
-        if let Some(Err(e)) = opened.iter().find(|c| c.is_err()) {
-            tracing::warn!(error = %e, "opening the pool's floor of connections; it fills as requests need them");
-        }
-    });
+    maintain(pool, s.idle_timeout(), s.min_connections);
 }
 
-/// Closes the pool's connections above `floor` that have not served for `idle`, every
-/// `idle / 2`, for as long as the pool lives: with LIFO checkout the connections a burst added
-/// are the ones left idle. `idle` zero: never. Without a runtime (nothing to run the task on)
-/// the pool keeps what it opens.
-fn close_idle(pool: &DbPool, idle: Option<Duration>, floor: usize) {
-    let Some(idle) = idle else {
+/// How often a pool that closes no idle connection checks its floor.
+const FLOOR_CHECK: Duration = Duration::from_secs(30);
+
+/// The pool's upkeep, at once and then every `idle / 2` (without an idle timeout every
+/// [`FLOOR_CHECK`]), for as long as the pool lives:
+/// - closes the connections above `floor` that have not served for `idle`: with LIFO checkout
+///   the connections a burst added are the ones left idle;
+/// - opens connections up to `floor`: at start, and again after the database dropped them (a
+///   restart), since a checkout replaces a connection it finds closed.
+///
+/// Without a runtime (nothing to run the task on) the pool keeps what it opens.
+fn maintain(pool: &DbPool, idle: Option<Duration>, floor: usize) {
+    if idle.is_none() && floor == 0 {
         return;
-    };
+    }
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         return;
     };
     let weak = pool.weak();
+    let period = idle.map_or(FLOOR_CHECK, |idle| (idle / 2).max(Duration::from_secs(1)));
     runtime.spawn(async move {
-        let mut tick = tokio::time::interval((idle / 2).max(Duration::from_secs(1)));
+        let mut tick = tokio::time::interval(period);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
             let Some(pool) = weak.upgrade() else {
                 return;
             };
-            let mut above_floor = pool.status().size.saturating_sub(floor);
-            pool.retain(|_, used| {
-                if above_floor > 0 && used.last_used() >= idle {
-                    above_floor -= 1;
-                    return false;
-                }
-                true
-            });
+            if let Some(idle) = idle {
+                close_idle_above(&pool, idle, floor);
+            }
+            fill_to(&pool, floor).await;
         }
     });
+}
+
+fn close_idle_above(pool: &DbPool, idle: Duration, floor: usize) {
+    let mut above_floor = pool.status().size.saturating_sub(floor);
+    pool.retain(|_, used| {
+        if above_floor > 0 && used.last_used() >= idle {
+            above_floor -= 1;
+            return false;
+        }
+        true
+    });
+}
+
+/// Checks out at once as many connections as `floor` lacks beyond those in use, and gives them
+/// back: idle ones are checked (a closed one is replaced), missing ones are opened.
+async fn fill_to(pool: &DbPool, floor: usize) {
+    let status = pool.status();
+    let in_use = status.size.saturating_sub(status.available);
+    let wanted = floor.saturating_sub(in_use);
+    if wanted == 0 {
+        return;
+    }
+    let checked = futures_util::future::join_all((0..wanted).map(|_| pool.get())).await;
+    if let Some(Err(e)) = checked.iter().find(|c| c.is_err()) {
+        tracing::warn!(error = %e, floor, "could not open the pool's floor of connections; trying again later");
+    }
 }
 
 fn pool_of(s: &DatabaseSettings) -> anyhow::Result<DbPool> {

@@ -231,7 +231,8 @@ async fn connections_a_burst_opened_are_closed_once_idle() {
 
 /// The workers' pools open `database.min_connections` at start and keep them however idle:
 /// idle longer than the idle timeout, they are still open, and the next request runs on one of
-/// them instead of opening another.
+/// them instead of opening another. Closed by the database (as by a restart), they are opened
+/// again without a request.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_workers_pools_keep_their_floor_open_however_idle() {
     const BACKENDS: &str = "SELECT pid::text AS t FROM pg_stat_activity \
@@ -264,6 +265,19 @@ async fn the_workers_pools_keep_their_floor_open_however_idle() {
         )
         .await;
     assert_eq!(all, floor, "the write ran on a connection of the floor");
+
+    // The call returns once the backends have exited.
+    app.texts(
+        "SELECT pg_terminate_backend(pid, 10000)::text AS t FROM pg_stat_activity \
+          WHERE datname = current_database() AND pid <> pg_backend_pid() \
+            AND backend_type = 'client backend'",
+    )
+    .await;
+    testkit::eventually(std::time::Duration::from_secs(20), || async {
+        let now = app.texts(BACKENDS).await;
+        now.len() == 2 && now.iter().all(|pid| !floor.contains(pid))
+    })
+    .await;
 }
 
 /// `server.keep_alive_secs` is what the gatekeeper's `forwarding.upstream_idle_ms` must stay
