@@ -195,22 +195,19 @@ impl Reads {
             return Err(unavailable());
         }
         let url = inner.url.expose_secret();
-        let conn =
-            match tokio::time::timeout(inner.connect_timeout, AsyncPgConnection::establish(url))
-                .await
-            {
-                Ok(Ok(conn)) => Rc::new(conn),
-                failed => {
-                    match failed {
-                        Ok(Err(e)) => {
-                            tracing::warn!(error = %e, "no database connection for reads")
-                        }
-                        _ => tracing::warn!("timed out connecting to the database for reads"),
+        let conn = match tokio::time::timeout(inner.connect_timeout, establish(url)).await {
+            Ok(Ok(conn)) => Rc::new(conn),
+            failed => {
+                match failed {
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %e, "no database connection for reads")
                     }
-                    inner.failed_at.set(Some(std::time::Instant::now()));
-                    return Err(unavailable());
+                    _ => tracing::warn!("timed out connecting to the database for reads"),
                 }
-            };
+                inner.failed_at.set(Some(std::time::Instant::now()));
+                return Err(unavailable());
+            }
+        };
         inner.failed_at.set(None);
         *inner.slots[slot].borrow_mut() = Some(conn.clone());
         Ok(self.shared(conn, slot))
@@ -364,17 +361,19 @@ async fn fill_to(pool: &DbPool, floor: usize) {
     }
 }
 
+/// A new connection, each statement it runs a span when traces are exported (pooled and shared
+/// read connections alike).
+async fn establish(url: &str) -> diesel::ConnectionResult<AsyncPgConnection> {
+    let mut conn = AsyncPgConnection::establish(url).await?;
+    if crate::telemetry::exporting() {
+        conn.set_instrumentation(QuerySpans::default());
+    }
+    Ok(conn)
+}
+
 fn pool_of(s: &DatabaseSettings) -> anyhow::Result<DbPool> {
     let mut config = ManagerConfig::default();
-    if crate::telemetry::exporting() {
-        config.custom_setup = Box::new(|url| {
-            Box::pin(async move {
-                let mut conn = AsyncPgConnection::establish(url).await?;
-                conn.set_instrumentation(QuerySpans::default());
-                Ok(conn)
-            })
-        });
-    }
+    config.custom_setup = Box::new(|url| Box::pin(establish(url)));
     // `Verified` would run a query on every checkout; a broken connection surfaces as a query
     // error instead and deadpool drops it.
     config.recycling_method = RecyclingMethod::Fast;
