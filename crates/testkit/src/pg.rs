@@ -486,3 +486,14 @@ async fn connect(url: &str) -> anyhow::Result<AsyncPgConnection> {
         }
     }
 }
+
+/// Settings under which a worker's single-statement reads run on one shared connection and no
+/// pooled connection is open but those requests take, each backend named `application_name`:
+/// the tests of the shared reads count them in `pg_stat_activity`.
+pub fn only_shared_reads(db: &mut platform::settings::DatabaseSettings, application_name: &str) {
+    use secrecy::ExposeSecret;
+    db.read_connections = 1;
+    db.min_connections = 0;
+    let url = db.url.expose_secret().to_owned();
+    db.url = format!("{url}?application_name={application_name}").into();
+}

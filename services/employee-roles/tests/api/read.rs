@@ -1,7 +1,6 @@
 //! GET /api/employee_roles and /api/employee_roles/{id}.
 
 use reqwest::Method;
-use secrecy::ExposeSecret;
 
 use crate::helpers::*;
 
@@ -170,11 +169,7 @@ async fn gets_share_one_pipelined_connection_and_replace_a_lost_one() {
     const APP: &str = "roles_under_test";
     let c = clinic_with(|s| {
         s.server.workers = 1;
-        s.database.read_connections = 1;
-        // No pooled connections but the ones requests take: only the shared one is expected.
-        s.database.min_connections = 0;
-        let url = s.database.url.expose_secret().to_owned();
-        s.database.url = format!("{url}?application_name={APP}").into();
+        testkit::pg::only_shared_reads(&mut s.database, APP);
     })
     .await;
     let id = c.role().await;

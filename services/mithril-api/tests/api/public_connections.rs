@@ -78,15 +78,10 @@ async fn seed000_msp_lists_its_own_connections_without_secrets() {
 /// that finds it gone is a 503, the next one is served.
 #[tokio::test(flavor = "multi_thread")]
 async fn seed000_reads_share_one_pipelined_connection_and_replace_a_lost_one() {
-    use secrecy::ExposeSecret;
     const APP: &str = "mithril_under_test";
     let w = world_with(|s| {
         s.server.workers = 1;
-        s.database.read_connections = 1;
-        // No pooled connections but the ones requests take: only the shared one is expected.
-        s.database.min_connections = 0;
-        let url = s.database.url.expose_secret().to_owned();
-        s.database.url = format!("{url}?application_name={APP}").into();
+        testkit::pg::only_shared_reads(&mut s.database, APP);
     })
     .await;
     let list = format!("/api/clients/{}/connections", w.msp);
