@@ -72,7 +72,7 @@ impl PoolFactory {
         s.min_connections = self.per_worker_floor;
         match pool_of(&s) {
             Ok(pool) => {
-                keep_floor(&pool, &s);
+                maintain(&pool, s.idle_timeout(), s.min_connections);
                 pool
             }
             Err(e) => {
@@ -292,18 +292,13 @@ pub fn build_pool(s: &DatabaseSettings) -> anyhow::Result<DbPool> {
     Ok(pool)
 }
 
-/// Keeps `min_connections` open however idle (see [`maintain`]). A floor that covers the usual
-/// concurrency means a burst finds its connections open (no connect, no backend fork, in the
-/// middle of it), and the connections Postgres sees stay level instead of following each burst.
-fn keep_floor(pool: &DbPool, s: &DatabaseSettings) {
-    maintain(pool, s.idle_timeout(), s.min_connections);
-}
-
 /// How often a pool that closes no idle connection checks its floor.
 const FLOOR_CHECK: Duration = Duration::from_secs(30);
 
 /// The pool's upkeep, at once and then every `idle / 2` (without an idle timeout every
-/// [`FLOOR_CHECK`]), for as long as the pool lives:
+/// [`FLOOR_CHECK`]), for as long as the pool lives. A floor that covers the usual concurrency
+/// means a burst finds its connections open (no connect, no backend fork, in the middle of
+/// it), and the connections Postgres sees stay level instead of following each burst.
 /// - closes the connections above `floor` that have not served for `idle`: with LIFO checkout
 ///   the connections a burst added are the ones left idle;
 /// - opens connections up to `floor`: at start, and again after the database dropped them (a
