@@ -1,7 +1,6 @@
 //! Seed 000's client context: the caller's client (from the trusted headers) and its type
 //! decide which client ids it may address.
 
-use diesel_async::AsyncPgConnection;
 use ehealth_core::{ClientAccess, ClientId};
 use mithril_store::clients;
 use platform::db::{self, DbConn, ReadConn};
@@ -27,21 +26,11 @@ fn allowed(
     }
 }
 
-/// Ok when `caller` may address `target` (see [`allowed`]).
-pub async fn authorize(
-    state: &AppState,
-    conn: &AsyncPgConnection,
-    caller: &Caller,
-    target: ClientId,
-) -> ApiResult<()> {
-    let type_name = clients::type_name(conn, caller.client_id.as_uuid()).await?;
-    allowed(state, type_name, caller, target)
-}
-
 /// A pooled connection (for writes), once `caller` is known to be allowed to address `target`.
 pub async fn connect_for(state: &AppState, caller: &Caller, target: ClientId) -> ApiResult<DbConn> {
     let conn = db::conn(&state.pool).await?;
-    authorize(state, &conn, caller, target).await?;
+    let type_name = clients::type_name(&conn, caller.client_id.as_uuid()).await?;
+    allowed(state, type_name, caller, target)?;
     Ok(conn)
 }
 
